@@ -1,0 +1,15 @@
+"""fastrank: fast ranking losses and tools for predictor-based neural architecture search."""
+from ._native import cuda_available, num_threads, set_num_threads
+from .ops import lambdarank, pairwise_hinge, pairwise_logistic, pairwise_squared_hinge
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "cuda_available",
+    "num_threads",
+    "set_num_threads",
+    "pairwise_hinge",
+    "pairwise_squared_hinge",
+    "pairwise_logistic",
+    "lambdarank",
+]

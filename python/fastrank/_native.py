@@ -1,0 +1,32 @@
+"""Loads the compiled extension and reports what it can run."""
+from __future__ import annotations
+
+from . import _C
+
+__all__ = ["cuda_available", "num_threads", "set_num_threads"]
+
+
+def cuda_available() -> bool:
+    """Whether fastrank's CUDA kernels were compiled in and a CUDA device is usable.
+
+    Importing fastrank never touches a GPU driver; this asks torch only when called.
+    """
+    if not getattr(_C, "has_cuda", False):
+        return False
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def num_threads() -> int:
+    """Threads the CPU kernels spread lists over (default: all cores)."""
+    return _C.num_threads()
+
+
+def set_num_threads(n: int) -> None:
+    """Sets the CPU kernels' thread count; 0 restores the default (all cores)."""
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"n must be an int, got {type(n).__name__}")
+    if n < 0:
+        raise ValueError(f"n must be non-negative, got {n}")
+    _C.set_num_threads(n)

@@ -1,0 +1,168 @@
+"""Checks and packs the list inputs shared by every ranking op.
+
+Two layouts reach the kernels as one: a 1-D score vector with optional ``group_sizes``
+(ragged lists, like queries) or a 2-D (batch, list) tensor with an optional boolean
+``mask``. Both become contiguous 1-D scores/targets plus int64 list offsets.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from numbers import Integral, Real
+from typing import Optional, Sequence, Union
+
+import torch
+
+from .._native import cuda_available
+
+GroupSizes = Union[torch.Tensor, Sequence[int], None]
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+@dataclass
+class PackedLists:
+    scores: torch.Tensor  # 1-D, contiguous, float32 or float64
+    targets: torch.Tensor  # same dtype, device and length as scores
+    offsets: torch.Tensor  # int64, n_lists + 1 entries, list g = offsets[g]:offsets[g+1]
+
+    @property
+    def n_lists(self) -> int:
+        return self.offsets.numel() - 1
+
+
+def _check_device(t: torch.Tensor, name: str, device: torch.device) -> None:
+    if t.device != device:
+        raise ValueError(f"{name} is on {t.device} but scores is on {device}; move them to one device")
+
+
+def _supported_device(device: torch.device) -> None:
+    if device.type == "cpu":
+        return
+    if device.type == "cuda":
+        if not cuda_available():
+            raise ValueError(
+                "scores is on a CUDA device but fastrank's CUDA kernels are not available "
+                "(fastrank.cuda_available() is False); move the tensors to the CPU"
+            )
+        return
+    raise ValueError(f"fastrank ops run on CPU (and CUDA); got a tensor on {device}")
+
+
+def _float_scores(scores: torch.Tensor) -> torch.Tensor:
+    if not isinstance(scores, torch.Tensor):
+        raise TypeError(f"scores must be a torch.Tensor, got {type(scores).__name__}")
+    if not scores.is_floating_point():
+        raise TypeError(f"scores must be a floating-point tensor, got dtype {scores.dtype}")
+    if scores.dtype not in (torch.float32, torch.float64):
+        scores = scores.float()  # half precision is computed in float32
+    return scores
+
+
+def _targets_like(targets, scores: torch.Tensor) -> torch.Tensor:
+    if not isinstance(targets, torch.Tensor):
+        try:
+            targets = torch.as_tensor(targets, device=scores.device)
+        except (TypeError, ValueError, RuntimeError) as err:
+            raise TypeError(f"targets must be a tensor or array of numbers: {err}") from None
+    _check_device(targets, "targets", scores.device)
+    if targets.is_complex():
+        raise TypeError(f"targets must be real numbers, got dtype {targets.dtype}")
+    if targets.requires_grad:
+        raise ValueError("targets must not require grad: the ops differentiate with respect to scores only")
+    if targets.shape != scores.shape:
+        raise ValueError(f"targets has shape {tuple(targets.shape)} but scores has shape {tuple(scores.shape)}")
+    return targets.to(scores.dtype)
+
+
+def _offsets_from_sizes(group_sizes: GroupSizes, n: int, device: torch.device) -> torch.Tensor:
+    if isinstance(group_sizes, torch.Tensor):
+        if group_sizes.dtype.is_floating_point or group_sizes.is_complex() or group_sizes.dtype == torch.bool:
+            raise TypeError(f"group_sizes must hold integers, got dtype {group_sizes.dtype}")
+        if group_sizes.dim() != 1:
+            raise ValueError(f"group_sizes must be 1-D, got shape {tuple(group_sizes.shape)}")
+        sizes = group_sizes.to(device=device, dtype=torch.int64)
+    else:
+        try:
+            values = list(group_sizes)
+        except TypeError:
+            raise TypeError(f"group_sizes must be a sequence of ints or a tensor, got {type(group_sizes).__name__}") from None
+        for v in values:
+            if isinstance(v, bool) or not isinstance(v, Integral):
+                raise TypeError(f"group_sizes must hold integers, got {v!r}")
+        sizes = torch.tensor(values, dtype=torch.int64, device=device)
+    if sizes.numel() and bool((sizes < 0).any()):
+        raise ValueError(f"group_sizes must be non-negative, got {sizes.min().item()}")
+    total = int(sizes.sum()) if sizes.numel() else 0
+    if total != n:
+        raise ValueError(f"group_sizes add up to {total} but scores has {n} items")
+    offsets = torch.zeros(sizes.numel() + 1, dtype=torch.int64, device=device)
+    torch.cumsum(sizes, 0, out=offsets[1:])
+    return offsets
+
+
+def pack_lists(scores, targets, group_sizes: GroupSizes = None, mask: Optional[torch.Tensor] = None) -> PackedLists:
+    """Validates (scores, targets, group_sizes | mask) and returns the kernels' layout."""
+    scores = _float_scores(scores)
+    _supported_device(scores.device)
+    targets = _targets_like(targets, scores)
+    if scores.dim() == 1:
+        if mask is not None:
+            raise ValueError("mask applies to 2-D (batch, list) scores; for 1-D scores use group_sizes")
+        n = scores.shape[0]
+        if group_sizes is None:
+            offsets = torch.tensor([0, n], dtype=torch.int64, device=scores.device)
+        else:
+            offsets = _offsets_from_sizes(group_sizes, n, scores.device)
+        return PackedLists(scores.contiguous(), targets.contiguous(), offsets)
+    if scores.dim() == 2:
+        if group_sizes is not None:
+            raise ValueError("group_sizes applies to 1-D scores; for 2-D (batch, list) scores use mask")
+        batch, length = scores.shape
+        if mask is None:
+            offsets = torch.arange(0, (batch + 1) * length, length, dtype=torch.int64, device=scores.device)
+            if length == 0:
+                offsets = torch.zeros(batch + 1, dtype=torch.int64, device=scores.device)
+            return PackedLists(scores.reshape(-1).contiguous(), targets.reshape(-1).contiguous(), offsets)
+        if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
+            raise TypeError("mask must be a boolean tensor (True marks the items of a list)")
+        _check_device(mask, "mask", scores.device)
+        if mask.shape != scores.shape:
+            raise ValueError(f"mask has shape {tuple(mask.shape)} but scores has shape {tuple(scores.shape)}")
+        offsets = torch.zeros(batch + 1, dtype=torch.int64, device=scores.device)
+        torch.cumsum(mask.sum(1), 0, out=offsets[1:])
+        return PackedLists(scores[mask].contiguous(), targets[mask].contiguous(), offsets)
+    raise ValueError(f"scores must be 1-D (one list or ragged lists) or 2-D (batch, list), got {scores.dim()}-D")
+
+
+def check_reduction(reduction: str) -> None:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+
+
+def check_real(value, name: str, *, positive: bool = False) -> float:
+    """A finite real hyperparameter; non-negative, or strictly positive when asked."""
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite real number, got {value!r}")
+    if positive and not value > 0:
+        raise ValueError(f"{name} must be positive, got {value!r}")
+    if not positive and value < 0:
+        raise ValueError(f"{name} must be non-negative, got {value!r}")
+    return float(value)
+
+
+def reduce_lists(list_loss: torch.Tensor, list_pairs: torch.Tensor, reduction: str) -> torch.Tensor:
+    """Applies a reduction to per-list pair sums.
+
+    "none": the per-list sums; "sum": their total; "mean": each list's sum divided by
+    its number of pairs (pairs with different targets), averaged over the lists that
+    have pairs (0 when none has). Written without data-dependent shapes so that it
+    traces under torch.compile.
+    """
+    if reduction == "none":
+        return list_loss
+    if reduction == "sum":
+        return list_loss.sum()
+    has_pairs = list_pairs > 0
+    per_list = torch.where(has_pairs, list_loss / list_pairs.clamp_min(1), torch.zeros_like(list_loss))
+    return per_list.sum() / has_pairs.sum().clamp_min(1)

@@ -1,0 +1,155 @@
+// Pairwise hinge and squared hinge over lists, exact in O(n log n) per list
+// (ALGORITHMS.md §1). A pair (a, b) with y_a > y_b is active when s_b + m > s_a; its loss
+// is w·h(z) with z = s_b + m - s_a, h(z) = z or z², and w = 1 or y_a - y_b.
+#include "kernels.h"
+#include "lists.h"
+
+namespace fastrank {
+namespace {
+
+// Lists up to this size use the direct pair loop: its O(n²) work is cheaper than
+// the sorts and tree updates of the sweep at this size, and it is equally exact.
+constexpr int64_t kDirectMax = 40;
+
+template <bool Squared>
+inline double pair_loss(double z) { return Squared ? z * z : z; }
+template <bool Squared>
+inline double pair_slope(double z) { return Squared ? 2.0 * z : 1.0; }
+
+template <typename T, bool Squared, bool Weighted>
+double hinge_direct(const T* s, const T* y, int64_t n, double margin, T* grad) {
+  ListScratch& w = thread_scratch();
+  w.a.assign(n, 0.0);
+  double loss = 0;
+  for (int64_t a = 0; a < n; ++a) {
+    const double sa = s[a], ya = y[a];
+    double ga = 0;
+    for (int64_t b = 0; b < n; ++b) {
+      const double key = double(s[b]) + margin;  // the same key the sweep compares against
+      if (!(double(y[b]) < ya) || !(key > sa)) continue;
+      const double z = key - sa;
+      const double wt = Weighted ? ya - double(y[b]) : 1.0;
+      loss += wt * pair_loss<Squared>(z);
+      const double slope = wt * pair_slope<Squared>(z);
+      ga -= slope;
+      w.a[b] += slope;
+    }
+    w.a[a] += ga;
+  }
+  for (int64_t i = 0; i < n; ++i) grad[i] = T(w.a[i]);
+  return loss;
+}
+
+template <typename T, bool Squared, bool Weighted>
+double hinge_sweep(const T* s, const T* y, int64_t n, int64_t n_levels, double margin, T* grad) {
+  ListScratch& w = thread_scratch();
+  order_by_score_desc(s, n, w.keyed, w.order);
+  // Gathered in score order: score, key s + m (computed once, so both sweeps agree on
+  // which pairs are active), level, pair-weight value, gradient.
+  std::vector<double>& sd = w.a; std::vector<double>& td = w.b; std::vector<double>& gv = w.c;
+  std::vector<double>& gr = w.d;
+  std::vector<int32_t> lv(n);
+  sd.resize(n); td.resize(n); gv.resize(n); gr.assign(n, 0.0);
+  for (int64_t p = 0; p < n; ++p) {
+    const int64_t i = w.order[p];
+    sd[p] = double(s[i]);
+    td[p] = sd[p] + margin;
+    lv[p] = w.level[i];
+    gv[p] = Weighted ? double(y[i]) : 1.0;
+  }
+
+  // Higher side: for a in descending s, the active lower partners are the items with
+  // key > s_a (a prefix in this order) on levels below a's. Moments: Σw·(1, s, s²) and,
+  // weighted, Σ(1, s, s²) again so that (g_a - g_b) expands.
+  constexpr int M = Weighted ? 6 : 3;
+  MomentTree<M> tree;
+  tree.reset(n_levels);
+  double loss = 0;
+  int64_t ptr = 0;
+  for (int64_t p = 0; p < n; ++p) {
+    const double sa = sd[p];
+    for (; ptr < n && td[ptr] > sa; ++ptr) {
+      const double sb = sd[ptr];
+      std::array<double, M> v{};
+      v[0] = 1.0; v[1] = sb; v[2] = sb * sb;
+      if (Weighted) { v[3] = gv[ptr]; v[4] = gv[ptr] * sb; v[5] = gv[ptr] * sb * sb; }
+      tree.add(lv[ptr], v);
+    }
+    const auto m = tree.below(lv[p]);
+    const double u = margin - sa;
+    // Σ_b h(u + s_b) and Σ_b h'(u + s_b) over moments (c, S, Q) of one weight.
+    auto h_sum = [u](double c, double S, double Q) { return Squared ? c * u * u + 2 * u * S + Q : c * u + S; };
+    auto d_sum = [u](double c, double S) { return Squared ? 2 * (c * u + S) : c; };
+    if (Weighted) {
+      const double ga = gv[p];
+      loss += ga * h_sum(m[0], m[1], m[2]) - h_sum(m[3], m[4], m[5]);
+      gr[p] -= ga * d_sum(m[0], m[1]) - d_sum(m[3], m[4]);
+    } else {
+      loss += h_sum(m[0], m[1], m[2]);
+      gr[p] -= d_sum(m[0], m[1]);
+    }
+  }
+
+  // Lower side, mirrored: for b in ascending key, the active higher partners are the
+  // items with s < key_b (a suffix of the score order) on levels above b's.
+  constexpr int M2 = Weighted ? 4 : 2;
+  MomentTree<M2> upper;
+  upper.reset(n_levels);
+  ptr = n - 1;
+  for (int64_t p = n - 1; p >= 0; --p) {
+    const double tb = td[p];
+    for (; ptr >= 0 && sd[ptr] < tb; --ptr) {
+      std::array<double, M2> v{};
+      v[0] = 1.0; v[1] = sd[ptr];
+      if (Weighted) { v[2] = gv[ptr]; v[3] = gv[ptr] * sd[ptr]; }
+      upper.add(lv[ptr], v);
+    }
+    const auto m = upper.above(lv[p]);
+    // Σ_a h'(t_b - s_a) over moments (d, S) of one weight.
+    auto d_sum = [tb](double d, double S) { return Squared ? 2 * (d * tb - S) : d; };
+    if (Weighted) gr[p] += d_sum(m[2], m[3]) - gv[p] * d_sum(m[0], m[1]);
+    else gr[p] += d_sum(m[0], m[1]);
+  }
+  for (int64_t p = 0; p < n; ++p) grad[w.order[p]] = T(gr[p]);
+  return loss;
+}
+
+template <typename T, bool Squared, bool Weighted>
+int hinge_lists(const PairwiseHingeArgs& args) {
+  const T* s = static_cast<const T*>(args.scores);
+  const T* y = static_cast<const T*>(args.targets);
+  T* grad = static_cast<T*>(args.grad);
+  T* loss = static_cast<T*>(args.list_loss);
+  T* pairs = static_cast<T*>(args.list_pairs);
+  const int64_t n_items = args.n_lists > 0 ? args.offsets[args.n_lists] : 0;
+  const double work = 30.0 * double(n_items) * std::log2(double(n_items) + 2.0);
+  return list_status_parallel(args.offsets, args.n_lists, work, [&](int64_t g) -> int {
+    const int64_t begin = args.offsets[g], n = args.offsets[g + 1] - begin;
+    const T* sg = s + begin; const T* yg = y + begin; T* gg = grad + begin;
+    int status = kOk;
+    if (!all_finite(sg, n)) status |= kNonFiniteScores;
+    if (!all_finite(yg, n)) status |= kNonFiniteTargets;
+    if (status != kOk) return status;
+    ListScratch& w = thread_scratch();
+    const int64_t n_levels = target_levels(yg, n, w.values, w.level);
+    pairs[g] = T(count_pairs(w.level, n_levels, w.hist));
+    if (n <= kDirectMax) loss[g] = T(hinge_direct<T, Squared, Weighted>(sg, yg, n, args.margin, gg));
+    else loss[g] = T(hinge_sweep<T, Squared, Weighted>(sg, yg, n, n_levels, args.margin, gg));
+    return kOk;
+  });
+}
+
+template <typename T>
+int hinge_dispatch(const PairwiseHingeArgs& args) {
+  if (args.squared)
+    return args.weighted ? hinge_lists<T, true, true>(args) : hinge_lists<T, true, false>(args);
+  return args.weighted ? hinge_lists<T, false, true>(args) : hinge_lists<T, false, false>(args);
+}
+
+}  // namespace
+
+int pairwise_hinge_cpu(const PairwiseHingeArgs& args) {
+  return args.dtype == DType::kFloat64 ? hinge_dispatch<double>(args) : hinge_dispatch<float>(args);
+}
+
+}  // namespace fastrank

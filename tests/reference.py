@@ -1,0 +1,104 @@
+"""Plain-torch dense references for the native ranking ops (O(n²) pair matrices).
+
+They follow the definitions literally and differentiate with autograd; the tests
+compare the native ops against them in float64.
+"""
+from __future__ import annotations
+
+
+import torch
+import torch.nn.functional as F
+
+
+def _split(scores, targets, group_sizes=None, mask=None):
+    """The lists of (scores, targets) in the order the ops see them."""
+    if scores.dim() == 2:
+        if mask is None:
+            return [(scores[b], targets[b]) for b in range(scores.shape[0])]
+        return [(scores[b][mask[b]], targets[b][mask[b]]) for b in range(scores.shape[0])]
+    if group_sizes is None:
+        return [(scores, targets)]
+    out, start = [], 0
+    for size in group_sizes:
+        out.append((scores[start:start + size], targets[start:start + size]))
+        start += size
+    return out
+
+
+def _reduce(per_list, pairs, reduction):
+    per_list = torch.stack(per_list) if per_list else torch.zeros(0, dtype=torch.float64)
+    if reduction == "none":
+        return per_list
+    if reduction == "sum":
+        return per_list.sum()
+    means = [l / p for l, p in zip(per_list, pairs) if p > 0]
+    return torch.stack(means).mean() if means else per_list.sum() * 0
+
+
+def _pair_terms(s, y, pair, margin, sigma):
+    """Pair matrix [a, b] of the pair loss for 'a better than b' (masked by the caller)."""
+    if pair == "logistic":
+        return F.softplus(-sigma * (s[:, None] - s[None, :]))
+    z = (s[None, :] + margin) - s[:, None]  # the key s_b + m against s_a, as the kernels compare
+    active = z > 0
+    zero = torch.zeros_like(z)
+    return torch.where(active, z, zero) if pair == "hinge" else torch.where(active, z * z, zero)
+
+
+def pairwise_list(s, y, pair, margin=1.0, sigma=1.0, pair_weight=False):
+    better = y[:, None] > y[None, :]
+    weight = (y[:, None] - y[None, :]) if pair_weight else torch.ones_like(s)[:, None].expand(-1, s.shape[0])
+    terms = _pair_terms(s, y, pair, margin, sigma)
+    return (torch.where(better, weight * terms, torch.zeros_like(terms))).sum(), int(better.sum())
+
+
+def pairwise(scores, targets, pair, margin=1.0, sigma=1.0, pair_weight=False, *,
+             group_sizes=None, mask=None, reduction="mean"):
+    per_list, pairs = [], []
+    for s, y in _split(scores, targets.to(scores.dtype), group_sizes, mask):
+        loss, count = pairwise_list(s, y, pair, margin, sigma, pair_weight)
+        per_list.append(loss)
+        pairs.append(count)
+    return _reduce(per_list, pairs, reduction)
+
+
+def lambdarank_list(s, y, k=None, sigma=1.0, gain="exp2", pair="logistic", margin=1.0):
+    n = s.shape[0]
+    better = y[:, None] > y[None, :]
+    pairs = int(better.sum())
+    if n == 0:
+        return s.sum(), pairs
+    order = sorted(range(n), key=lambda i: (-float(s[i].detach()), i))
+    rank = torch.empty(n, dtype=torch.float64)
+    rank[order] = torch.arange(1, n + 1, dtype=torch.float64)
+    kk = n if k is None else min(k, n)
+    g = (2.0 ** y.double() - 1.0) if gain == "exp2" else y.double()
+    disc = torch.where(rank <= kk, 1.0 / torch.log2(1.0 + rank), torch.zeros_like(rank))
+    ideal = torch.sort(g, descending=True).values[:kk]
+    idcg = float((ideal / torch.log2(torch.arange(2, kk + 2, dtype=torch.float64))).sum())
+    if idcg <= 0:
+        return s.sum() * 0, pairs
+    weight = ((g[:, None] - g[None, :]).abs() * (disc[:, None] - disc[None, :]).abs() / idcg).to(s.dtype)
+    terms = _pair_terms(s, y, pair, margin, sigma)
+    return torch.where(better, weight * terms, torch.zeros_like(terms)).sum(), pairs
+
+
+def lambdarank(scores, targets, k=None, sigma=1.0, gain="exp2", pair="logistic", margin=1.0, *,
+               group_sizes=None, mask=None, reduction="mean"):
+    per_list, pairs = [], []
+    for s, y in _split(scores, targets.to(scores.dtype), group_sizes, mask):
+        loss, count = lambdarank_list(s, y, k, sigma, gain, pair, margin)
+        per_list.append(loss)
+        pairs.append(count)
+    return _reduce(per_list, pairs, reduction)
+
+
+def dense_batched_hinge(scores, targets, margin=1.0):
+    """The dense batched (B, L, L) hinge used as the speed baseline for many small lists."""
+    better = targets[:, :, None] > targets[:, None, :]
+    z = (scores[:, None, :] + margin) - scores[:, :, None]
+    terms = torch.where(better & (z > 0), z, torch.zeros_like(z))
+    pairs = better.sum((1, 2)).to(scores.dtype)
+    return (terms.sum((1, 2)) / pairs.clamp_min(1)).sum() / (pairs > 0).sum().clamp_min(1)
+
+

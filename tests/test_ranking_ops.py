@@ -1,0 +1,256 @@
+"""Native ranking ops against the dense plain-torch references (values and gradients)."""
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+import fastrank
+import reference as ref
+
+RTOL64 = 1e-9
+
+# (name, native call, reference call) over scores s, targets y and the list layout kw.
+OPS = {
+    "hinge": (
+        lambda s, y, p, **kw: fastrank.pairwise_hinge(s, y, p["margin"], pair_weight=p["weighted"], **kw),
+        lambda s, y, p, **kw: ref.pairwise(s, y, "hinge", p["margin"], pair_weight=p["weighted"], **kw),
+    ),
+    "squared_hinge": (
+        lambda s, y, p, **kw: fastrank.pairwise_squared_hinge(s, y, p["margin"], pair_weight=p["weighted"], **kw),
+        lambda s, y, p, **kw: ref.pairwise(s, y, "squared_hinge", p["margin"], pair_weight=p["weighted"], **kw),
+    ),
+    "logistic": (
+        lambda s, y, p, **kw: fastrank.pairwise_logistic(s, y, p["sigma"], **kw),
+        lambda s, y, p, **kw: ref.pairwise(s, y, "logistic", sigma=p["sigma"], **kw),
+    ),
+    "lambdarank": (
+        lambda s, y, p, **kw: fastrank.lambdarank(s, y, p["k"], p["sigma"], p["gain"], **kw),
+        lambda s, y, p, **kw: ref.lambdarank(s, y, p["k"], p["sigma"], p["gain"], **kw),
+    ),
+    "lambdarank_hinge": (
+        lambda s, y, p, **kw: fastrank.lambdarank(s, y, p["k"], gain=p["gain"], pair_loss="hinge", margin=p["margin"], **kw),
+        lambda s, y, p, **kw: ref.lambdarank(s, y, p["k"], gain=p["gain"], pair="hinge", margin=p["margin"], **kw),
+    ),
+    "lambdarank_squared_hinge": (
+        lambda s, y, p, **kw: fastrank.lambdarank(s, y, p["k"], gain=p["gain"], pair_loss="squared_hinge", margin=p["margin"], **kw),
+        lambda s, y, p, **kw: ref.lambdarank(s, y, p["k"], gain=p["gain"], pair="squared_hinge", margin=p["margin"], **kw),
+    ),
+}
+DEFAULT_PARAMS = {"margin": 1.0, "weighted": False, "sigma": 1.0, "k": None, "gain": "exp2"}
+
+
+def assert_matches(ours, theirs, rtol):
+    scale = 1.0 + float(theirs.detach().abs().max()) if theirs.numel() else 1.0
+    torch.testing.assert_close(ours.detach(), theirs.detach(), rtol=rtol, atol=rtol * scale)
+
+
+def compare(op, s, y, params, rtol=RTOL64, **layout):
+    native, dense = OPS[op]
+    for reduction in ("mean", "sum", "none"):
+        a = s.detach().clone().requires_grad_(True)
+        b = s.detach().clone().requires_grad_(True)
+        ours = native(a, y, params, reduction=reduction, **layout)
+        theirs = dense(b, y, params, reduction=reduction, **layout)
+        assert ours.shape == theirs.shape
+        assert_matches(ours, theirs, rtol)
+        weights = torch.linspace(0.5, 1.5, ours.numel(), dtype=ours.dtype).reshape(ours.shape)
+        (ours * weights).sum().backward()
+        (theirs * weights).sum().backward()
+        grad_b = b.grad if b.grad is not None else torch.zeros_like(b)
+        assert_matches(a.grad, grad_b, rtol)
+
+
+@st.composite
+def lists(draw, max_size=300):
+    """Ragged lists with few target levels, heavy ties and exact-boundary scores."""
+    n_lists = draw(st.integers(1, 3))
+    sizes = [draw(st.integers(0, max_size)) for _ in range(n_lists)]
+    n = sum(sizes)
+    levels = draw(st.integers(1, 10))
+    seed = draw(st.integers(0, 2**31 - 1))
+    gen = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, levels, (n,), generator=gen).double()
+    if draw(st.booleans()):
+        y = y * 0.37 + 0.1  # non-integer target values
+    if draw(st.booleans()):
+        s = torch.randint(-8, 9, (n,), generator=gen).double() / 4  # ties and s_b + m == s_a exactly
+    else:
+        s = torch.randn(n, generator=gen, dtype=torch.float64) * draw(st.sampled_from([0.1, 1.0, 5.0]))
+    return s, y, sizes
+
+
+margins = st.one_of(st.sampled_from([0.0, 0.5, 1.0, 2.0]), st.floats(0.0, 2.0))
+
+
+@given(data=lists(), margin=margins, weighted=st.booleans())
+@pytest.mark.parametrize("op", ["hinge", "squared_hinge"])
+def test_pairwise_hinge_matches_dense(op, data, margin, weighted):
+    s, y, sizes = data
+    compare(op, s, y, {**DEFAULT_PARAMS, "margin": margin, "weighted": weighted}, group_sizes=sizes)
+
+
+@given(data=lists(max_size=200), sigma=st.sampled_from([0.5, 1.0, 3.0]))
+def test_pairwise_logistic_matches_dense(data, sigma):
+    s, y, sizes = data
+    compare("logistic", s, y, {**DEFAULT_PARAMS, "sigma": sigma}, group_sizes=sizes)
+
+
+@given(data=lists(max_size=200), k=st.one_of(st.none(), st.integers(1, 40)), sigma=st.sampled_from([0.5, 2.0]),
+       gain=st.sampled_from(["exp2", "linear"]))
+def test_lambdarank_logistic_matches_dense(data, k, sigma, gain):
+    s, y, sizes = data
+    compare("lambdarank", s, y, {**DEFAULT_PARAMS, "k": k, "sigma": sigma, "gain": gain}, group_sizes=sizes)
+
+
+@given(data=lists(max_size=200), k=st.one_of(st.none(), st.integers(1, 40)), margin=margins,
+       gain=st.sampled_from(["exp2", "linear"]), pair=st.sampled_from(["lambdarank_hinge", "lambdarank_squared_hinge"]))
+def test_lambdarank_hinge_matches_dense(data, k, margin, gain, pair):
+    s, y, sizes = data
+    compare(pair, s, y, {**DEFAULT_PARAMS, "k": k, "margin": margin, "gain": gain}, group_sizes=sizes)
+
+
+@pytest.mark.parametrize("op", list(OPS))
+@pytest.mark.parametrize("n", [0, 1, 2, 39, 40, 41, 600])
+def test_edge_sizes_and_all_equal_targets(op, n):
+    gen = torch.Generator().manual_seed(n)
+    s = torch.randn(n, generator=gen, dtype=torch.float64)
+    params = {**DEFAULT_PARAMS, "k": 10}
+    compare(op, s, torch.randint(0, 4, (n,), generator=gen).double(), params)
+    compare(op, s, torch.full((n,), 2.0, dtype=torch.float64), params)  # no pairs at all
+    compare(op, s, torch.randn(n, generator=gen, dtype=torch.float64).abs(), params)  # all distinct
+
+
+@pytest.mark.parametrize("op", list(OPS))
+def test_batch_with_mask_and_empty_rows(op):
+    gen = torch.Generator().manual_seed(0)
+    s = torch.randn(6, 70, generator=gen, dtype=torch.float64)
+    y = torch.randint(0, 5, (6, 70), generator=gen).double()
+    mask = torch.rand(6, 70, generator=gen) < 0.7
+    mask[2] = False  # an empty list
+    mask[4, 1:] = False  # a one-item list
+    params = {**DEFAULT_PARAMS, "k": 5}
+    compare(op, s, y, params, mask=mask)
+    compare(op, s, y, params)  # 2-D without mask: every row is a full list
+
+
+@pytest.mark.parametrize("op", list(OPS))
+def test_float32_close_to_float64_reference(op):
+    gen = torch.Generator().manual_seed(1)
+    s = torch.randn(4, 300, generator=gen, dtype=torch.float64)
+    y = torch.randint(0, 6, (4, 300), generator=gen).double()
+    params = {**DEFAULT_PARAMS, "k": 20}
+    native, dense = OPS[op]
+    a = s.float().requires_grad_(True)
+    b = s.clone().requires_grad_(True)
+    ours = native(a, y.float(), params)
+    theirs = dense(b, y, params)
+    ours.backward()
+    theirs.backward()
+    assert ours.dtype == torch.float32
+    torch.testing.assert_close(ours.double(), theirs.detach(), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(a.grad.double(), b.grad, rtol=1e-5, atol=1e-6)
+
+
+def test_half_scores_are_computed_in_float32():
+    s = torch.randn(50, dtype=torch.float16, requires_grad=True)
+    y = torch.randint(0, 3, (50,))
+    loss = fastrank.pairwise_hinge(s, y)
+    expected = fastrank.pairwise_hinge(s.detach().float(), y)
+    assert loss.dtype == torch.float32
+    torch.testing.assert_close(loss.detach(), expected)
+    loss.backward()
+    assert s.grad.dtype == torch.float16
+
+
+def test_large_list_sweep_matches_dense():
+    """n = 3000 with 5 levels: the O(n log n) sweep path on a list the dense form still fits."""
+    gen = torch.Generator().manual_seed(7)
+    s = torch.randn(3000, generator=gen, dtype=torch.float64)
+    y = torch.randint(0, 5, (3000,), generator=gen).double()
+    for op in ("hinge", "squared_hinge", "lambdarank_hinge"):
+        compare(op, s, y, {**DEFAULT_PARAMS, "k": 50, "weighted": op == "hinge"})
+
+
+def test_results_do_not_depend_on_thread_count():
+    gen = torch.Generator().manual_seed(3)
+    s = torch.randn(1500, generator=gen, dtype=torch.float64, requires_grad=True)
+    y = torch.randint(0, 8, (1500,), generator=gen).double()
+    outs = []
+    for threads in (1, 2, 3):
+        fastrank.set_num_threads(threads)
+        try:
+            s.grad = None
+            loss = fastrank.lambdarank(s, y) + fastrank.pairwise_logistic(s, y, group_sizes=[700, 800])
+            loss.backward()
+            outs.append((loss.detach(), s.grad.clone()))
+        finally:
+            fastrank.set_num_threads(0)
+    for loss, grad in outs[1:]:
+        assert torch.equal(loss, outs[0][0]) and torch.equal(grad, outs[0][1])
+
+
+def test_mean_reduction_counts_all_pairs_not_only_active_ones():
+    # scores already well ordered with margin 0: no active pair, loss 0, and 3 pairs.
+    s = torch.tensor([3.0, 2.0, 1.0], dtype=torch.float64)
+    y = torch.tensor([2.0, 1.0, 0.0], dtype=torch.float64)
+    assert fastrank.pairwise_hinge(s, y, 0.0).item() == 0.0
+    # margin 1.5: pairs (0,1) and (1,2) active with z = 0.5, pair (0,2) inactive: (0.5+0.5)/3.
+    assert fastrank.pairwise_hinge(s, y, 1.5).item() == pytest.approx(1.0 / 3.0, rel=1e-12)
+
+
+def test_no_pairs_anywhere_gives_zero_mean_with_zero_grad():
+    s = torch.randn(2, 5, dtype=torch.float64, requires_grad=True)
+    y = torch.ones(2, 5)
+    for f in (fastrank.pairwise_hinge, fastrank.pairwise_logistic, fastrank.lambdarank):
+        loss = f(s, y)
+        loss.backward()
+        assert loss.item() == 0.0 and torch.count_nonzero(s.grad) == 0
+        s.grad = None
+
+
+GRADCHECK_CALLS = {
+    "hinge": lambda s, y: fastrank.pairwise_hinge(s, y, 0.7, pair_weight=True, group_sizes=[5, 9], reduction="none"),
+    "squared_hinge": lambda s, y: fastrank.pairwise_squared_hinge(s, y, 0.7, group_sizes=[5, 9], reduction="none"),
+    "logistic": lambda s, y: fastrank.pairwise_logistic(s, y, 1.3, group_sizes=[5, 9]),
+    "lambdarank": lambda s, y: fastrank.lambdarank(s, y, 3, group_sizes=[5, 9], reduction="none"),
+    "lambdarank_hinge": lambda s, y: fastrank.lambdarank(s, y, 4, pair_loss="squared_hinge", group_sizes=[5, 9]),
+}
+
+
+@pytest.mark.parametrize("op", list(GRADCHECK_CALLS))
+def test_gradcheck(op):
+    gen = torch.Generator().manual_seed(11)
+    s = (torch.randn(14, generator=gen, dtype=torch.float64) * 0.8).requires_grad_(True)
+    y = torch.randint(0, 4, (14,), generator=gen).double()
+    # LambdaRank holds ranks constant: finite differences must not cross a rank swap,
+    # so the check runs where scores are well separated relative to eps.
+    assert torch.autograd.gradcheck(lambda x: GRADCHECK_CALLS[op](x, y), (s,), eps=1e-6, atol=1e-7)
+
+
+def _opcheck_samples():
+    gen = torch.Generator().manual_seed(5)
+    s = torch.randn(20, generator=gen, dtype=torch.float64, requires_grad=True)
+    y = torch.randint(0, 4, (20,), generator=gen).double()
+    offsets = torch.tensor([0, 6, 6, 20])
+    yield torch.ops.fastrank.pairwise_hinge.default, (s, y, offsets, 1.0, False, True)
+    yield torch.ops.fastrank.pairwise_hinge.default, (s.float().detach().requires_grad_(True), y.float(), offsets, 0.5, True, False)
+    yield torch.ops.fastrank.pairwise_logistic.default, (s, y, offsets, 1.0)
+    yield torch.ops.fastrank.lambdarank.default, (s, y, offsets, 5, 0, 0, 1.0, 1.0)
+    yield torch.ops.fastrank.lambdarank.default, (s, y, offsets, -1, 1, 2, 1.0, 0.5)
+
+
+@pytest.mark.parametrize("sample", list(range(5)))
+def test_opcheck(sample):
+    op, args = list(_opcheck_samples())[sample]
+    torch.library.opcheck(op, args)
+
+
+def test_double_backward_is_refused():
+    s = torch.randn(10, dtype=torch.float64, requires_grad=True)
+    y = torch.arange(10.0)
+    (g,) = torch.autograd.grad(fastrank.pairwise_squared_hinge(s, y), s, create_graph=False)
+    assert g.shape == s.shape
+    with pytest.raises(RuntimeError, match="double backward"):
+        torch.autograd.grad(fastrank.pairwise_squared_hinge(s, y), s, create_graph=True)
