@@ -1,0 +1,194 @@
+"""Every public op rejects bad input with a clear ValueError/TypeError naming the argument."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import fastrank
+
+OPS = {
+    "pairwise_hinge": fastrank.pairwise_hinge,
+    "pairwise_squared_hinge": fastrank.pairwise_squared_hinge,
+    "pairwise_logistic": fastrank.pairwise_logistic,
+    "lambdarank": fastrank.lambdarank,
+}
+ops = pytest.mark.parametrize("op", list(OPS.values()), ids=list(OPS))
+
+
+def good(n=8):
+    return torch.randn(n, dtype=torch.float64), torch.arange(n, dtype=torch.float64) % 3
+
+
+@ops
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_non_finite_scores(op, bad):
+    s, y = good()
+    s[3] = bad
+    with pytest.raises(ValueError, match="scores contain NaN or infinity"):
+        op(s, y)
+    with pytest.raises(ValueError, match="scores contain NaN or infinity"):
+        op(s, y, group_sizes=[2, 6])
+
+
+@ops
+def test_non_finite_targets(op):
+    s, y = good()
+    y[0] = math.nan
+    with pytest.raises(ValueError, match="targets contain NaN or infinity"):
+        op(s, y)
+
+
+@ops
+def test_shape_mismatch(op):
+    s, y = good()
+    with pytest.raises(ValueError, match="targets has shape"):
+        op(s, y[:-1])
+    with pytest.raises(ValueError, match="1-D .* or 2-D"):
+        op(s.reshape(2, 2, 2), y.reshape(2, 2, 2))
+    with pytest.raises(ValueError, match="1-D .* or 2-D"):
+        op(s[0], y[0])
+
+
+@ops
+def test_group_sizes(op):
+    s, y = good()
+    with pytest.raises(ValueError, match="group_sizes add up to 7 but scores has 8"):
+        op(s, y, group_sizes=[3, 4])
+    with pytest.raises(ValueError, match="group_sizes must be non-negative"):
+        op(s, y, group_sizes=[10, -2])
+    with pytest.raises(TypeError, match="group_sizes must hold integers"):
+        op(s, y, group_sizes=[4.0, 4.0])
+    with pytest.raises(TypeError, match="group_sizes must hold integers"):
+        op(s, y, group_sizes=torch.tensor([4.0, 4.0]))
+    with pytest.raises(ValueError, match="group_sizes applies to 1-D"):
+        op(s.reshape(2, 4), y.reshape(2, 4), group_sizes=[4, 4])
+    # accepted forms
+    for sizes in ([4, 4], (4, 4), np.array([4, 4]), torch.tensor([4, 4], dtype=torch.int32)):
+        op(s, y, group_sizes=sizes)
+
+
+@ops
+def test_mask(op):
+    s, y = good()
+    s, y = s.reshape(2, 4), y.reshape(2, 4)
+    with pytest.raises(TypeError, match="mask must be a boolean tensor"):
+        op(s, y, mask=torch.ones(2, 4))
+    with pytest.raises(ValueError, match="mask has shape"):
+        op(s, y, mask=torch.ones(2, 3, dtype=torch.bool))
+    with pytest.raises(ValueError, match="mask applies to 2-D"):
+        op(s.reshape(-1), y.reshape(-1), mask=torch.ones(8, dtype=torch.bool))
+
+
+@ops
+def test_dtypes(op):
+    s, y = good()
+    with pytest.raises(TypeError, match="scores must be a floating-point tensor"):
+        op(torch.arange(8), y)
+    with pytest.raises(TypeError, match="scores must be a torch.Tensor"):
+        op([0.1] * 8, y)
+    with pytest.raises(TypeError, match="targets must be real"):
+        op(s, y.to(torch.complex64))
+    # integer, bool and list targets are accepted and cast to the scores' dtype
+    op(s, torch.arange(8) % 2)
+    op(s, (torch.arange(8) % 2).bool())
+    op(s, [0, 1, 2, 0, 1, 2, 0, 1])
+
+
+@ops
+def test_targets_requiring_grad(op):
+    s, y = good()
+    with pytest.raises(ValueError, match="targets must not require grad"):
+        op(s, y.requires_grad_(True))
+
+
+@ops
+def test_reduction(op):
+    s, y = good()
+    with pytest.raises(ValueError, match="reduction must be one of"):
+        op(s, y, reduction="avg")
+
+
+@ops
+def test_unsupported_device(op):
+    s, y = good()
+    with pytest.raises(ValueError, match="meta"):
+        op(s.to("meta"), y.to("meta"))
+
+
+@ops
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_mixed_devices(op):
+    s, y = good()
+    with pytest.raises(ValueError, match="targets is on"):
+        op(s, y.cuda())
+
+
+def test_mixed_devices_without_cuda():
+    s, y = good()
+    with pytest.raises(ValueError, match="targets is on meta but scores is on cpu"):
+        fastrank.pairwise_hinge(s, y.to("meta"))
+
+
+@pytest.mark.parametrize("margin", [-0.1, math.nan, math.inf, "1", None])
+def test_bad_margin(margin):
+    s, y = good()
+    with pytest.raises(ValueError, match="margin must be"):
+        fastrank.pairwise_hinge(s, y, margin)
+    with pytest.raises(ValueError, match="margin must be"):
+        fastrank.lambdarank(s, y, pair_loss="hinge", margin=margin)
+
+
+@pytest.mark.parametrize("sigma", [0.0, -1.0, math.nan])
+def test_bad_sigma(sigma):
+    s, y = good()
+    with pytest.raises(ValueError, match="sigma must be"):
+        fastrank.pairwise_logistic(s, y, sigma)
+    with pytest.raises(ValueError, match="sigma must be"):
+        fastrank.lambdarank(s, y, sigma=sigma)
+
+
+def test_lambdarank_arguments():
+    s, y = good()
+    with pytest.raises(ValueError, match="k must be at least 1"):
+        fastrank.lambdarank(s, y, k=0)
+    with pytest.raises(TypeError, match="k must be an int"):
+        fastrank.lambdarank(s, y, k=2.5)
+    with pytest.raises(ValueError, match="gain must be one of"):
+        fastrank.lambdarank(s, y, gain="exp")
+    with pytest.raises(ValueError, match="pair_loss must be one of"):
+        fastrank.lambdarank(s, y, pair_loss="softmax")
+    with pytest.raises(ValueError, match="non-negative"):
+        fastrank.lambdarank(s, y - 1)
+    with pytest.raises(ValueError, match="overflow the exp2 gain"):
+        fastrank.lambdarank(s, y * 1000)
+    fastrank.lambdarank(s, y * 1000, gain="linear")
+
+
+def test_pair_weight_must_be_bool():
+    s, y = good()
+    with pytest.raises(TypeError, match="pair_weight must be a bool"):
+        fastrank.pairwise_hinge(s, y, pair_weight="yes")
+
+
+def test_raw_op_guards_the_native_boundary():
+    s, y = good()
+    with pytest.raises(ValueError, match="offsets must start at 0 and end"):
+        torch.ops.fastrank.pairwise_hinge(s, y, torch.tensor([0, 5]), 1.0, False, False)
+    with pytest.raises(ValueError, match="non-decreasing"):
+        torch.ops.fastrank.pairwise_hinge(s, y, torch.tensor([0, 6, 2, 8]), 1.0, False, False)
+    with pytest.raises(TypeError, match="targets must have the dtype"):
+        torch.ops.fastrank.pairwise_logistic(s, y.float(), torch.tensor([0, 8]), 1.0)
+    with pytest.raises(ValueError, match="contiguous 1-D"):
+        torch.ops.fastrank.pairwise_logistic(s[::2], y[::2], torch.tensor([0, 4]), 1.0)
+
+
+def test_set_num_threads_checks():
+    with pytest.raises(ValueError):
+        fastrank.set_num_threads(-1)
+    with pytest.raises(TypeError):
+        fastrank.set_num_threads(2.0)
+    assert fastrank.num_threads() >= 1
+    assert fastrank.cuda_available() is False or torch.cuda.is_available()
