@@ -68,7 +68,8 @@ def lambdarank_list(s, y, k=None, sigma=1.0, gain="exp2", pair="logistic", margi
     pairs = int(better.sum())
     if n == 0:
         return s.sum(), pairs
-    order = sorted(range(n), key=lambda i: (-float(s[i].detach()), i))
+    # rank by score descending, ties by position: a stable ascending sort of -s
+    order = torch.sort(-s.detach(), stable=True).indices
     rank = torch.empty(n, dtype=torch.float64)
     rank[order] = torch.arange(1, n + 1, dtype=torch.float64)
     kk = n if k is None else min(k, n)

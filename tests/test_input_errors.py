@@ -175,14 +175,18 @@ def test_pair_weight_must_be_bool():
 
 def test_raw_op_guards_the_native_boundary():
     s, y = good()
-    with pytest.raises(ValueError, match="offsets must start at 0 and end"):
-        torch.ops.fastrank.pairwise_hinge(s, y, torch.tensor([0, 5]), 1.0, False, False)
-    with pytest.raises(ValueError, match="non-decreasing"):
-        torch.ops.fastrank.pairwise_hinge(s, y, torch.tensor([0, 6, 2, 8]), 1.0, False, False)
+    with pytest.raises(ValueError, match="offsets must start at 0"):
+        torch.ops.fastrank.pairwise_hinge(s, y, torch.tensor([0, 5]), 2, 1.0, False, False)
+    with pytest.raises(ValueError, match="never decrease"):
+        torch.ops.fastrank.pairwise_hinge(s, y, torch.tensor([0, 6, 2, 8]), 2, 1.0, False, False)
+    with pytest.raises(ValueError, match="offsets must start at 0"):
+        torch.ops.fastrank.lambdarank(s, y, torch.tensor([1, 8]), 2, 3, 0, 0, 1.0, 1.0)
     with pytest.raises(TypeError, match="targets must have the dtype"):
-        torch.ops.fastrank.pairwise_logistic(s, y.float(), torch.tensor([0, 8]), 1.0)
+        torch.ops.fastrank.pairwise_logistic(s, y.float(), torch.tensor([0, 8]), 2, 1.0)
     with pytest.raises(ValueError, match="contiguous 1-D"):
-        torch.ops.fastrank.pairwise_logistic(s[::2], y[::2], torch.tensor([0, 4]), 1.0)
+        torch.ops.fastrank.pairwise_logistic(s[::2], y[::2], torch.tensor([0, 4]), 2, 1.0)
+    with pytest.raises(ValueError, match="reduction tag"):
+        torch.ops.fastrank.pairwise_logistic(s, y, torch.tensor([0, 8]), 3, 1.0)
 
 
 def test_set_num_threads_checks():

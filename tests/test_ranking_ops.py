@@ -234,11 +234,11 @@ def _opcheck_samples():
     s = torch.randn(20, generator=gen, dtype=torch.float64, requires_grad=True)
     y = torch.randint(0, 4, (20,), generator=gen).double()
     offsets = torch.tensor([0, 6, 6, 20])
-    yield torch.ops.fastrank.pairwise_hinge.default, (s, y, offsets, 1.0, False, True)
-    yield torch.ops.fastrank.pairwise_hinge.default, (s.float().detach().requires_grad_(True), y.float(), offsets, 0.5, True, False)
-    yield torch.ops.fastrank.pairwise_logistic.default, (s, y, offsets, 1.0)
-    yield torch.ops.fastrank.lambdarank.default, (s, y, offsets, 5, 0, 0, 1.0, 1.0)
-    yield torch.ops.fastrank.lambdarank.default, (s, y, offsets, -1, 1, 2, 1.0, 0.5)
+    yield torch.ops.fastrank.pairwise_hinge.default, (s, y, offsets, 2, 1.0, False, True)
+    yield torch.ops.fastrank.pairwise_hinge.default, (s.float().detach().requires_grad_(True), y.float(), offsets, 0, 0.5, True, False)
+    yield torch.ops.fastrank.pairwise_logistic.default, (s, y, offsets, 1, 1.0)
+    yield torch.ops.fastrank.lambdarank.default, (s, y, offsets, 0, 5, 0, 0, 1.0, 1.0)
+    yield torch.ops.fastrank.lambdarank.default, (s, y, offsets, 2, -1, 1, 2, 1.0, 0.5)
 
 
 @pytest.mark.parametrize("sample", list(range(5)))

@@ -13,18 +13,20 @@ namespace {
 template <typename T>
 T* ptr(uintptr_t address) { return reinterpret_cast<T*>(address); }
 
-void fill_lists(ListArgs& a, int dtype, uintptr_t scores, uintptr_t targets, uintptr_t offsets,
-                int64_t n_lists, uintptr_t list_loss, uintptr_t grad, uintptr_t list_pairs) {
+void fill_lists(ListArgs& a, int dtype, uintptr_t scores, uintptr_t targets, uintptr_t offsets, int64_t n_lists,
+                int64_t n_items, int reduction, uintptr_t out, uintptr_t grad) {
   if (dtype != 0 && dtype != 1) throw py::value_error("dtype tag must be 0 (float32) or 1 (float64)");
-  if (n_lists < 0) throw py::value_error("n_lists must be non-negative");
+  if (n_lists < 0 || n_items < 0) throw py::value_error("n_lists and n_items must be non-negative");
+  if (reduction < 0 || reduction > 2) throw py::value_error("reduction tag must be 0 (none), 1 (sum) or 2 (mean)");
   a.dtype = static_cast<DType>(dtype);
   a.scores = ptr<const void>(scores);
   a.targets = ptr<const void>(targets);
   a.offsets = ptr<const int64_t>(offsets);
   a.n_lists = n_lists;
-  a.list_loss = ptr<void>(list_loss);
+  a.n_items = n_items;
+  a.reduction = static_cast<Reduction>(reduction);
+  a.out = ptr<void>(out);
   a.grad = ptr<void>(grad);
-  a.list_pairs = ptr<void>(list_pairs);
 }
 
 }  // namespace
@@ -34,6 +36,7 @@ PYBIND11_MODULE(_C, m) {
   m.attr("STATUS_NONFINITE_SCORES") = int(kNonFiniteScores);
   m.attr("STATUS_NONFINITE_TARGETS") = int(kNonFiniteTargets);
   m.attr("STATUS_GAIN_OVERFLOW") = int(kGainOverflow);
+  m.attr("STATUS_BAD_OFFSETS") = int(kBadOffsets);
   m.attr("has_cuda") = false;
 
   m.def("num_threads", &num_threads);
@@ -41,41 +44,40 @@ PYBIND11_MODULE(_C, m) {
 
   m.def(
       "pairwise_hinge_cpu",
-      [](int dtype, uintptr_t scores, uintptr_t targets, uintptr_t offsets, int64_t n_lists, double margin,
-         bool squared, bool weighted, uintptr_t list_loss, uintptr_t grad, uintptr_t list_pairs) {
+      [](int dtype, uintptr_t scores, uintptr_t targets, uintptr_t offsets, int64_t n_lists, int64_t n_items, int reduction, double margin,
+         bool squared, bool weighted, uintptr_t out, uintptr_t grad) {
         PairwiseHingeArgs a;
-        fill_lists(a, dtype, scores, targets, offsets, n_lists, list_loss, grad, list_pairs);
+        fill_lists(a, dtype, scores, targets, offsets, n_lists, n_items, reduction, out, grad);
         a.margin = margin;
         a.squared = squared;
         a.weighted = weighted;
         py::gil_scoped_release release;
         return pairwise_hinge_cpu(a);
       },
-      py::arg("dtype"), py::arg("scores"), py::arg("targets"), py::arg("offsets"), py::arg("n_lists"),
-      py::arg("margin"), py::arg("squared"), py::arg("weighted"), py::arg("list_loss"), py::arg("grad"),
-      py::arg("list_pairs"));
+      py::arg("dtype"), py::arg("scores"), py::arg("targets"), py::arg("offsets"), py::arg("n_lists"), py::arg("n_items"), py::arg("reduction"),
+      py::arg("margin"), py::arg("squared"), py::arg("weighted"), py::arg("out"), py::arg("grad"));
 
   m.def(
       "pairwise_logistic_cpu",
-      [](int dtype, uintptr_t scores, uintptr_t targets, uintptr_t offsets, int64_t n_lists, double sigma,
-         uintptr_t list_loss, uintptr_t grad, uintptr_t list_pairs) {
+      [](int dtype, uintptr_t scores, uintptr_t targets, uintptr_t offsets, int64_t n_lists, int64_t n_items, int reduction, double sigma,
+         uintptr_t out, uintptr_t grad) {
         PairwiseLogisticArgs a;
-        fill_lists(a, dtype, scores, targets, offsets, n_lists, list_loss, grad, list_pairs);
+        fill_lists(a, dtype, scores, targets, offsets, n_lists, n_items, reduction, out, grad);
         a.sigma = sigma;
         py::gil_scoped_release release;
         return pairwise_logistic_cpu(a);
       },
-      py::arg("dtype"), py::arg("scores"), py::arg("targets"), py::arg("offsets"), py::arg("n_lists"),
-      py::arg("sigma"), py::arg("list_loss"), py::arg("grad"), py::arg("list_pairs"));
+      py::arg("dtype"), py::arg("scores"), py::arg("targets"), py::arg("offsets"), py::arg("n_lists"), py::arg("n_items"), py::arg("reduction"),
+      py::arg("sigma"), py::arg("out"), py::arg("grad"));
 
   m.def(
       "lambdarank_cpu",
-      [](int dtype, uintptr_t scores, uintptr_t targets, uintptr_t offsets, int64_t n_lists, int64_t k, int gain,
-         int pair_loss, double sigma, double margin, uintptr_t list_loss, uintptr_t grad, uintptr_t list_pairs) {
+      [](int dtype, uintptr_t scores, uintptr_t targets, uintptr_t offsets, int64_t n_lists, int64_t n_items, int reduction, int64_t k, int gain,
+         int pair_loss, double sigma, double margin, uintptr_t out, uintptr_t grad) {
         if (gain != 0 && gain != 1) throw py::value_error("gain tag must be 0 (exp2) or 1 (linear)");
         if (pair_loss < 0 || pair_loss > 2) throw py::value_error("pair_loss tag must be 0, 1 or 2");
         LambdaRankArgs a;
-        fill_lists(a, dtype, scores, targets, offsets, n_lists, list_loss, grad, list_pairs);
+        fill_lists(a, dtype, scores, targets, offsets, n_lists, n_items, reduction, out, grad);
         a.k = k;
         a.gain = static_cast<Gain>(gain);
         a.pair_loss = static_cast<PairLoss>(pair_loss);
@@ -84,7 +86,6 @@ PYBIND11_MODULE(_C, m) {
         py::gil_scoped_release release;
         return lambdarank_cpu(a);
       },
-      py::arg("dtype"), py::arg("scores"), py::arg("targets"), py::arg("offsets"), py::arg("n_lists"), py::arg("k"),
-      py::arg("gain"), py::arg("pair_loss"), py::arg("sigma"), py::arg("margin"), py::arg("list_loss"),
-      py::arg("grad"), py::arg("list_pairs"));
+      py::arg("dtype"), py::arg("scores"), py::arg("targets"), py::arg("offsets"), py::arg("n_lists"), py::arg("n_items"), py::arg("reduction"), py::arg("k"),
+      py::arg("gain"), py::arg("pair_loss"), py::arg("sigma"), py::arg("margin"), py::arg("out"), py::arg("grad"));
 }

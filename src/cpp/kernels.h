@@ -15,21 +15,28 @@ enum Status : int {
   kNonFiniteScores = 1,
   kNonFiniteTargets = 2,
   kGainOverflow = 4,
+  kBadOffsets = 8,
 };
 
+// How per-list pair sums become the output: "none" keeps one value per list, "sum" adds
+// them, "mean" divides each list's sum by its number of pairs and averages over the lists
+// that have pairs (0 if none has). The gradient is of the reduced output.
+enum class Reduction : int { kNone = 0, kSum = 1, kMean = 2 };
 
-// Lists: items offsets[g] .. offsets[g+1]-1 of scores/targets form list g.
-// Outputs: list_loss[g] = Σ over the list's pairs, grad = ∂(Σ_g list_loss[g]) / ∂scores,
-// list_pairs[g] = number of pairs with different targets in list g.
+
+// Lists: items offsets[g] .. offsets[g+1]-1 of scores/targets (n_items in all) form list g.
+// Outputs: out = the reduced loss (n_lists values for Reduction::kNone, else one) and
+// grad = ∂(Σ out)/∂scores, both computed in one pass.
 struct ListArgs {
   DType dtype = DType::kFloat32;
   const void* scores = nullptr;
   const void* targets = nullptr;
   const int64_t* offsets = nullptr;
   int64_t n_lists = 0;
-  void* list_loss = nullptr;
+  int64_t n_items = 0;
+  Reduction reduction = Reduction::kMean;
+  void* out = nullptr;
   void* grad = nullptr;
-  void* list_pairs = nullptr;
 };
 
 struct PairwiseHingeArgs : ListArgs {

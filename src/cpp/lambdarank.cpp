@@ -4,6 +4,7 @@
 // else 0. The loss is Σ_{y_a > y_b} w_ab·ℓ(a, b) for a logistic, hinge or squared hinge ℓ.
 #include "kernels.h"
 #include "lists.h"
+#include "pair_rows.h"
 
 namespace fastrank {
 namespace {
@@ -36,25 +37,13 @@ void rank_list(const T* s, const T* y, int64_t n, int64_t k, Gain gain, ListScra
 
 // Logistic pair loss: only pairs with a member among the first k positions have weight,
 // so row p < k meets every later position: O(n·k) pairs.
-double logistic_rows(const RankedList& r, int64_t n, double sigma, int64_t p0, int64_t p1, double* gr) {
+// Rows p0..p1-1 in the precision T of the inputs, gains already divided by IDCG@k.
+template <typename T>
+double logistic_rows(const std::vector<T>& s, const std::vector<T>& g, const std::vector<T>& d, int64_t n, T sigma,
+                     int64_t p0, int64_t p1, double* gr) {
   double loss = 0;
-  for (int64_t p = p0; p < p1; ++p) {
-    const double sp = r.s[p], gp = r.gain[p], dp = r.disc[p];
-    double g_p = 0;
-    for (int64_t q = p + 1; q < n; ++q) {
-      const double dg = gp - r.gain[q];
-      if (dg == 0) continue;  // equal targets form no pair
-      const double sign = dg > 0 ? 1.0 : -1.0;
-      const double wt = std::fabs(dg) * (dp - r.disc[q]);
-      double sp_loss, sig;
-      softplus_neg_and_sigmoid_neg(sign * sigma * (sp - r.s[q]), sp_loss, sig);
-      loss += wt * sp_loss;
-      const double slope = sign * sigma * wt * sig;
-      g_p -= slope;
-      gr[q] += slope;
-    }
-    gr[p] += g_p;
-  }
+  for (int64_t p = p0; p < p1; ++p)
+    loss += lambda_row(s[p], g[p], d[p], &s[p + 1], &g[p + 1], &d[p + 1], n - p - 1, sigma, gr + p + 1, gr + p);
   return loss;
 }
 
@@ -141,8 +130,6 @@ int lambdarank_lists(const LambdaRankArgs& args) {
   const T* s = static_cast<const T*>(args.scores);
   const T* y = static_cast<const T*>(args.targets);
   T* grad = static_cast<T*>(args.grad);
-  T* loss = static_cast<T*>(args.list_loss);
-  T* pairs = static_cast<T*>(args.list_pairs);
   const bool logistic = args.pair_loss == PairLoss::kLogistic;
   double small_work = 0;
   for (int64_t g = 0; g < args.n_lists; ++g) {
@@ -150,7 +137,7 @@ int lambdarank_lists(const LambdaRankArgs& args) {
     const double k = args.k < 0 ? n : std::min(n, double(args.k));
     small_work += logistic ? 10.0 * n * k + 30.0 * n * std::log2(n + 2) : 200.0 * n * std::log2(n + 2);
   }
-  auto one_list = [&](int64_t g) -> int {
+  auto one_list = [&](int64_t g, double& loss, double& pairs) -> int {
     const int64_t begin = args.offsets[g], n = args.offsets[g + 1] - begin;
     const T* sg = s + begin; const T* yg = y + begin; T* gg = grad + begin;
     int status = kOk;
@@ -161,7 +148,7 @@ int lambdarank_lists(const LambdaRankArgs& args) {
     if (status != kOk) return status;
     ListScratch& w = thread_scratch();
     const int64_t n_levels = target_levels(yg, n, w.values, w.level);
-    pairs[g] = T(count_pairs(w.level, n_levels, w.hist));
+    pairs = count_pairs(w.level, n_levels, w.hist);
     const int64_t k = args.k < 0 ? n : std::min(args.k, n);
     // A named reference: a lambda naming a thread_local directly would read the
     // executing thread's copy when split_rows runs it on a worker.
@@ -169,31 +156,43 @@ int lambdarank_lists(const LambdaRankArgs& args) {
     RankedList& r = ranked;
     rank_list(sg, yg, n, k, args.gain, w, r);
     if (!(r.idcg > 0)) {  // no relevant item: NDCG is undefined and the list adds nothing
-      loss[g] = T(0);
+      loss = 0;
       for (int64_t i = 0; i < n; ++i) gg[i] = T(0);
       return kOk;
     }
     std::vector<double>& gr = w.c;
-    double l;
     if (!logistic) {
-      l = args.pair_loss == PairLoss::kSquaredHinge ? hinge_sweeps<true>(r, n, n_levels, args.margin, gr)
-                                                     : hinge_sweeps<false>(r, n, n_levels, args.margin, gr);
-    } else {
-      auto rows = [&](int64_t p0, int64_t p1, double* out) { return logistic_rows(r, n, args.sigma, p0, p1, out); };
-      if (n >= kSplitListMin) {
-        l = split_rows(k, n, [n](int64_t p) { return n - 1 - p; }, rows, gr);
-      } else {
-        gr.assign(n, 0.0);
-        l = rows(0, k, gr.data());
-      }
+      const double l = args.pair_loss == PairLoss::kSquaredHinge ? hinge_sweeps<true>(r, n, n_levels, args.margin, gr)
+                                                                  : hinge_sweeps<false>(r, n, n_levels, args.margin, gr);
+      const double inv = 1.0 / r.idcg;
+      loss = l * inv;
+      for (int64_t p = 0; p < n; ++p) gg[w.order[p]] = T(gr[p] * inv);
+      return kOk;
     }
-    const double inv = 1.0 / r.idcg;
-    loss[g] = T(l * inv);
-    for (int64_t p = 0; p < n; ++p) gg[w.order[p]] = T(gr[p] * inv);
+    // The logistic rows run in the inputs' precision on gains scaled by 1/IDCG (<= 1,
+    // so 2^y - 1 cannot overflow a float).
+    std::vector<T>& rs = w.typed<T>(0); std::vector<T>& rg = w.typed<T>(1); std::vector<T>& rd = w.typed<T>(2);
+    rs.resize(n); rg.resize(n); rd.resize(n);
+    for (int64_t p = 0; p < n; ++p) {
+      rs[p] = sg[w.order[p]];
+      rg[p] = T(r.gain[p] / r.idcg);
+      rd[p] = T(r.disc[p]);
+    }
+    auto rows = [&](int64_t p0, int64_t p1, double* out) {
+      return logistic_rows<T>(rs, rg, rd, n, T(args.sigma), p0, p1, out);
+    };
+    double l;
+    if (n >= kSplitListMin) {
+      l = split_rows(k, n, [n](int64_t p) { return n - 1 - p; }, rows, gr);
+    } else {
+      gr.assign(n, 0.0);
+      l = rows(0, k, gr.data());
+    }
+    loss = l;
+    for (int64_t p = 0; p < n; ++p) gg[w.order[p]] = T(gr[p]);
     return kOk;
   };
-  if (logistic) return lists_small_then_large(args.offsets, args.n_lists, small_work, one_list);
-  return list_status_parallel(args.offsets, args.n_lists, small_work, one_list);
+  return run_lists<T>(args, small_work, logistic, one_list);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "kernels.h"
@@ -20,6 +21,46 @@ bool all_finite(const T* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) ok &= std::isfinite(x[i]);
   return ok;
 }
+
+inline int check_offsets(const int64_t* offsets, int64_t n_lists, int64_t n_items) {
+  if (offsets[0] != 0 || offsets[n_lists] != n_items) return kBadOffsets;
+  for (int64_t g = 0; g < n_lists; ++g)
+    if (offsets[g + 1] < offsets[g]) return kBadOffsets;
+  return kOk;
+}
+
+// Turns per-list pair sums (list_loss) and pair counts into the requested output and
+// rescales the gradient (written as ∂Σ list_loss/∂s) to match it.
+template <typename T>
+void write_reduction(const ListArgs& a, const std::vector<double>& list_loss, const std::vector<double>& list_pairs) {
+  T* out = static_cast<T*>(a.out);
+  if (a.reduction == Reduction::kNone) {
+    for (int64_t g = 0; g < a.n_lists; ++g) out[g] = T(list_loss[g]);
+    return;
+  }
+  double total = 0;
+  if (a.reduction == Reduction::kSum) {
+    for (double l : list_loss) total += l;
+    out[0] = T(total);
+    return;
+  }
+  int64_t with_pairs = 0;
+  for (double p : list_pairs) with_pairs += p > 0;
+  T* grad = static_cast<T*>(a.grad);
+  for (int64_t g = 0; g < a.n_lists; ++g) {
+    if (!(list_pairs[g] > 0)) continue;
+    const double scale = 1.0 / (list_pairs[g] * double(with_pairs));
+    total += list_loss[g] * scale;
+    for (int64_t i = a.offsets[g]; i < a.offsets[g + 1]; ++i) grad[i] = T(double(grad[i]) * scale);
+  }
+  out[0] = T(total);
+}
+
+// Runs a per-list kernel fn(g, loss_g, pairs_g) -> Status over every list (in parallel),
+// then writes the reduction. `split_large`: lists of kSplitListMin items or more run one
+// after another with their rows split across threads (O(n²)-type kernels).
+template <typename T, typename Fn>
+int run_lists(const ListArgs& a, double work, bool split_large, Fn&& fn);
 
 // Splits lists into tasks of roughly `items_per_task` items so that many small lists
 // do not pay one task each, and calls fn(list) for every list.
@@ -135,18 +176,18 @@ struct ListScratch {
   std::vector<int32_t> level;
   std::vector<int64_t> hist;
   std::vector<double> a, b, c, d, e;
+  std::vector<float> f32[3];
+  std::vector<double> f64[3];
+  // Buffer i in the compute precision T of a kernel.
+  template <typename T>
+  std::vector<T>& typed(int i) {
+    if constexpr (std::is_same_v<T, float>) return f32[i]; else return f64[i];
+  }
 };
 
 inline ListScratch& thread_scratch() {
   thread_local ListScratch scratch;
   return scratch;
-}
-
-// Numerically stable log(1 + exp(-x)) and 1 / (1 + exp(x)) sharing one exp.
-inline void softplus_neg_and_sigmoid_neg(double x, double& softplus, double& sigmoid) {
-  double e = std::exp(-std::fabs(x));
-  softplus = std::log1p(e) + (x < 0 ? -x : 0.0);
-  sigmoid = x >= 0 ? e / (1.0 + e) : 1.0 / (1.0 + e);
 }
 
 }  // namespace fastrank
@@ -188,15 +229,19 @@ double split_rows(int64_t n_rows, int64_t n, CostFn&& row_cost, Body&& body, std
   return total;
 }
 
-// Runs fn(list) for every list: small lists in parallel with one another, then each
-// large list on its own (its kernel splits its rows across threads).
-template <typename Fn>
-int lists_small_then_large(const int64_t* offsets, int64_t n_lists, double small_work, Fn&& fn) {
-  int status = list_status_parallel(offsets, n_lists, small_work, [&](int64_t g) -> int {
-    return offsets[g + 1] - offsets[g] < kSplitListMin ? fn(g) : kOk;
+template <typename T, typename Fn>
+int run_lists(const ListArgs& a, double work, bool split_large, Fn&& fn) {
+  if (int bad = check_offsets(a.offsets, a.n_lists, a.n_items)) return bad;
+  std::vector<double> list_loss(a.n_lists, 0.0), list_pairs(a.n_lists, 0.0);
+  auto one = [&](int64_t g) { return fn(g, list_loss[g], list_pairs[g]); };
+  const int64_t* off = a.offsets;
+  int status = list_status_parallel(off, a.n_lists, work, [&](int64_t g) -> int {
+    return split_large && off[g + 1] - off[g] >= kSplitListMin ? kOk : one(g);
   });
-  for (int64_t g = 0; g < n_lists; ++g)
-    if (offsets[g + 1] - offsets[g] >= kSplitListMin) status |= fn(g);
+  if (split_large)
+    for (int64_t g = 0; g < a.n_lists; ++g)
+      if (off[g + 1] - off[g] >= kSplitListMin) status |= one(g);
+  if (status == kOk) write_reduction<T>(a, list_loss, list_pairs);
   return status;
 }
 

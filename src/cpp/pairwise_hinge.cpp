@@ -3,6 +3,7 @@
 // is w·h(z) with z = s_b + m - s_a, h(z) = z or z², and w = 1 or y_a - y_b.
 #include "kernels.h"
 #include "lists.h"
+#include "pair_rows.h"
 
 namespace fastrank {
 namespace {
@@ -11,32 +12,19 @@ namespace {
 // the sorts and tree updates of the sweep at this size, and it is equally exact.
 constexpr int64_t kDirectMax = 40;
 
-template <bool Squared>
-inline double pair_loss(double z) { return Squared ? z * z : z; }
-template <bool Squared>
-inline double pair_slope(double z) { return Squared ? 2.0 * z : 1.0; }
-
-template <typename T, bool Squared, bool Weighted>
-double hinge_direct(const T* s, const T* y, int64_t n, double margin, T* grad) {
+template <typename T>
+double hinge_direct(const T* s, const T* y, int64_t n, double margin, bool squared, bool weighted, T* grad) {
   ListScratch& w = thread_scratch();
-  w.a.assign(n, 0.0);
-  double loss = 0;
-  for (int64_t a = 0; a < n; ++a) {
-    const double sa = s[a], ya = y[a];
-    double ga = 0;
-    for (int64_t b = 0; b < n; ++b) {
-      const double key = double(s[b]) + margin;  // the same key the sweep compares against
-      if (!(double(y[b]) < ya) || !(key > sa)) continue;
-      const double z = key - sa;
-      const double wt = Weighted ? ya - double(y[b]) : 1.0;
-      loss += wt * pair_loss<Squared>(z);
-      const double slope = wt * pair_slope<Squared>(z);
-      ga -= slope;
-      w.a[b] += slope;
-    }
-    w.a[a] += ga;
+  std::vector<double>& key = w.a; std::vector<double>& yd = w.b; std::vector<double>& gr = w.c;
+  key.resize(n); yd.resize(n); gr.assign(n, 0.0);
+  for (int64_t i = 0; i < n; ++i) {
+    key[i] = double(s[i]) + margin;  // the same key the sweep compares against
+    yd[i] = double(y[i]);
   }
-  for (int64_t i = 0; i < n; ++i) grad[i] = T(w.a[i]);
+  double loss = 0;
+  for (int64_t a = 0; a < n; ++a)
+    loss += hinge_row(double(s[a]), yd[a], key.data(), yd.data(), n, squared, weighted, gr.data(), &gr[a]);
+  for (int64_t i = 0; i < n; ++i) grad[i] = T(gr[i]);
   return loss;
 }
 
@@ -119,11 +107,9 @@ int hinge_lists(const PairwiseHingeArgs& args) {
   const T* s = static_cast<const T*>(args.scores);
   const T* y = static_cast<const T*>(args.targets);
   T* grad = static_cast<T*>(args.grad);
-  T* loss = static_cast<T*>(args.list_loss);
-  T* pairs = static_cast<T*>(args.list_pairs);
-  const int64_t n_items = args.n_lists > 0 ? args.offsets[args.n_lists] : 0;
-  const double work = 30.0 * double(n_items) * std::log2(double(n_items) + 2.0);
-  return list_status_parallel(args.offsets, args.n_lists, work, [&](int64_t g) -> int {
+  const double n_items = double(args.n_items);
+  const double work = 30.0 * n_items * std::log2(n_items + 2.0);
+  return run_lists<T>(args, work, false, [&](int64_t g, double& loss, double& pairs) -> int {
     const int64_t begin = args.offsets[g], n = args.offsets[g + 1] - begin;
     const T* sg = s + begin; const T* yg = y + begin; T* gg = grad + begin;
     int status = kOk;
@@ -132,9 +118,9 @@ int hinge_lists(const PairwiseHingeArgs& args) {
     if (status != kOk) return status;
     ListScratch& w = thread_scratch();
     const int64_t n_levels = target_levels(yg, n, w.values, w.level);
-    pairs[g] = T(count_pairs(w.level, n_levels, w.hist));
-    if (n <= kDirectMax) loss[g] = T(hinge_direct<T, Squared, Weighted>(sg, yg, n, args.margin, gg));
-    else loss[g] = T(hinge_sweep<T, Squared, Weighted>(sg, yg, n, n_levels, args.margin, gg));
+    pairs = count_pairs(w.level, n_levels, w.hist);
+    if (n <= kDirectMax) loss = hinge_direct(sg, yg, n, args.margin, Squared, Weighted, gg);
+    else loss = hinge_sweep<T, Squared, Weighted>(sg, yg, n, n_levels, args.margin, gg);
     return kOk;
   });
 }

@@ -3,6 +3,7 @@
 // that each row's partners are one contiguous run of memory.
 #include "kernels.h"
 #include "lists.h"
+#include "pair_rows.h"
 
 namespace fastrank {
 namespace {
@@ -12,15 +13,13 @@ int logistic_lists(const PairwiseLogisticArgs& args) {
   const T* s = static_cast<const T*>(args.scores);
   const T* y = static_cast<const T*>(args.targets);
   T* grad = static_cast<T*>(args.grad);
-  T* loss = static_cast<T*>(args.list_loss);
-  T* pairs = static_cast<T*>(args.list_pairs);
   const double sigma = args.sigma;
   double small_work = 0;
   for (int64_t g = 0; g < args.n_lists; ++g) {
     const double n = double(args.offsets[g + 1] - args.offsets[g]);
     small_work += 10.0 * n * n;
   }
-  return lists_small_then_large(args.offsets, args.n_lists, small_work, [&](int64_t g) -> int {
+  return run_lists<T>(args, small_work, true, [&](int64_t g, double& loss, double& pairs) -> int {
     const int64_t begin = args.offsets[g], n = args.offsets[g + 1] - begin;
     const T* sg = s + begin; const T* yg = y + begin;
     int status = kOk;
@@ -31,29 +30,21 @@ int logistic_lists(const PairwiseLogisticArgs& args) {
     // Items sorted by target descending: the worse partners of a row are everything
     // after the end of its run of equal targets.
     order_by_score_desc(yg, n, w.keyed, w.order);
-    std::vector<double>& sp = w.a; std::vector<double>& tie_end = w.b;
+    std::vector<T>& sp = w.typed<T>(0); std::vector<double>& tie_end = w.b;
     sp.resize(n); tie_end.resize(n);
-    for (int64_t p = 0; p < n; ++p) sp[p] = double(sg[w.order[p]]);
+    for (int64_t p = 0; p < n; ++p) sp[p] = sg[w.order[p]];
     double n_pairs = 0;
     for (int64_t p = n - 1, end = n; p >= 0; --p) {
       if (p + 1 < n && w.keyed[p].first != w.keyed[p + 1].first) end = p + 1;
       tie_end[p] = double(end);
       n_pairs += double(n - end);
     }
-    pairs[g] = T(n_pairs);
+    pairs = n_pairs;
     auto rows = [&](int64_t r0, int64_t r1, double* gr) {
       double l = 0;
       for (int64_t p = r0; p < r1; ++p) {
-        const double sa = sp[p];
-        double ga = 0;
-        for (int64_t q = int64_t(tie_end[p]); q < n; ++q) {
-          double sp_loss, sig;
-          softplus_neg_and_sigmoid_neg(sigma * (sa - sp[q]), sp_loss, sig);
-          l += sp_loss;
-          ga -= sigma * sig;
-          gr[q] += sigma * sig;
-        }
-        gr[p] += ga;
+        const int64_t q0 = int64_t(tie_end[p]);
+        l += ranknet_row(sp[p], sp.data() + q0, n - q0, T(sigma), gr + q0, gr + p);
       }
       return l;
     };
@@ -64,7 +55,7 @@ int logistic_lists(const PairwiseLogisticArgs& args) {
       w.c.assign(n, 0.0);
       l = rows(0, n, w.c.data());
     }
-    loss[g] = T(l);
+    loss = l;
     for (int64_t p = 0; p < n; ++p) grad[begin + w.order[p]] = T(w.c[p]);
     return kOk;
   });

@@ -1,7 +1,11 @@
 #include "parallel.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <exception>
 #include <mutex>
 #include <thread>
@@ -12,47 +16,142 @@ namespace {
 
 std::atomic<int> g_threads{0};
 
-// Below this many elementary operations a single thread wins: creating a thread
-// costs tens of microseconds.
-constexpr double kSerialWork = 2.0e5;
+// Below this many elementary operations a single thread wins even with warm workers.
+constexpr double kSerialWork = 5.0e4;
+
+// Workers stay alive between calls: in a training loop a loss is called thousands of
+// times, and starting threads each time costs more than a small call's work. After a
+// job, workers spin briefly (back-to-back calls are the common case) and then sleep.
+class Pool {
+ public:
+  explicit Pool(int workers) {
+    for (int i = 0; i < workers; ++i) threads_.emplace_back([this, i] { work(i + 1); });
+  }
+  ~Pool() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+      ++generation_;
+    }
+    wake_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  int size() const { return int(threads_.size()) + 1; }
+
+  // Runs the job on the caller and every worker; returns when all tasks are done.
+  void run(int64_t n_tasks, const std::function<void(int64_t, int)>& fn) {
+    fn_ = &fn;
+    n_tasks_ = n_tasks;
+    next_.store(0);
+    error_ = nullptr;
+    busy_.store(int(threads_.size()));
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      ++generation_;
+    }
+    wake_.notify_all();
+    drain(0);
+    while (busy_.load(std::memory_order_acquire) > 0) std::this_thread::yield();
+    fn_ = nullptr;
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  void drain(int thread) {
+    try {
+      for (int64_t t = next_.fetch_add(1); t < n_tasks_; t = next_.fetch_add(1)) (*fn_)(t, thread);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(error_mutex_);
+      if (!error_) error_ = std::current_exception();
+      next_.store(n_tasks_);
+    }
+  }
+
+  void work(int thread) {
+    uint64_t seen = 0;
+    for (;;) {
+      // Spin for a short while before sleeping so that the next call starts at once.
+      const auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(200);
+      while (generation_.load(std::memory_order_acquire) == seen && std::chrono::steady_clock::now() < spin_until)
+        std::this_thread::yield();
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, [&] { return generation_.load() != seen; });
+        seen = generation_.load();
+        if (stop_) return;
+      }
+      drain(thread);
+      busy_.fetch_sub(1, std::memory_order_release);
+    }
+  }
+
+  std::vector<std::thread> threads_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::atomic<uint64_t> generation_{0};
+  bool stop_ = false;
+  const std::function<void(int64_t, int)>* fn_ = nullptr;
+  int64_t n_tasks_ = 0;
+  std::atomic<int64_t> next_{0};
+  std::atomic<int> busy_{0};
+  std::exception_ptr error_;
+  std::mutex error_mutex_;
+};
+
+std::mutex g_pool_mutex;  // one job at a time; a second concurrent caller runs serially
+Pool* g_pool = nullptr;
+thread_local bool t_inside_job = false;
+
+void forget_pool_after_fork() {
+  // The child has none of the parent's threads: drop the pool (without joining) and
+  // build a new one on first use.
+  g_pool = nullptr;
+  new (&g_pool_mutex) std::mutex();
+}
+
+Pool* pool_of_size(int threads) {
+  static bool registered = [] { return pthread_atfork(nullptr, nullptr, forget_pool_after_fork) == 0; }();
+  (void)registered;
+  if (g_pool == nullptr || g_pool->size() != threads) {
+    delete g_pool;
+    g_pool = new Pool(threads - 1);
+  }
+  return g_pool;
+}
 
 }  // namespace
 
 int num_threads() {
   int n = g_threads.load();
   if (n > 0) return n;
-  unsigned hw = std::thread::hardware_concurrency();
-  return hw == 0 ? 1 : static_cast<int>(hw);
+  // Read once: hardware_concurrency() reads /sys on every call (microseconds).
+  static const int hardware = [] {
+    unsigned hw = std::thread::hardware_concurrency();
+    return hw == 0 ? 1 : static_cast<int>(hw);
+  }();
+  return hardware;
 }
 
 void set_num_threads(int n) { g_threads.store(n < 0 ? 0 : n); }
 
-void parallel_tasks(int64_t n_tasks, double total_work,
-                    const std::function<void(int64_t, int)>& fn) {
+void parallel_tasks(int64_t n_tasks, double total_work, const std::function<void(int64_t, int)>& fn) {
   if (n_tasks <= 0) return;
-  int threads = static_cast<int>(std::min<int64_t>(num_threads(), n_tasks));
-  if (threads <= 1 || total_work < kSerialWork) {
+  const int threads = num_threads();
+  auto serial = [&] {
     for (int64_t t = 0; t < n_tasks; ++t) fn(t, 0);
-    return;
-  }
-  std::atomic<int64_t> next{0};
-  std::exception_ptr error;
-  std::mutex error_mutex;
-  auto worker = [&](int thread) {
-    try {
-      for (int64_t t = next.fetch_add(1); t < n_tasks; t = next.fetch_add(1)) fn(t, thread);
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(error_mutex);
-      if (!error) error = std::current_exception();
-      next.store(n_tasks);
-    }
   };
-  std::vector<std::thread> pool;
-  pool.reserve(threads - 1);
-  for (int i = 1; i < threads; ++i) pool.emplace_back(worker, i);
-  worker(0);
-  for (auto& th : pool) th.join();
-  if (error) std::rethrow_exception(error);
+  if (threads <= 1 || n_tasks == 1 || total_work < kSerialWork || t_inside_job) return serial();
+  std::unique_lock<std::mutex> lock(g_pool_mutex, std::try_to_lock);
+  if (!lock.owns_lock()) return serial();
+  Pool* pool = pool_of_size(threads);
+  t_inside_job = true;
+  try {
+    pool->run(n_tasks, fn);
+  } catch (...) {
+    t_inside_job = false;
+    throw;
+  }
+  t_inside_job = false;
 }
 
 }  // namespace fastrank

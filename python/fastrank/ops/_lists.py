@@ -14,10 +14,10 @@ from typing import Optional, Sequence, Union
 import torch
 
 from .._native import cuda_available
+from ._custom_ops import REDUCTION_TAGS
 
 GroupSizes = Union[torch.Tensor, Sequence[int], None]
 
-REDUCTIONS = ("mean", "sum", "none")
 
 
 @dataclass
@@ -135,9 +135,11 @@ def pack_lists(scores, targets, group_sizes: GroupSizes = None, mask: Optional[t
     raise ValueError(f"scores must be 1-D (one list or ragged lists) or 2-D (batch, list), got {scores.dim()}-D")
 
 
-def check_reduction(reduction: str) -> None:
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+def check_reduction(reduction: str) -> int:
+    """The native tag of a reduction name."""
+    if reduction not in REDUCTION_TAGS:
+        raise ValueError(f"reduction must be one of {tuple(REDUCTION_TAGS)}, got {reduction!r}")
+    return REDUCTION_TAGS[reduction]
 
 
 def check_real(value, name: str, *, positive: bool = False) -> float:
@@ -149,20 +151,3 @@ def check_real(value, name: str, *, positive: bool = False) -> float:
     if not positive and value < 0:
         raise ValueError(f"{name} must be non-negative, got {value!r}")
     return float(value)
-
-
-def reduce_lists(list_loss: torch.Tensor, list_pairs: torch.Tensor, reduction: str) -> torch.Tensor:
-    """Applies a reduction to per-list pair sums.
-
-    "none": the per-list sums; "sum": their total; "mean": each list's sum divided by
-    its number of pairs (pairs with different targets), averaged over the lists that
-    have pairs (0 when none has). Written without data-dependent shapes so that it
-    traces under torch.compile.
-    """
-    if reduction == "none":
-        return list_loss
-    if reduction == "sum":
-        return list_loss.sum()
-    has_pairs = list_pairs > 0
-    per_list = torch.where(has_pairs, list_loss / list_pairs.clamp_min(1), torch.zeros_like(list_loss))
-    return per_list.sum() / has_pairs.sum().clamp_min(1)

@@ -6,8 +6,8 @@ from typing import Optional
 
 import torch
 
-from . import _custom_ops  # noqa: F401  (registers torch.ops.fastrank.*)
-from ._lists import GroupSizes, check_real, check_reduction, pack_lists, reduce_lists
+from ._custom_ops import list_loss
+from ._lists import GroupSizes, check_real, check_reduction, pack_lists
 
 __all__ = ["lambdarank"]
 
@@ -51,7 +51,7 @@ def lambdarank(
         margin: hinge margin (>= 0), used by the hinge pair losses.
         group_sizes, mask, reduction: as :func:`fastrank.pairwise_hinge`.
     """
-    check_reduction(reduction)
+    tag = check_reduction(reduction)
     if k is not None and (isinstance(k, bool) or not isinstance(k, Integral)):
         raise TypeError(f"k must be an int or None, got {type(k).__name__}")
     if k is not None and k < 1:
@@ -65,8 +65,7 @@ def lambdarank(
     lists = pack_lists(scores, targets, group_sizes, mask)
     if lists.targets.numel() and bool((lists.targets < 0).any()):
         raise ValueError("lambdarank targets are relevance grades and must be non-negative")
-    list_loss, _, list_pairs = torch.ops.fastrank.lambdarank(
-        lists.scores, lists.targets, lists.offsets, -1 if k is None else int(k),
+    return list_loss(
+        "lambdarank", lists.scores, lists.targets, lists.offsets, tag, -1 if k is None else int(k),
         _GAINS[gain], _PAIR_LOSSES[pair_loss], sigma, margin,
     )
-    return reduce_lists(list_loss, list_pairs, reduction)

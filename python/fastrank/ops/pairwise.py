@@ -5,22 +5,19 @@ from typing import Optional
 
 import torch
 
-from . import _custom_ops  # noqa: F401  (registers torch.ops.fastrank.*)
-from ._lists import GroupSizes, check_real, check_reduction, pack_lists, reduce_lists
+from ._custom_ops import list_loss
+from ._lists import GroupSizes, check_real, check_reduction, pack_lists
 
 __all__ = ["pairwise_hinge", "pairwise_squared_hinge", "pairwise_logistic"]
 
 
 def _hinge(scores, targets, margin, group_sizes, mask, reduction, pair_weight, squared):
-    check_reduction(reduction)
+    tag = check_reduction(reduction)
     margin = check_real(margin, "margin")
     if not isinstance(pair_weight, bool):
         raise TypeError(f"pair_weight must be a bool, got {type(pair_weight).__name__}")
     lists = pack_lists(scores, targets, group_sizes, mask)
-    list_loss, _, list_pairs = torch.ops.fastrank.pairwise_hinge(
-        lists.scores, lists.targets, lists.offsets, margin, squared, pair_weight
-    )
-    return reduce_lists(list_loss, list_pairs, reduction)
+    return list_loss("pairwise_hinge", lists.scores, lists.targets, lists.offsets, tag, margin, squared, pair_weight)
 
 
 def pairwise_hinge(
@@ -85,8 +82,7 @@ def pairwise_logistic(
     blocks without n×n tensors; large lists are split across threads.
     ``sigma`` > 0; other arguments as :func:`pairwise_hinge`.
     """
-    check_reduction(reduction)
+    tag = check_reduction(reduction)
     sigma = check_real(sigma, "sigma", positive=True)
     lists = pack_lists(scores, targets, group_sizes, mask)
-    list_loss, _, list_pairs = torch.ops.fastrank.pairwise_logistic(lists.scores, lists.targets, lists.offsets, sigma)
-    return reduce_lists(list_loss, list_pairs, reduction)
+    return list_loss("pairwise_logistic", lists.scores, lists.targets, lists.offsets, tag, sigma)
