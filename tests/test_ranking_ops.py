@@ -254,3 +254,19 @@ def test_double_backward_is_refused():
     assert g.shape == s.shape
     with pytest.raises(RuntimeError, match="double backward"):
         torch.autograd.grad(fastrank.pairwise_squared_hinge(s, y), s, create_graph=True)
+
+
+@pytest.mark.parametrize("dtype,rtol", [(torch.float64, 2e-15), (torch.float32, 1e-6)])
+def test_vectorised_logistic_math_is_accurate(dtype, rtol):
+    """The kernels' own branch-free exp/log1p against libm over the whole useful range."""
+    x = torch.cat([torch.linspace(-80, 80, 100001, dtype=torch.float64),
+                   torch.tensor([-700.0, -100.0, 1e-12, -1e-12, 0.0, 100.0, 700.0], dtype=torch.float64)])
+    x = x.to(dtype).double()  # representable in the tested precision
+    pair = torch.stack([x, torch.zeros_like(x)], 1).to(dtype).requires_grad_(True)  # one list per x: better item first
+    loss = fastrank.pairwise_logistic(pair, torch.tensor([[1.0, 0.0]]).expand_as(pair), reduction="none")
+    loss.sum().backward()
+    want_loss = torch.log1p(torch.exp(-x.abs())) + (-x).clamp_min(0)  # log(1 + e^{-x})
+    want_grad = -torch.sigmoid(-x)
+    floor = 1e-300 if dtype == torch.float64 else 1e-30  # below, results flush to zero
+    torch.testing.assert_close(loss.double(), want_loss, rtol=rtol, atol=floor)
+    torch.testing.assert_close(pair.grad[:, 0].double(), want_grad, rtol=rtol, atol=floor)

@@ -41,10 +41,9 @@ void rank_list(const T* s, const T* y, int64_t n, int64_t k, Gain gain, ListScra
 template <typename T>
 double logistic_rows(const std::vector<T>& s, const std::vector<T>& g, const std::vector<T>& d, int64_t n, T sigma,
                      int64_t p0, int64_t p1, double* gr) {
-  double loss = 0;
-  for (int64_t p = p0; p < p1; ++p)
-    loss += lambda_row(s[p], g[p], d[p], &s[p + 1], &g[p + 1], &d[p + 1], n - p - 1, sigma, gr + p + 1, gr + p);
-  return loss;
+  return accumulate_rows<T>(p0, p1, n, gr, [&](int64_t p, T* acc) {
+    return lambda_row(s[p], g[p], d[p], &s[p + 1], &g[p + 1], &d[p + 1], n - p - 1, sigma, acc + p + 1, acc + p);
+  });
 }
 
 // Hinge pair losses, exact in O(n log n): on each side of an item, |D_a - D_b| has a

@@ -109,26 +109,27 @@ FASTRANK_INLINE void logistic_terms(R x, R& softplus, R& sigmoid) {
   sigmoid = (x >= 0 ? e : one) * den * inv;
 }
 
+// Rows accumulate in the precision R of the inputs so that the whole loop runs at R's
+// vector width; callers flush the partner gradients into double every few rows.
 template <typename R>
-FASTRANK_INLINE double ranknet_row_impl(R sa, const R* sb, int64_t m, R sigma, double* gb, double* ga) {
-  double loss = 0, g = 0;
+FASTRANK_INLINE R ranknet_row_impl(R sa, const R* sb, int64_t m, R sigma, R* gb, R* ga) {
+  R loss = 0, g = 0;
 #pragma omp simd reduction(+ : loss, g)
   for (int64_t q = 0; q < m; ++q) {
     R sp, sig;
     logistic_terms<R>(sigma * (sa - sb[q]), sp, sig);
-    const double slope = double(sigma * sig);
-    loss += double(sp);
-    g -= slope;
-    gb[q] += slope;
+    loss += sp;
+    g -= sigma * sig;
+    gb[q] += sigma * sig;
   }
   *ga += g;
   return loss;
 }
 
 template <typename R>
-FASTRANK_INLINE double lambda_row_impl(R sp, R gp, R dp, const R* s, const R* g, const R* d, int64_t m, R sigma,
-                                       double* gq, double* g_p) {
-  double loss = 0, grad_p = 0;
+FASTRANK_INLINE R lambda_row_impl(R sp, R gp, R dp, const R* s, const R* g, const R* d, int64_t m, R sigma, R* gq,
+                                  R* g_p) {
+  R loss = 0, grad_p = 0;
 #pragma omp simd reduction(+ : loss, grad_p)
   for (int64_t q = 0; q < m; ++q) {
     const R dg = gp - g[q];
@@ -137,8 +138,8 @@ FASTRANK_INLINE double lambda_row_impl(R sp, R gp, R dp, const R* s, const R* g,
     const R wt = (dg >= 0 ? dg : -dg) * (dp - d[q]);
     R softplus, sig;
     logistic_terms<R>(sign * sigma * (sp - s[q]), softplus, sig);
-    loss += double(wt * softplus);
-    const double slope = double(sign * sigma * wt * sig);
+    loss += wt * softplus;
+    const R slope = sign * sigma * wt * sig;
     grad_p -= slope;
     gq[q] += slope;
   }
@@ -168,11 +169,11 @@ FASTRANK_INLINE double hinge_row_impl(double sa, double ya, const double* key, c
 }  // namespace
 
 #define FASTRANK_ROWS_FOR(R)                                                                              \
-  FASTRANK_VECTOR_CLONES double ranknet_row(R sa, const R* sb, int64_t m, R sigma, double* gb, double* ga) {     \
+  FASTRANK_VECTOR_CLONES R ranknet_row(R sa, const R* sb, int64_t m, R sigma, R* gb, R* ga) {                   \
     return ranknet_row_impl<R>(sa, sb, m, sigma, gb, ga);                                                       \
   }                                                                                                             \
-  FASTRANK_VECTOR_CLONES double lambda_row(R sp, R gp, R dp, const R* s, const R* g, const R* d, int64_t m,       \
-                                           R sigma, double* gq, double* g_p) {                                  \
+  FASTRANK_VECTOR_CLONES R lambda_row(R sp, R gp, R dp, const R* s, const R* g, const R* d, int64_t m, R sigma,   \
+                                      R* gq, R* g_p) {                                                          \
     return lambda_row_impl<R>(sp, gp, dp, s, g, d, m, sigma, gq, g_p);                                          \
   }
 // target_clones does not apply to templates: one plain overload per precision.
@@ -189,6 +190,17 @@ double hinge_row(double sa, double ya, const double* key, const double* y, int64
   }
   return weighted ? hinge_row_impl<false, true>(sa, ya, key, y, n, gb, ga)
                   : hinge_row_impl<false, false>(sa, ya, key, y, n, gb, ga);
+}
+
+FASTRANK_VECTOR_CLONES
+int64_t count_ordered_pairs(const double* y, int64_t n) {
+  int64_t count = 0;
+  for (int64_t a = 0; a < n; ++a) {
+    const double ya = y[a];
+#pragma omp simd reduction(+ : count)
+    for (int64_t b = 0; b < n; ++b) count += y[b] < ya;
+  }
+  return count;
 }
 
 }  // namespace fastrank

@@ -4,21 +4,23 @@
 // double arrays and are finite.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <vector>
 
 namespace fastrank {
 
 // RankNet row: Σ_q log(1 + exp(-σ(sa - sb[q]))). Adds ∂/∂sb[q] into gb[q], the row
 // item's derivative into *ga, and returns the row's loss.
-// Computed in the precision of the inputs; gradients and losses accumulate in double.
-double ranknet_row(float sa, const float* sb, int64_t m, float sigma, double* gb, double* ga);
+// Computed and accumulated in the precision of the inputs (see accumulate_rows).
+float ranknet_row(float sa, const float* sb, int64_t m, float sigma, float* gb, float* ga);
 double ranknet_row(double sa, const double* sb, int64_t m, double sigma, double* gb, double* ga);
 
 // LambdaRank row at rank position p against later positions q (arrays start at p + 1):
 // Σ_q |G_p - G_q|·(D_p - D_q)·log(1 + exp(-σ·sign(G_p - G_q)·(s_p - s_q))).
 // Gains arrive divided by the list's ideal DCG, so they lie in [0, 1] in either precision.
-double lambda_row(float sp, float gp, float dp, const float* s, const float* g, const float* d, int64_t m,
-                  float sigma, double* gq, double* g_p);
+float lambda_row(float sp, float gp, float dp, const float* s, const float* g, const float* d, int64_t m,
+                 float sigma, float* gq, float* g_p);
 double lambda_row(double sp, double gp, double dp, const double* s, const double* g, const double* d, int64_t m,
                   double sigma, double* gq, double* g_p);
 
@@ -26,5 +28,29 @@ double lambda_row(double sp, double gp, double dp, const double* s, const double
 // pairs with y < ya and key > sa, weight 1 or ya - y, loss z or z² with z = key - sa.
 double hinge_row(double sa, double ya, const double* key, const double* y, int64_t n, bool squared, bool weighted,
                  double* gb, double* ga);
+
+// Number of pairs (a, b) with y[a] > y[b]: the direct O(n²) count for small lists.
+int64_t count_ordered_pairs(const double* y, int64_t n);
+
+// Runs rows p0..p1-1 of an upper-triangular pair loop (row p touches positions >= p),
+// row(p, acc) adding gradients into acc in precision R and returning its loss. acc is
+// flushed into the double gradient gr every kBlock rows, so float rows keep float speed
+// while no float sum grows longer than a block.
+template <typename R, typename Row>
+double accumulate_rows(int64_t p0, int64_t p1, int64_t n, double* gr, Row&& row) {
+  constexpr int64_t kBlock = 32;
+  thread_local std::vector<R> acc;
+  acc.assign(n, R(0));
+  double loss = 0;
+  for (int64_t b0 = p0; b0 < p1; b0 += kBlock) {
+    const int64_t b1 = std::min(p1, b0 + kBlock);
+    for (int64_t p = b0; p < b1; ++p) loss += double(row(p, acc.data()));
+    for (int64_t i = b0; i < n; ++i) {
+      gr[i] += double(acc[i]);
+      acc[i] = R(0);
+    }
+  }
+  return loss;
+}
 
 }  // namespace fastrank

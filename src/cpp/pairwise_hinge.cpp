@@ -13,7 +13,8 @@ namespace {
 constexpr int64_t kDirectMax = 40;
 
 template <typename T>
-double hinge_direct(const T* s, const T* y, int64_t n, double margin, bool squared, bool weighted, T* grad) {
+double hinge_direct(const T* s, const T* y, int64_t n, double margin, bool squared, bool weighted, T* grad,
+                    double& pairs) {
   ListScratch& w = thread_scratch();
   std::vector<double>& key = w.a; std::vector<double>& yd = w.b; std::vector<double>& gr = w.c;
   key.resize(n); yd.resize(n); gr.assign(n, 0.0);
@@ -24,6 +25,7 @@ double hinge_direct(const T* s, const T* y, int64_t n, double margin, bool squar
   double loss = 0;
   for (int64_t a = 0; a < n; ++a)
     loss += hinge_row(double(s[a]), yd[a], key.data(), yd.data(), n, squared, weighted, gr.data(), &gr[a]);
+  pairs = double(count_ordered_pairs(yd.data(), n));
   for (int64_t i = 0; i < n; ++i) grad[i] = T(gr[i]);
   return loss;
 }
@@ -116,11 +118,14 @@ int hinge_lists(const PairwiseHingeArgs& args) {
     if (!all_finite(sg, n)) status |= kNonFiniteScores;
     if (!all_finite(yg, n)) status |= kNonFiniteTargets;
     if (status != kOk) return status;
+    if (n <= kDirectMax) {
+      loss = hinge_direct(sg, yg, n, args.margin, Squared, Weighted, gg, pairs);
+      return kOk;
+    }
     ListScratch& w = thread_scratch();
     const int64_t n_levels = target_levels(yg, n, w.values, w.level);
     pairs = count_pairs(w.level, n_levels, w.hist);
-    if (n <= kDirectMax) loss = hinge_direct(sg, yg, n, args.margin, Squared, Weighted, gg);
-    else loss = hinge_sweep<T, Squared, Weighted>(sg, yg, n, n_levels, args.margin, gg);
+    loss = hinge_sweep<T, Squared, Weighted>(sg, yg, n, n_levels, args.margin, gg);
     return kOk;
   });
 }

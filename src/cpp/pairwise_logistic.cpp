@@ -41,12 +41,10 @@ int logistic_lists(const PairwiseLogisticArgs& args) {
     }
     pairs = n_pairs;
     auto rows = [&](int64_t r0, int64_t r1, double* gr) {
-      double l = 0;
-      for (int64_t p = r0; p < r1; ++p) {
+      return accumulate_rows<T>(r0, r1, n, gr, [&](int64_t p, T* acc) {
         const int64_t q0 = int64_t(tie_end[p]);
-        l += ranknet_row(sp[p], sp.data() + q0, n - q0, T(sigma), gr + q0, gr + p);
-      }
-      return l;
+        return ranknet_row(sp[p], sp.data() + q0, n - q0, T(sigma), acc + q0, acc + p);
+      });
     };
     double l;
     if (n >= kSplitListMin) {
