@@ -18,12 +18,16 @@ def loss_and_grad(loss_fn, scores: torch.Tensor, *args, **kwargs):
     return step
 
 
-def run(benchmark, group: str, impl: str, n: int, fn, slow: bool = False) -> None:
-    """Times fn under pytest-benchmark, tagged so that bench/report.py can pair rows."""
+def run(benchmark, group: str, impl: str, n: int, fn, slow: bool = False, rounds: int = 3) -> None:
+    """Times fn under pytest-benchmark, tagged so that bench/report.py can pair rows.
+
+    slow: a fixed number of rounds (dense O(n²) references that take up to seconds);
+    otherwise pytest-benchmark calibrates rounds itself.
+    """
     benchmark.group = group
     benchmark.extra_info.update({"group": group, "impl": impl, "n": n})
-    if slow:  # dense O(n²) references: a few rounds are enough and keep the run short
-        benchmark.pedantic(fn, rounds=3, warmup_rounds=1, iterations=1)
+    if slow:
+        benchmark.pedantic(fn, rounds=rounds, warmup_rounds=1, iterations=1)
     else:
         benchmark(fn)
 

@@ -28,7 +28,7 @@ def test_lambdarank(benchmark, impl, n, k):
         skip_without(ALLRANK, "allRank")
         fn = loss_and_grad(lambda a, b: ALLRANK.lambdaLoss(a[None], b[None], weighing_scheme="lambdaRank_scheme", k=k), s, y)
     group = f"lambdarank, 1 list, n={n:,}, k={'n' if k is None else k}"
-    run(benchmark, group, impl, n, fn, slow=impl != "fastrank")
+    run(benchmark, group, impl, n, fn, slow=impl != "fastrank", rounds=3 if n > 2000 else 10)
 
 
 @pytest.mark.parametrize("impl", ["fastrank", "dense_torch"])

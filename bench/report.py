@@ -1,0 +1,55 @@
+"""Turns a pytest-benchmark JSON file into the markdown table of bench/RESULTS.md.
+
+    python -m pytest bench --benchmark-json=bench/results.json
+    python bench/report.py bench/results.json > bench/RESULTS.md
+
+Every group holds fastrank's row(s) and the rows it is compared with, timed in the same
+run; the ratio is the other row's median time over fastrank's median time.
+"""
+from __future__ import annotations
+
+import json
+import platform
+import sys
+from collections import defaultdict
+
+
+def fmt_time(seconds: float) -> str:
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds * 1e6:.0f} µs"
+
+
+def main(path: str) -> None:
+    data = json.load(open(path))
+    groups = defaultdict(dict)
+    for bench in data["benchmarks"]:
+        info = bench["extra_info"]
+        groups[info["group"]][info["impl"]] = bench["stats"]["median"]
+    machine = data.get("machine_info", {})
+    cpu = machine.get("cpu", {}).get("brand_raw", platform.processor() or "unknown CPU")
+    cores = machine.get("cpu", {}).get("count", "?")
+    print("# Benchmark results\n")
+    print(f"Device: CPU, {cpu}, {cores} cores ({machine.get('machine', platform.machine())}); "
+          f"Python {machine.get('python_version', '?')}, torch {machine.get('torch_version', '?')}, "
+          f"fastrank on {machine.get('fastrank_threads', '?')} threads; {data.get('datetime', '')[:10]}.")
+    print("Each row is loss + gradient (forward and backward) unless it says otherwise; median of the rounds.")
+    print("Reproduce: `python -m pytest bench --benchmark-json=bench/results.json && "
+          "python bench/report.py bench/results.json > bench/RESULTS.md`.\n")
+    print("| benchmark | fastrank | compared with | its time | fastrank is |")
+    print("|---|---|---|---|---|")
+    for group, rows in groups.items():
+        ours = {k: v for k, v in rows.items() if k.startswith("fastrank")}
+        others = {k: v for k, v in rows.items() if not k.startswith("fastrank")}
+        for name, mine in ours.items():
+            label = group if name == "fastrank" else f"{group} ({name.removeprefix('fastrank_')})"
+            for other, theirs in others.items():
+                ratio = theirs / mine
+                verdict = f"{ratio:,.1f}× faster" if ratio >= 1 else f"{1 / ratio:,.2f}× the time"
+                print(f"| {label} | {fmt_time(mine)} | {other} | {fmt_time(theirs)} | {verdict} |")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "bench/results.json")
