@@ -103,3 +103,76 @@ def dense_batched_hinge(scores, targets, margin=1.0):
     return (terms.sum((1, 2)) / pairs.clamp_min(1)).sum() / (pairs > 0).sum().clamp_min(1)
 
 
+
+
+# --- the predictor loss zoo, one list at a time (value, number of terms) -------------
+
+def _zoo(scores, targets, per_list, group_sizes=None, mask=None, reduction="mean", **kw):
+    values, counts = [], []
+    for s, y in _split(scores, targets.to(scores.dtype), group_sizes, mask):
+        value, count = per_list(s, y, **kw)
+        values.append(value)
+        counts.append(count)
+    return _reduce(values, counts, reduction)
+
+
+def mse_list(s, y):
+    return ((s - y) ** 2).sum(), s.shape[0]
+
+
+def sequence_ranking_list(s, y):
+    if s.shape[0] < 2:
+        return s.sum() * 0, 0
+    return ((s[1:] - s[:-1]) - (y[1:] - y[:-1])).abs().sum(), s.shape[0] - 1
+
+
+def listmle_list(s, y):
+    if s.shape[0] == 0:
+        return s.sum(), 0
+    order = torch.sort(-y, stable=True).indices
+    ss = s[order]
+    total = sum(torch.logsumexp(ss[i:], 0) - ss[i] for i in range(ss.shape[0]))
+    return total, 1
+
+
+def listnet_list(s, y):
+    if s.shape[0] == 0:
+        return s.sum(), 0
+    return -(torch.softmax(y, 0) * torch.log_softmax(s, 0)).sum(), 1
+
+
+def exp_weighted_list(s, y):
+    if s.shape[0] == 0:
+        return s.sum(), 0
+    span = y.max() - y.min()
+    scaled = (y - y.min()) / span if span > 0 else torch.ones_like(y)
+    return (torch.exp(scaled - 1) * (s - y) ** 2).sum(), s.shape[0]
+
+
+def mape_list(s, y, bound=None):
+    if s.shape[0] == 0:
+        return s.sum(), 0
+    if bound is None:
+        span = y.max() - y.min()
+        span = span if span > 0 else y.max().abs().clamp_min(1)
+        bound = y.max() + 0.1 * span
+    return ((s - y).abs() / (bound - y)).sum(), s.shape[0]
+
+
+def warp_list(s, y, margin=1.0, normalize=True):
+    better = y[:, None] > y[None, :]
+    z = (s[None, :] + margin) - s[:, None]
+    active = better & (z > 0)
+    v = active.sum(1)
+    harmonic = torch.tensor([sum(1.0 / j for j in range(1, int(c) + 1)) for c in v], dtype=s.dtype)
+    weight = torch.where(v > 0, harmonic / v.clamp_min(1) if normalize else harmonic, torch.zeros_like(harmonic))
+    per_item = torch.where(active, z, torch.zeros_like(z)).sum(1)
+    return (weight * per_item).sum(), int(better.sum())
+
+
+def zoo(name, scores, targets, **kw):
+    per_list = {
+        "mse": mse_list, "sr": sequence_ranking_list, "listmle": listmle_list, "listnet": listnet_list,
+        "ew": exp_weighted_list, "mape": mape_list, "warp": warp_list,
+    }[name]
+    return _zoo(scores, targets, per_list, **kw)

@@ -176,9 +176,9 @@ def test_pair_weight_must_be_bool():
 def test_raw_op_guards_the_native_boundary():
     s, y = good()
     with pytest.raises(ValueError, match="offsets must start at 0"):
-        torch.ops.fastrank.pairwise_hinge(s, y, torch.tensor([0, 5]), 2, 1.0, False, False)
+        torch.ops.fastrank.pairwise_hinge(s, y, torch.tensor([0, 5]), 2, 1.0, False, False, 0)
     with pytest.raises(ValueError, match="never decrease"):
-        torch.ops.fastrank.pairwise_hinge(s, y, torch.tensor([0, 6, 2, 8]), 2, 1.0, False, False)
+        torch.ops.fastrank.pairwise_hinge(s, y, torch.tensor([0, 6, 2, 8]), 2, 1.0, False, False, 0)
     with pytest.raises(ValueError, match="offsets must start at 0"):
         torch.ops.fastrank.lambdarank(s, y, torch.tensor([1, 8]), 2, 3, 0, 0, 1.0, 1.0)
     with pytest.raises(TypeError, match="targets must have the dtype"):

@@ -1,6 +1,7 @@
 """fastrank: fast ranking losses and tools for predictor-based neural architecture search."""
 from ._native import cuda_available, num_threads, set_num_threads
 from .ops import lambdarank, pairwise_hinge, pairwise_logistic, pairwise_squared_hinge
+from . import losses, metrics, nn  # noqa: E402  (submodules built on the ops above)
 
 __version__ = "0.1.0"
 
@@ -12,4 +13,7 @@ __all__ = [
     "pairwise_squared_hinge",
     "pairwise_logistic",
     "lambdarank",
+    "losses",
+    "metrics",
+    "nn",
 ]

@@ -45,17 +45,30 @@ PYBIND11_MODULE(_C, m) {
   m.def(
       "pairwise_hinge_cpu",
       [](int dtype, uintptr_t scores, uintptr_t targets, uintptr_t offsets, int64_t n_lists, int64_t n_items, int reduction, double margin,
-         bool squared, bool weighted, uintptr_t out, uintptr_t grad) {
+         bool squared, bool weighted, int rank_weight, uintptr_t out, uintptr_t grad) {
+        if (rank_weight < 0 || rank_weight > 2) throw py::value_error("rank_weight tag must be 0, 1 or 2");
         PairwiseHingeArgs a;
         fill_lists(a, dtype, scores, targets, offsets, n_lists, n_items, reduction, out, grad);
         a.margin = margin;
         a.squared = squared;
         a.weighted = weighted;
+        a.rank_weight = static_cast<RankWeight>(rank_weight);
         py::gil_scoped_release release;
         return pairwise_hinge_cpu(a);
       },
       py::arg("dtype"), py::arg("scores"), py::arg("targets"), py::arg("offsets"), py::arg("n_lists"), py::arg("n_items"), py::arg("reduction"),
-      py::arg("margin"), py::arg("squared"), py::arg("weighted"), py::arg("out"), py::arg("grad"));
+      py::arg("margin"), py::arg("squared"), py::arg("weighted"), py::arg("rank_weight"), py::arg("out"),
+      py::arg("grad"));
+
+  m.def(
+      "kendall_tau_b_cpu",
+      [](int dtype, uintptr_t x, uintptr_t y, int64_t n) {
+        if (dtype != 0 && dtype != 1) throw py::value_error("dtype tag must be 0 (float32) or 1 (float64)");
+        if (n < 0) throw py::value_error("n must be non-negative");
+        py::gil_scoped_release release;
+        return kendall_tau_b_cpu(static_cast<DType>(dtype), ptr<const void>(x), ptr<const void>(y), n);
+      },
+      py::arg("dtype"), py::arg("x"), py::arg("y"), py::arg("n"));
 
   m.def(
       "pairwise_logistic_cpu",

@@ -39,10 +39,15 @@ struct ListArgs {
   void* grad = nullptr;
 };
 
+// Per-better-item weight on its pairs, from v_a = its number of active lower partners
+// (WARP with exact ranks, ALGORITHMS.md §4): L(v) = Σ_{j<=v} 1/j; held constant for the gradient.
+enum class RankWeight : int { kNone = 0, kWarp = 1 /* L(v)/v */, kWarpSum = 2 /* L(v) */ };
+
 struct PairwiseHingeArgs : ListArgs {
   double margin = 1.0;
   bool squared = false;
   bool weighted = false;  // pair weight y_a - y_b
+  RankWeight rank_weight = RankWeight::kNone;
 };
 
 struct PairwiseLogisticArgs : ListArgs {
@@ -61,6 +66,10 @@ struct LambdaRankArgs : ListArgs {
 };
 
 int pairwise_hinge_cpu(const PairwiseHingeArgs& args);
+
+// Kendall's τ-b of two finite sequences in O(n log n) (ALGORITHMS.md §5); NaN when n < 2
+// or either sequence is constant, as scipy.stats.kendalltau.
+double kendall_tau_b_cpu(DType dtype, const void* x, const void* y, int64_t n);
 int pairwise_logistic_cpu(const PairwiseLogisticArgs& args);
 int lambdarank_cpu(const LambdaRankArgs& args);
 

@@ -149,13 +149,13 @@ FASTRANK_INLINE R lambda_row_impl(R sp, R gp, R dp, const R* s, const R* g, cons
 
 template <bool Squared, bool Weighted>
 FASTRANK_INLINE double hinge_row_impl(double sa, double ya, const double* key, const double* y, int64_t n,
-                                      double* gb, double* ga) {
+                                      double scale, double* gb, double* ga) {
   double loss = 0, g = 0;
 #pragma omp simd reduction(+ : loss, g)
   for (int64_t b = 0; b < n; ++b) {
     const double z = key[b] - sa;
     const bool on = (y[b] < ya) & (z > 0);
-    const double wt = Weighted ? ya - y[b] : 1.0;
+    const double wt = scale * (Weighted ? ya - y[b] : 1.0);
     const double zz = on ? z : 0.0;
     loss += wt * (Squared ? zz * zz : zz);
     const double slope = Squared ? 2.0 * wt * zz : (on ? wt : 0.0);
@@ -183,13 +183,21 @@ FASTRANK_ROWS_FOR(double)
 
 FASTRANK_VECTOR_CLONES
 double hinge_row(double sa, double ya, const double* key, const double* y, int64_t n, bool squared, bool weighted,
-                 double* gb, double* ga) {
+                 double scale, double* gb, double* ga) {
   if (squared) {
-    return weighted ? hinge_row_impl<true, true>(sa, ya, key, y, n, gb, ga)
-                    : hinge_row_impl<true, false>(sa, ya, key, y, n, gb, ga);
+    return weighted ? hinge_row_impl<true, true>(sa, ya, key, y, n, scale, gb, ga)
+                    : hinge_row_impl<true, false>(sa, ya, key, y, n, scale, gb, ga);
   }
-  return weighted ? hinge_row_impl<false, true>(sa, ya, key, y, n, gb, ga)
-                  : hinge_row_impl<false, false>(sa, ya, key, y, n, gb, ga);
+  return weighted ? hinge_row_impl<false, true>(sa, ya, key, y, n, scale, gb, ga)
+                  : hinge_row_impl<false, false>(sa, ya, key, y, n, scale, gb, ga);
+}
+
+FASTRANK_VECTOR_CLONES
+int64_t count_active_row(double sa, double ya, const double* key, const double* y, int64_t n) {
+  int64_t count = 0;
+#pragma omp simd reduction(+ : count)
+  for (int64_t b = 0; b < n; ++b) count += (y[b] < ya) & (key[b] > sa);
+  return count;
 }
 
 FASTRANK_VECTOR_CLONES

@@ -26,8 +26,12 @@ double lambda_row(double sp, double gp, double dp, const double* s, const double
 
 // Direct pairwise hinge row for better item (sa, ya) against all items (key = s + m, y):
 // pairs with y < ya and key > sa, weight 1 or ya - y, loss z or z² with z = key - sa.
+// Every term of the row is multiplied by `scale` (a WARP rank weight, else 1).
 double hinge_row(double sa, double ya, const double* key, const double* y, int64_t n, bool squared, bool weighted,
-                 double* gb, double* ga);
+                 double scale, double* gb, double* ga);
+
+// Number of active lower partners of (sa, ya): items with y < ya and key > sa.
+int64_t count_active_row(double sa, double ya, const double* key, const double* y, int64_t n);
 
 // Number of pairs (a, b) with y[a] > y[b]: the direct O(n²) count for small lists.
 int64_t count_ordered_pairs(const double* y, int64_t n);

@@ -12,9 +12,30 @@ namespace {
 // the sorts and tree updates of the sweep at this size, and it is equally exact.
 constexpr int64_t kDirectMax = 40;
 
+// WARP weight of a better item with v active lower partners (ALGORITHMS.md §4).
+class RankWeighter {
+ public:
+  RankWeighter(RankWeight kind, int64_t n) : kind_(kind) {
+    if (kind_ == RankWeight::kNone) return;
+    harmonic_.assign(n + 1, 0.0);
+    for (int64_t j = 1; j <= n; ++j) harmonic_[j] = harmonic_[j - 1] + 1.0 / double(j);
+  }
+  double operator()(double v) const {
+    if (kind_ == RankWeight::kNone) return 1.0;
+    const int64_t c = int64_t(v + 0.5);  // v is an exact count held in a double
+    if (c == 0) return 0.0;
+    return kind_ == RankWeight::kWarp ? harmonic_[c] / double(c) : harmonic_[c];
+  }
+  bool active() const { return kind_ != RankWeight::kNone; }
+
+ private:
+  RankWeight kind_;
+  std::vector<double> harmonic_;
+};
+
 template <typename T>
-double hinge_direct(const T* s, const T* y, int64_t n, double margin, bool squared, bool weighted, T* grad,
-                    double& pairs) {
+double hinge_direct(const T* s, const T* y, int64_t n, double margin, bool squared, bool weighted,
+                    const RankWeighter& rank_weight, T* grad, double& pairs) {
   ListScratch& w = thread_scratch();
   std::vector<double>& key = w.a; std::vector<double>& yd = w.b; std::vector<double>& gr = w.c;
   key.resize(n); yd.resize(n); gr.assign(n, 0.0);
@@ -23,21 +44,28 @@ double hinge_direct(const T* s, const T* y, int64_t n, double margin, bool squar
     yd[i] = double(y[i]);
   }
   double loss = 0;
-  for (int64_t a = 0; a < n; ++a)
-    loss += hinge_row(double(s[a]), yd[a], key.data(), yd.data(), n, squared, weighted, gr.data(), &gr[a]);
+  for (int64_t a = 0; a < n; ++a) {
+    const double sa = double(s[a]);
+    const double scale =
+        rank_weight.active() ? rank_weight(double(count_active_row(sa, yd[a], key.data(), yd.data(), n))) : 1.0;
+    loss += hinge_row(sa, yd[a], key.data(), yd.data(), n, squared, weighted, scale, gr.data(), &gr[a]);
+  }
   pairs = double(count_ordered_pairs(yd.data(), n));
   for (int64_t i = 0; i < n; ++i) grad[i] = T(gr[i]);
   return loss;
 }
 
 template <typename T, bool Squared, bool Weighted>
-double hinge_sweep(const T* s, const T* y, int64_t n, int64_t n_levels, double margin, T* grad) {
+double hinge_sweep(const T* s, const T* y, int64_t n, int64_t n_levels, double margin, const RankWeighter& rank_weight,
+                   T* grad) {
   ListScratch& w = thread_scratch();
   order_by_score_desc(s, n, w.keyed, w.order);
   // Gathered in score order: score, key s + m (computed once, so both sweeps agree on
   // which pairs are active), level, pair-weight value, gradient.
   std::vector<double>& sd = w.a; std::vector<double>& td = w.b; std::vector<double>& gv = w.c;
   std::vector<double>& gr = w.d;
+  std::vector<double>& omega = w.e;  // rank weight of each item as the better one of its pairs
+  omega.assign(n, 1.0);
   std::vector<int32_t> lv(n);
   sd.resize(n); td.resize(n); gv.resize(n); gr.assign(n, 0.0);
   for (int64_t p = 0; p < n; ++p) {
@@ -67,21 +95,23 @@ double hinge_sweep(const T* s, const T* y, int64_t n, int64_t n_levels, double m
     }
     const auto m = tree.below(lv[p]);
     const double u = margin - sa;
+    const double om = omega[p] = rank_weight(m[0]);
     // Σ_b h(u + s_b) and Σ_b h'(u + s_b) over moments (c, S, Q) of one weight.
     auto h_sum = [u](double c, double S, double Q) { return Squared ? c * u * u + 2 * u * S + Q : c * u + S; };
     auto d_sum = [u](double c, double S) { return Squared ? 2 * (c * u + S) : c; };
     if (Weighted) {
       const double ga = gv[p];
-      loss += ga * h_sum(m[0], m[1], m[2]) - h_sum(m[3], m[4], m[5]);
-      gr[p] -= ga * d_sum(m[0], m[1]) - d_sum(m[3], m[4]);
+      loss += om * (ga * h_sum(m[0], m[1], m[2]) - h_sum(m[3], m[4], m[5]));
+      gr[p] -= om * (ga * d_sum(m[0], m[1]) - d_sum(m[3], m[4]));
     } else {
-      loss += h_sum(m[0], m[1], m[2]);
-      gr[p] -= d_sum(m[0], m[1]);
+      loss += om * h_sum(m[0], m[1], m[2]);
+      gr[p] -= om * d_sum(m[0], m[1]);
     }
   }
 
   // Lower side, mirrored: for b in ascending key, the active higher partners are the
-  // items with s < key_b (a suffix of the score order) on levels above b's.
+  // items with s < key_b (a suffix of the score order) on levels above b's; their
+  // moments carry each partner's rank weight.
   constexpr int M2 = Weighted ? 4 : 2;
   MomentTree<M2> upper;
   upper.reset(n_levels);
@@ -89,9 +119,10 @@ double hinge_sweep(const T* s, const T* y, int64_t n, int64_t n_levels, double m
   for (int64_t p = n - 1; p >= 0; --p) {
     const double tb = td[p];
     for (; ptr >= 0 && sd[ptr] < tb; --ptr) {
+      const double om = omega[ptr];
       std::array<double, M2> v{};
-      v[0] = 1.0; v[1] = sd[ptr];
-      if (Weighted) { v[2] = gv[ptr]; v[3] = gv[ptr] * sd[ptr]; }
+      v[0] = om; v[1] = om * sd[ptr];
+      if (Weighted) { v[2] = om * gv[ptr]; v[3] = om * gv[ptr] * sd[ptr]; }
       upper.add(lv[ptr], v);
     }
     const auto m = upper.above(lv[p]);
@@ -118,14 +149,15 @@ int hinge_lists(const PairwiseHingeArgs& args) {
     if (!all_finite(sg, n)) status |= kNonFiniteScores;
     if (!all_finite(yg, n)) status |= kNonFiniteTargets;
     if (status != kOk) return status;
+    const RankWeighter rank_weight(args.rank_weight, n);
     if (n <= kDirectMax) {
-      loss = hinge_direct(sg, yg, n, args.margin, Squared, Weighted, gg, pairs);
+      loss = hinge_direct(sg, yg, n, args.margin, Squared, Weighted, rank_weight, gg, pairs);
       return kOk;
     }
     ListScratch& w = thread_scratch();
     const int64_t n_levels = target_levels(yg, n, w.values, w.level);
     pairs = count_pairs(w.level, n_levels, w.hist);
-    loss = hinge_sweep<T, Squared, Weighted>(sg, yg, n, n_levels, args.margin, gg);
+    loss = hinge_sweep<T, Squared, Weighted>(sg, yg, n, n_levels, args.margin, rank_weight, gg);
     return kOk;
   });
 }

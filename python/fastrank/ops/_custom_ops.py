@@ -19,7 +19,7 @@ _LIST_INPUTS = "Tensor scores, Tensor targets, Tensor offsets, int reduction"
 REDUCTION_TAGS = {"none": 0, "sum": 1, "mean": 2}
 
 _SCHEMAS = {
-    "pairwise_hinge": f"({_LIST_INPUTS}, float margin, bool squared, bool weighted) {_LIST_OUTPUTS}",
+    "pairwise_hinge": f"({_LIST_INPUTS}, float margin, bool squared, bool weighted, int rank_weight) {_LIST_OUTPUTS}",
     "pairwise_logistic": f"({_LIST_INPUTS}, float sigma) {_LIST_OUTPUTS}",
     "lambdarank": f"({_LIST_INPUTS}, int k, int gain, int pair_loss, float sigma, float margin) {_LIST_OUTPUTS}",
 }

@@ -151,3 +151,54 @@ def check_real(value, name: str, *, positive: bool = False) -> float:
     if not positive and value < 0:
         raise ValueError(f"{name} must be non-negative, got {value!r}")
     return float(value)
+
+
+def list_ids(lists: PackedLists) -> torch.Tensor:
+    """The list index of every item (int64, one per item)."""
+    sizes = lists.offsets.diff()
+    ids = torch.arange(lists.n_lists, device=lists.offsets.device)
+    return torch.repeat_interleave(ids, sizes, output_size=lists.scores.shape[0])
+
+
+def per_list_sum(values: torch.Tensor, ids: torch.Tensor, n_lists: int) -> torch.Tensor:
+    """Σ of per-item values within each list (differentiable)."""
+    return values.new_zeros(n_lists).index_add(0, ids, values)
+
+
+def per_list_extreme(values: torch.Tensor, ids: torch.Tensor, n_lists: int, largest: bool) -> torch.Tensor:
+    """Per-list max (or min) of values; empty lists get 0."""
+    fill = torch.finfo(values.dtype).min if largest else torch.finfo(values.dtype).max
+    out = values.new_full((n_lists,), fill).scatter_reduce(0, ids, values, "amax" if largest else "amin")
+    counts = torch.zeros(n_lists, dtype=torch.int64, device=values.device).index_add(0, ids, torch.ones_like(ids))
+    return torch.where(counts > 0, out, torch.zeros_like(out))
+
+
+def padded(lists: PackedLists):
+    """(scores, targets, valid) as (n_lists, longest) tensors; invalid slots hold 0."""
+    ids = list_ids(lists)
+    sizes = lists.offsets.diff()
+    longest = int(sizes.max()) if lists.n_lists else 0
+    pos = torch.arange(lists.scores.shape[0], device=ids.device) - lists.offsets[:-1][ids]
+    shape = (lists.n_lists, longest)
+    scores = lists.scores.new_zeros(shape).index_put((ids, pos), lists.scores)
+    targets = lists.targets.new_zeros(shape).index_put((ids, pos), lists.targets)
+    valid = torch.zeros(shape, dtype=torch.bool, device=ids.device).index_put((ids, pos), torch.ones_like(ids, dtype=torch.bool))
+    return scores, targets, valid
+
+
+def reduce_per_list(list_sum: torch.Tensor, list_count: torch.Tensor, reduction: str) -> torch.Tensor:
+    """The library-wide reduction over per-list sums of terms.
+
+    "none": the per-list sums; "sum": their total; "mean": each list's sum divided by its
+    number of terms (items, pairs, or 1 for listwise losses), averaged over the lists
+    that have terms (0 when none has). No data-dependent shapes, so it traces.
+    """
+    check_reduction(reduction)
+    if reduction == "none":
+        return list_sum
+    if reduction == "sum":
+        return list_sum.sum()
+    count = list_count.to(list_sum.dtype)
+    has_terms = count > 0
+    per_list = torch.where(has_terms, list_sum / count.clamp_min(1), torch.zeros_like(list_sum))
+    return per_list.sum() / has_terms.sum().clamp_min(1)

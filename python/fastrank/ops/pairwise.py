@@ -11,13 +11,19 @@ from ._lists import GroupSizes, check_real, check_reduction, pack_lists
 __all__ = ["pairwise_hinge", "pairwise_squared_hinge", "pairwise_logistic"]
 
 
-def _hinge(scores, targets, margin, group_sizes, mask, reduction, pair_weight, squared):
+RANK_WEIGHTS = {None: 0, "warp": 1, "warp_sum": 2}
+
+
+def _hinge(scores, targets, margin, group_sizes, mask, reduction, pair_weight, squared, rank_weight=None):
     tag = check_reduction(reduction)
     margin = check_real(margin, "margin")
     if not isinstance(pair_weight, bool):
         raise TypeError(f"pair_weight must be a bool, got {type(pair_weight).__name__}")
     lists = pack_lists(scores, targets, group_sizes, mask)
-    return list_loss("pairwise_hinge", lists.scores, lists.targets, lists.offsets, tag, margin, squared, pair_weight)
+    return list_loss(
+        "pairwise_hinge", lists.scores, lists.targets, lists.offsets, tag, margin, squared, pair_weight,
+        RANK_WEIGHTS[rank_weight],
+    )
 
 
 def pairwise_hinge(

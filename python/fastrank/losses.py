@@ -1,0 +1,251 @@
+"""Predictor losses for NAS, functional form.
+
+Every loss takes ``(scores, targets)`` plus the list layout of the native ops
+(``group_sizes`` for ragged 1-D input, ``mask`` for a 2-D batch) and ``reduction``:
+"mean" averages, over the lists that have terms, each list's sum of terms divided by its
+number of terms (items for pointwise losses, pairs with different targets for pairwise
+ones, 1 for listwise ones); "sum" adds all terms of all lists; "none" returns each list's
+sum of terms. Targets are higher-is-better (accuracies); gradients flow to ``scores``.
+
+The eight losses of "Loss Functions for Predictor-based NAS" (Ji et al., ICCV 2025) are
+here by their paper names in :data:`fastrank.nn.LOSSES` (MSE, HR, LR, MSE+SR, ListMLE, EW,
+MAPE, WARP) next to ListNet and LambdaRank.
+"""
+from __future__ import annotations
+
+from numbers import Real
+from typing import Optional, Union
+
+import torch
+
+from .ops._custom_ops import list_loss
+from .ops._lists import (
+    GroupSizes,
+    check_real,
+    check_reduction,
+    list_ids,
+    pack_lists,
+    padded,
+    per_list_extreme,
+    per_list_sum,
+    reduce_per_list,
+)
+from .ops.lambdarank import lambdarank as _lambdarank
+from .ops.pairwise import _hinge, pairwise_logistic
+
+__all__ = [
+    "mse",
+    "hinge_ranking",
+    "logistic_ranking",
+    "mse_sequence_ranking",
+    "listmle",
+    "listnet",
+    "exp_weighted_mse",
+    "mape",
+    "warp",
+    "lambdarank",
+    "acenas_relevance",
+]
+
+Mask = Optional[torch.Tensor]
+
+
+def _layout(scores, targets, group_sizes, mask, reduction):
+    check_reduction(reduction)
+    lists = pack_lists(scores, targets, group_sizes, mask)
+    return lists, list_ids(lists)
+
+
+def _pointwise(terms: torch.Tensor, lists, ids, reduction: str) -> torch.Tensor:
+    return reduce_per_list(per_list_sum(terms, ids, lists.n_lists), lists.offsets.diff(), reduction)
+
+
+# --- regression -------------------------------------------------------------------
+
+
+def mse(scores, targets, *, group_sizes: GroupSizes = None, mask: Mask = None, reduction: str = "mean"):
+    """Squared error (s - y)² per item (MSE)."""
+    lists, ids = _layout(scores, targets, group_sizes, mask, reduction)
+    return _pointwise((lists.scores - lists.targets) ** 2, lists, ids, reduction)
+
+
+# --- pairwise ranking -------------------------------------------------------------
+
+
+def hinge_ranking(scores, targets, margin: float = 0.1, *, group_sizes: GroupSizes = None, mask: Mask = None,
+                  reduction: str = "mean"):
+    """HR: pairwise hinge max(0, m - (s_a - s_b)) over pairs y_a > y_b; exact O(n log n).
+
+    The default margin 0.1 suits scores on the scale of normalised accuracies.
+    """
+    return _hinge(scores, targets, margin, group_sizes, mask, reduction, False, squared=False)
+
+
+def logistic_ranking(scores, targets, sigma: float = 1.0, *, group_sizes: GroupSizes = None, mask: Mask = None,
+                     reduction: str = "mean"):
+    """LR (RankNet): log(1 + exp(-σ(s_a - s_b))) over pairs y_a > y_b."""
+    return pairwise_logistic(scores, targets, sigma, group_sizes=group_sizes, mask=mask, reduction=reduction)
+
+
+def _sequence_ranking(lists, ids, reduction):
+    """NAR-Former's sequence-ranking term over consecutive items of each list in the
+    given (batch) order: |(s_i - s_{i+1}) - (y_i - y_{i+1})|, n - 1 terms per list."""
+    same_list = ids[1:] == ids[:-1]
+    ds = lists.scores[1:] - lists.scores[:-1]
+    dy = lists.targets[1:] - lists.targets[:-1]
+    terms = torch.where(same_list, (ds - dy).abs(), torch.zeros_like(ds))
+    counts = (lists.offsets.diff() - 1).clamp_min(0)
+    return reduce_per_list(per_list_sum(terms, ids[1:], lists.n_lists), counts, reduction)
+
+
+def mse_sequence_ranking(scores, targets, weight: float = 0.2, *, group_sizes: GroupSizes = None, mask: Mask = None,
+                         reduction: str = "mean"):
+    """MSE+SR (NAR-Former): MSE + weight · SR.
+
+    SR is the mean over consecutive items i, i+1 of a list in its given order (the batch
+    order, shuffled by the data loader) of |(s_i - s_{i+1}) - (y_i - y_{i+1})|: it asks the
+    predicted differences to match the true ones. weight = 0.2 as in NAR-Former. Each term
+    is reduced on its own (MSE over n items, SR over n - 1 pairs per list), then added.
+    """
+    weight = check_real(weight, "weight")
+    lists, ids = _layout(scores, targets, group_sizes, mask, reduction)
+    regression = _pointwise((lists.scores - lists.targets) ** 2, lists, ids, reduction)
+    return regression + weight * _sequence_ranking(lists, ids, reduction)
+
+
+# --- listwise ---------------------------------------------------------------------
+
+
+def _masked_scores(scores: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    # The most negative finite value, not -inf: exp underflows to exactly 0 all the same,
+    # and neither the forward nor the backward pass meets inf - inf.
+    return torch.where(valid, scores, torch.full_like(scores, torch.finfo(scores.dtype).min))
+
+
+def listmle(scores, targets, *, group_sizes: GroupSizes = None, mask: Mask = None, reduction: str = "mean"):
+    r"""ListMLE: the Plackett–Luce negative log-likelihood of the true order,
+    :math:`\sum_i \log\sum_{j \ge i} e^{s_{\pi_j}} - s_{\pi_i}` with π the items by target
+    descending (ties in stable position order). Computed with logcumsumexp, so it never
+    under- or overflows. One term per list."""
+    lists, _ = _layout(scores, targets, group_sizes, mask, reduction)
+    s, y, valid = padded(lists)
+    # Padding sorts first, so no valid item's suffix includes it.
+    key = torch.where(valid, y, torch.full_like(y, float("inf")))
+    order = torch.sort(key, dim=1, descending=True, stable=True).indices
+    s_sorted = torch.gather(_masked_scores(s, valid), 1, order)
+    valid_sorted = torch.gather(valid, 1, order)
+    suffix_lse = torch.flip(torch.logcumsumexp(torch.flip(s_sorted, [1]), dim=1), [1])
+    terms = torch.where(valid_sorted, suffix_lse - s_sorted, torch.zeros_like(s_sorted))
+    counts = (lists.offsets.diff() > 0).to(terms.dtype)
+    return reduce_per_list(terms.sum(1), counts, reduction)
+
+
+def listnet(scores, targets, *, group_sizes: GroupSizes = None, mask: Mask = None, reduction: str = "mean"):
+    r"""ListNet (top-one): cross-entropy :math:`-\sum_i \mathrm{softmax}(y)_i \log\mathrm{softmax}(s)_i`
+    of each list. One term per list."""
+    lists, _ = _layout(scores, targets, group_sizes, mask, reduction)
+    s, y, valid = padded(lists)
+    true_p = torch.softmax(_masked_scores(y, valid), dim=1)
+    log_p = torch.log_softmax(_masked_scores(s, valid), dim=1)
+    terms = torch.where(valid, -true_p * log_p, torch.zeros_like(log_p))
+    counts = (lists.offsets.diff() > 0).to(terms.dtype)
+    return reduce_per_list(terms.sum(1), counts, reduction)
+
+
+# --- weighted ---------------------------------------------------------------------
+
+
+def exp_weighted_mse(scores, targets, *, group_sizes: GroupSizes = None, mask: Mask = None, reduction: str = "mean"):
+    r"""EW: :math:`e^{\hat y - 1}(s - y)^2` with :math:`\hat y = (y - \min y)/(\max y - \min y)`
+    the list's targets scaled to [0, 1] (1 when all are equal), so the best architectures
+    weigh e times the worst. The squared error is on the targets as given."""
+    lists, ids = _layout(scores, targets, group_sizes, mask, reduction)
+    y = lists.targets
+    low = per_list_extreme(y, ids, lists.n_lists, largest=False)[ids]
+    high = per_list_extreme(y, ids, lists.n_lists, largest=True)[ids]
+    span = high - low
+    scaled = torch.where(span > 0, (y - low) / torch.where(span > 0, span, torch.ones_like(span)), torch.ones_like(y))
+    return _pointwise(torch.exp(scaled - 1) * (lists.scores - y) ** 2, lists, ids, reduction)
+
+
+def mape(scores, targets, bound: Optional[float] = None, *, group_sizes: GroupSizes = None, mask: Mask = None,
+         reduction: str = "mean"):
+    r"""MAPE in error space with a bound (BANANAS): :math:`|s - y| / (b - y)`.
+
+    BANANAS writes it for errors e with a lower bound b_e: |ê - e| / (e - b_e). With
+    higher-is-better targets (accuracy = 100 - error) this is the same loss with
+    b = 100 - b_e an upper bound on the targets, e.g. BANANAS' b_e = 4.5 % ↔ b = 95.5.
+    ``bound`` must exceed every target. Default (None): per list,
+    b = max y + 0.1·(max y - min y) (or max y + 0.1·max(|max y|, 1) when all targets are
+    equal), so the best architecture's relative error is scaled by a tenth of the range.
+    """
+    lists, ids = _layout(scores, targets, group_sizes, mask, reduction)
+    y = lists.targets
+    if bound is None:
+        high = per_list_extreme(y, ids, lists.n_lists, largest=True)
+        span = high - per_list_extreme(y, ids, lists.n_lists, largest=False)
+        span = torch.where(span > 0, span, high.abs().clamp_min(1))
+        b = (high + 0.1 * span)[ids]
+    else:
+        if isinstance(bound, bool) or not isinstance(bound, Real):
+            raise ValueError(f"bound must be a real number or None, got {bound!r}")
+        if y.numel() and not bool((y < bound).all()):
+            raise ValueError(f"bound ({bound}) must exceed every target (max {float(y.max())})")
+        b = torch.full_like(y, float(bound))
+    return _pointwise((lists.scores - y).abs() / (b - y), lists, ids, reduction)
+
+
+def warp(scores, targets, margin: float = 1.0, normalize: bool = True, *, group_sizes: GroupSizes = None,
+         mask: Mask = None, reduction: str = "mean"):
+    r"""WARP with exact ranks: each better item a weighs its hinge pairs by
+    :math:`L(v_a)/v_a` (``normalize=True``, Weston et al. 2011) or :math:`L(v_a)` (``False``, the
+    seed study's form), with :math:`v_a` its number of violating lower items
+    (:math:`y_b < y_a`, :math:`s_b + m > s_a`) and :math:`L(v) = \sum_{j \le v} 1/j`. The
+    ranks are counted exactly, not sampled, in O(n log n); weights are constants for the
+    gradient."""
+    if not isinstance(normalize, bool):
+        raise TypeError(f"normalize must be a bool, got {type(normalize).__name__}")
+    return _hinge(scores, targets, margin, group_sizes, mask, reduction, False, squared=False,
+                  rank_weight="warp" if normalize else "warp_sum")
+
+
+# --- LambdaRank -------------------------------------------------------------------
+
+
+def acenas_relevance(targets, *, group_sizes: GroupSizes = None, mask: Mask = None,
+                     levels: float = 20.0) -> torch.Tensor:
+    r"""AceNAS' relevance mapping of accuracies:
+    :math:`\mathrm{clip}((y - q_{20})/(\max y - q_{20}), 0, 1)\cdot 20` per list, with
+    :math:`q_{20}` the list's 20th percentile (linear interpolation). Where max = q20,
+    items at the max get ``levels`` and the others 0. Returns the layout of ``targets``."""
+    ref = targets if isinstance(targets, torch.Tensor) else torch.as_tensor(targets)
+    if not ref.is_floating_point():
+        ref = ref.double()
+    lists = pack_lists(ref.detach(), ref.detach(), group_sizes, mask)
+    _, y, valid = padded(lists)
+    q20 = torch.nanquantile(torch.where(valid, y, torch.full_like(y, float("nan"))), 0.2, dim=1, keepdim=True)
+    top = torch.where(valid, y, torch.full_like(y, -float("inf"))).amax(1, keepdim=True)
+    span = top - q20
+    rel = torch.where(span > 0, ((y - q20) / torch.where(span > 0, span, torch.ones_like(span))).clamp(0, 1),
+                      (y >= top).to(y.dtype)) * levels
+    flat = rel[valid]
+    if ref.dim() == 2:
+        out = torch.zeros_like(ref, dtype=flat.dtype)
+        out[mask if mask is not None else torch.ones_like(ref, dtype=torch.bool)] = flat
+        return out
+    return flat
+
+
+def lambdarank(scores, targets, k: Optional[int] = None, sigma: float = 1.0, gain: str = "exp2", *,
+               relevance: Union[str, None] = None, pair_loss: str = "logistic", margin: float = 1.0,
+               group_sizes: GroupSizes = None, mask: Mask = None, reduction: str = "mean"):
+    """LambdaRank with NDCG@k (see :func:`fastrank.lambdarank`). ``relevance="acenas"`` maps
+    the targets with :func:`acenas_relevance` first (AceNAS' recipe, with k, gain exp2)."""
+    if relevance not in (None, "acenas"):
+        raise ValueError(f"relevance must be None or 'acenas', got {relevance!r}")
+    if relevance == "acenas":
+        targets = acenas_relevance(targets, group_sizes=group_sizes, mask=mask)
+    return _lambdarank(scores, targets, k, sigma, gain, pair_loss=pair_loss, margin=margin,
+                       group_sizes=group_sizes, mask=mask, reduction=reduction)
+
+
