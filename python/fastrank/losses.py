@@ -18,16 +18,14 @@ from typing import Optional, Union
 
 import torch
 
-from .ops._custom_ops import list_loss
 from .ops._lists import (
+    DenseLists,
     GroupSizes,
     check_real,
     check_reduction,
-    list_ids,
+    dense_lists,
     pack_lists,
     padded,
-    per_list_extreme,
-    per_list_sum,
     reduce_per_list,
 )
 from .ops.lambdarank import lambdarank as _lambdarank
@@ -50,14 +48,8 @@ __all__ = [
 Mask = Optional[torch.Tensor]
 
 
-def _layout(scores, targets, group_sizes, mask, reduction):
-    check_reduction(reduction)
-    lists = pack_lists(scores, targets, group_sizes, mask)
-    return lists, list_ids(lists)
-
-
-def _pointwise(terms: torch.Tensor, lists, ids, reduction: str) -> torch.Tensor:
-    return reduce_per_list(per_list_sum(terms, ids, lists.n_lists), lists.offsets.diff(), reduction)
+def _pointwise(terms: torch.Tensor, rows: DenseLists, reduction: str) -> torch.Tensor:
+    return reduce_per_list(rows.row_sum(terms), rows.counts(), reduction)
 
 
 # --- regression -------------------------------------------------------------------
@@ -65,8 +57,9 @@ def _pointwise(terms: torch.Tensor, lists, ids, reduction: str) -> torch.Tensor:
 
 def mse(scores, targets, *, group_sizes: GroupSizes = None, mask: Mask = None, reduction: str = "mean"):
     """Squared error (s - y)² per item (MSE)."""
-    lists, ids = _layout(scores, targets, group_sizes, mask, reduction)
-    return _pointwise((lists.scores - lists.targets) ** 2, lists, ids, reduction)
+    check_reduction(reduction)
+    rows = dense_lists(scores, targets, group_sizes, mask)
+    return _pointwise((rows.scores - rows.targets) ** 2, rows, reduction)
 
 
 # --- pairwise ranking -------------------------------------------------------------
@@ -87,17 +80,6 @@ def logistic_ranking(scores, targets, sigma: float = 1.0, *, group_sizes: GroupS
     return pairwise_logistic(scores, targets, sigma, group_sizes=group_sizes, mask=mask, reduction=reduction)
 
 
-def _sequence_ranking(lists, ids, reduction):
-    """NAR-Former's sequence-ranking term over consecutive items of each list in the
-    given (batch) order: |(s_i - s_{i+1}) - (y_i - y_{i+1})|, n - 1 terms per list."""
-    same_list = ids[1:] == ids[:-1]
-    ds = lists.scores[1:] - lists.scores[:-1]
-    dy = lists.targets[1:] - lists.targets[:-1]
-    terms = torch.where(same_list, (ds - dy).abs(), torch.zeros_like(ds))
-    counts = (lists.offsets.diff() - 1).clamp_min(0)
-    return reduce_per_list(per_list_sum(terms, ids[1:], lists.n_lists), counts, reduction)
-
-
 def mse_sequence_ranking(scores, targets, weight: float = 0.2, *, group_sizes: GroupSizes = None, mask: Mask = None,
                          reduction: str = "mean"):
     """MSE+SR (NAR-Former): MSE + weight · SR.
@@ -107,19 +89,35 @@ def mse_sequence_ranking(scores, targets, weight: float = 0.2, *, group_sizes: G
     predicted differences to match the true ones. weight = 0.2 as in NAR-Former. Each term
     is reduced on its own (MSE over n items, SR over n - 1 pairs per list), then added.
     """
+    check_reduction(reduction)
     weight = check_real(weight, "weight")
-    lists, ids = _layout(scores, targets, group_sizes, mask, reduction)
-    regression = _pointwise((lists.scores - lists.targets) ** 2, lists, ids, reduction)
-    return regression + weight * _sequence_ranking(lists, ids, reduction)
+    rows = dense_lists(scores, targets, group_sizes, mask)
+    s, y = rows.scores, rows.targets
+    regression = _pointwise((s - y) ** 2, rows, reduction)
+    # Rows keep each list's items contiguous from the left, so neighbours are columns j, j+1.
+    terms = ((s[:, 1:] - s[:, :-1]) - (y[:, 1:] - y[:, :-1])).abs()
+    if rows.valid is not None:
+        terms = torch.where(rows.valid[:, 1:], terms, torch.zeros_like(terms))
+    counts = rows.counts()
+    counts = max(counts - 1, 0) if isinstance(counts, int) else (counts - 1).clamp_min(0)
+    sequence = reduce_per_list(terms.sum(1), counts, reduction)
+    return regression + weight * sequence
 
 
 # --- listwise ---------------------------------------------------------------------
 
 
-def _masked_scores(scores: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+def _masked_scores(scores: torch.Tensor, valid: Optional[torch.Tensor]) -> torch.Tensor:
     # The most negative finite value, not -inf: exp underflows to exactly 0 all the same,
     # and neither the forward nor the backward pass meets inf - inf.
+    if valid is None:
+        return scores
     return torch.where(valid, scores, torch.full_like(scores, torch.finfo(scores.dtype).min))
+
+
+def _listwise_counts(rows: DenseLists):
+    counts = rows.counts()  # one term per non-empty list
+    return int(counts > 0) if isinstance(counts, int) else (counts > 0).to(rows.scores.dtype)
 
 
 def listmle(scores, targets, *, group_sizes: GroupSizes = None, mask: Mask = None, reduction: str = "mean"):
@@ -127,45 +125,52 @@ def listmle(scores, targets, *, group_sizes: GroupSizes = None, mask: Mask = Non
     :math:`\sum_i \log\sum_{j \ge i} e^{s_{\pi_j}} - s_{\pi_i}` with π the items by target
     descending (ties in stable position order). Computed with logcumsumexp, so it never
     under- or overflows. One term per list."""
-    lists, _ = _layout(scores, targets, group_sizes, mask, reduction)
-    s, y, valid = padded(lists)
+    check_reduction(reduction)
+    rows = dense_lists(scores, targets, group_sizes, mask)
     # Padding sorts first, so no valid item's suffix includes it.
-    key = torch.where(valid, y, torch.full_like(y, float("inf")))
+    key = rows.where_valid(rows.targets, float("inf"))
     order = torch.sort(key, dim=1, descending=True, stable=True).indices
-    s_sorted = torch.gather(_masked_scores(s, valid), 1, order)
-    valid_sorted = torch.gather(valid, 1, order)
+    s_sorted = torch.gather(_masked_scores(rows.scores, rows.valid), 1, order)
     suffix_lse = torch.flip(torch.logcumsumexp(torch.flip(s_sorted, [1]), dim=1), [1])
-    terms = torch.where(valid_sorted, suffix_lse - s_sorted, torch.zeros_like(s_sorted))
-    counts = (lists.offsets.diff() > 0).to(terms.dtype)
-    return reduce_per_list(terms.sum(1), counts, reduction)
+    terms = suffix_lse - s_sorted
+    if rows.valid is not None:
+        terms = torch.where(torch.gather(rows.valid, 1, order), terms, torch.zeros_like(terms))
+    return reduce_per_list(terms.sum(1), _listwise_counts(rows), reduction)
 
 
 def listnet(scores, targets, *, group_sizes: GroupSizes = None, mask: Mask = None, reduction: str = "mean"):
     r"""ListNet (top-one): cross-entropy :math:`-\sum_i \mathrm{softmax}(y)_i \log\mathrm{softmax}(s)_i`
     of each list. One term per list."""
-    lists, _ = _layout(scores, targets, group_sizes, mask, reduction)
-    s, y, valid = padded(lists)
-    true_p = torch.softmax(_masked_scores(y, valid), dim=1)
-    log_p = torch.log_softmax(_masked_scores(s, valid), dim=1)
-    terms = torch.where(valid, -true_p * log_p, torch.zeros_like(log_p))
-    counts = (lists.offsets.diff() > 0).to(terms.dtype)
-    return reduce_per_list(terms.sum(1), counts, reduction)
+    check_reduction(reduction)
+    rows = dense_lists(scores, targets, group_sizes, mask)
+    true_p = torch.softmax(_masked_scores(rows.targets, rows.valid), dim=1)
+    log_p = torch.log_softmax(_masked_scores(rows.scores, rows.valid), dim=1)
+    return reduce_per_list(rows.row_sum(-true_p * log_p), _listwise_counts(rows), reduction)
 
 
 # --- weighted ---------------------------------------------------------------------
+
+
+def _row_range(rows: DenseLists):
+    """Per-row (min, max) of the targets over valid items, shaped (n_lists, 1)."""
+    y = rows.targets
+    low = rows.where_valid(y, float("inf")).amin(1, keepdim=True) if y.shape[1] else y.new_zeros(y.shape[0], 1)
+    high = rows.where_valid(y, -float("inf")).amax(1, keepdim=True) if y.shape[1] else y.new_zeros(y.shape[0], 1)
+    return low, high
 
 
 def exp_weighted_mse(scores, targets, *, group_sizes: GroupSizes = None, mask: Mask = None, reduction: str = "mean"):
     r"""EW: :math:`e^{\hat y - 1}(s - y)^2` with :math:`\hat y = (y - \min y)/(\max y - \min y)`
     the list's targets scaled to [0, 1] (1 when all are equal), so the best architectures
     weigh e times the worst. The squared error is on the targets as given."""
-    lists, ids = _layout(scores, targets, group_sizes, mask, reduction)
-    y = lists.targets
-    low = per_list_extreme(y, ids, lists.n_lists, largest=False)[ids]
-    high = per_list_extreme(y, ids, lists.n_lists, largest=True)[ids]
+    check_reduction(reduction)
+    rows = dense_lists(scores, targets, group_sizes, mask)
+    y = rows.targets
+    low, high = _row_range(rows)
     span = high - low
-    scaled = torch.where(span > 0, (y - low) / torch.where(span > 0, span, torch.ones_like(span)), torch.ones_like(y))
-    return _pointwise(torch.exp(scaled - 1) * (lists.scores - y) ** 2, lists, ids, reduction)
+    ok = span > 0
+    scaled = torch.where(ok, (y - low) / torch.where(ok, span, torch.ones_like(span)), torch.ones_like(y))
+    return _pointwise(torch.exp(scaled - 1) * (rows.scores - y) ** 2, rows, reduction)
 
 
 def mape(scores, targets, bound: Optional[float] = None, *, group_sizes: GroupSizes = None, mask: Mask = None,
@@ -179,20 +184,22 @@ def mape(scores, targets, bound: Optional[float] = None, *, group_sizes: GroupSi
     b = max y + 0.1·(max y - min y) (or max y + 0.1·max(|max y|, 1) when all targets are
     equal), so the best architecture's relative error is scaled by a tenth of the range.
     """
-    lists, ids = _layout(scores, targets, group_sizes, mask, reduction)
-    y = lists.targets
+    check_reduction(reduction)
+    if bound is not None and (isinstance(bound, bool) or not isinstance(bound, Real)):
+        raise ValueError(f"bound must be a real number or None, got {bound!r}")
+    rows = dense_lists(scores, targets, group_sizes, mask)
+    y = rows.targets
+    low, high = _row_range(rows)
     if bound is None:
-        high = per_list_extreme(y, ids, lists.n_lists, largest=True)
-        span = high - per_list_extreme(y, ids, lists.n_lists, largest=False)
-        span = torch.where(span > 0, span, high.abs().clamp_min(1))
-        b = (high + 0.1 * span)[ids]
+        span = high - low
+        b = high + 0.1 * torch.where(span > 0, span, high.abs().clamp_min(1))
     else:
-        if isinstance(bound, bool) or not isinstance(bound, Real):
-            raise ValueError(f"bound must be a real number or None, got {bound!r}")
-        if y.numel() and not bool((y < bound).all()):
-            raise ValueError(f"bound ({bound}) must exceed every target (max {float(y.max())})")
-        b = torch.full_like(y, float(bound))
-    return _pointwise((lists.scores - y).abs() / (b - y), lists, ids, reduction)
+        nonempty = rows.counts() > 0 if rows.valid is not None else slice(None)
+        if high.numel() and rows.scores.shape[1] and not bool((high[nonempty] < bound).all()):
+            raise ValueError(f"bound ({bound}) must exceed every target (max {float(high.max())})")
+        b = torch.full_like(high, float(bound))
+    denominator = rows.where_valid(b - y, 1.0)  # padding slots: keep the division finite
+    return _pointwise((rows.scores - y).abs() / denominator, rows, reduction)
 
 
 def warp(scores, targets, margin: float = 1.0, normalize: bool = True, *, group_sizes: GroupSizes = None,

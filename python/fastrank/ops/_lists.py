@@ -160,19 +160,6 @@ def list_ids(lists: PackedLists) -> torch.Tensor:
     return torch.repeat_interleave(ids, sizes, output_size=lists.scores.shape[0])
 
 
-def per_list_sum(values: torch.Tensor, ids: torch.Tensor, n_lists: int) -> torch.Tensor:
-    """Σ of per-item values within each list (differentiable)."""
-    return values.new_zeros(n_lists).index_add(0, ids, values)
-
-
-def per_list_extreme(values: torch.Tensor, ids: torch.Tensor, n_lists: int, largest: bool) -> torch.Tensor:
-    """Per-list max (or min) of values; empty lists get 0."""
-    fill = torch.finfo(values.dtype).min if largest else torch.finfo(values.dtype).max
-    out = values.new_full((n_lists,), fill).scatter_reduce(0, ids, values, "amax" if largest else "amin")
-    counts = torch.zeros(n_lists, dtype=torch.int64, device=values.device).index_add(0, ids, torch.ones_like(ids))
-    return torch.where(counts > 0, out, torch.zeros_like(out))
-
-
 def padded(lists: PackedLists):
     """(scores, targets, valid) as (n_lists, longest) tensors; invalid slots hold 0."""
     ids = list_ids(lists)
@@ -186,7 +173,51 @@ def padded(lists: PackedLists):
     return scores, targets, valid
 
 
-def reduce_per_list(list_sum: torch.Tensor, list_count: torch.Tensor, reduction: str) -> torch.Tensor:
+@dataclass
+class DenseLists:
+    """Lists as rows: (n_lists, length) scores and targets, ``valid`` marking real items
+    (None when every slot is one). Rows hold each list's items in order, padding last."""
+
+    scores: torch.Tensor
+    targets: torch.Tensor
+    valid: Optional[torch.Tensor]
+
+    def counts(self) -> Union[torch.Tensor, int]:
+        """Items per list: a tensor, or one int when every list is full length."""
+        return self.scores.shape[1] if self.valid is None else self.valid.sum(1)
+
+    def where_valid(self, values: torch.Tensor, fill) -> torch.Tensor:
+        return values if self.valid is None else torch.where(self.valid, values, torch.full_like(values, fill))
+
+    def row_sum(self, terms: torch.Tensor) -> torch.Tensor:
+        return self.where_valid(terms, 0).sum(1)
+
+
+def _check_finite(scores: torch.Tensor, targets: torch.Tensor) -> None:
+    # One host sync for both tensors; which one is bad is looked up only on failure.
+    if scores.numel() and not bool(torch.isfinite(scores).all() & torch.isfinite(targets).all()):
+        name = "scores" if not bool(torch.isfinite(scores).all()) else "targets"
+        raise ValueError(f"{name} contain NaN or infinity")
+
+
+def dense_lists(scores, targets, group_sizes: GroupSizes = None, mask: Optional[torch.Tensor] = None) -> DenseLists:
+    """Validates like :func:`pack_lists` (plus finiteness, which the native ops check in
+    their kernels) and returns rows. One list or an unmasked batch is used as is; ragged
+    or masked input is compacted and padded."""
+    if group_sizes is None and mask is None and isinstance(scores, torch.Tensor) and scores.dim() in (1, 2):
+        s = _float_scores(scores)
+        _supported_device(s.device)
+        y = _targets_like(targets, s)
+        rows = (s[None], y[None]) if s.dim() == 1 else (s, y)
+        out = DenseLists(rows[0], rows[1], None)
+    else:
+        lists = pack_lists(scores, targets, group_sizes, mask)
+        out = DenseLists(*padded(lists))
+    _check_finite(out.scores.detach(), out.targets)
+    return out
+
+
+def reduce_per_list(list_sum: torch.Tensor, list_count: Union[torch.Tensor, int], reduction: str) -> torch.Tensor:
     """The library-wide reduction over per-list sums of terms.
 
     "none": the per-list sums; "sum": their total; "mean": each list's sum divided by its
@@ -198,6 +229,8 @@ def reduce_per_list(list_sum: torch.Tensor, list_count: torch.Tensor, reduction:
         return list_sum
     if reduction == "sum":
         return list_sum.sum()
+    if isinstance(list_count, int):  # every list has the same number of terms
+        return list_sum.mean() / list_count if list_count > 0 and list_sum.numel() else list_sum.sum() * 0
     count = list_count.to(list_sum.dtype)
     has_terms = count > 0
     per_list = torch.where(has_terms, list_sum / count.clamp_min(1), torch.zeros_like(list_sum))
