@@ -29,6 +29,11 @@ void fill_lists(ListArgs& a, int dtype, uintptr_t scores, uintptr_t targets, uin
   a.grad = ptr<void>(grad);
 }
 
+GraphSpace check_space(int space) {
+  if (space < 0 || space > 3) throw py::value_error("graph space tag must be 0..3");
+  return static_cast<GraphSpace>(space);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_C, m) {
@@ -59,6 +64,22 @@ PYBIND11_MODULE(_C, m) {
       py::arg("dtype"), py::arg("scores"), py::arg("targets"), py::arg("offsets"), py::arg("n_lists"), py::arg("n_items"), py::arg("reduction"),
       py::arg("margin"), py::arg("squared"), py::arg("weighted"), py::arg("rank_weight"), py::arg("out"),
       py::arg("grad"));
+
+  m.attr("STATUS_BAD_CODES") = int(kBadCodes);
+  m.def("graph_space_nodes", [](int space) { return graph_space_nodes(check_space(space)); });
+  m.def("graph_space_size", [](int space) { return graph_space_size(check_space(space)); });
+  m.def(
+      "encode_graphs_cpu",
+      [](int space, int dtype, uintptr_t codes, int64_t n, uintptr_t ops, uintptr_t adj, uintptr_t mask) {
+        if (dtype != 0 && dtype != 1) throw py::value_error("dtype tag must be 0 (float32) or 1 (float64)");
+        if (n < 0) throw py::value_error("n must be non-negative");
+        const GraphSpace s = check_space(space);
+        py::gil_scoped_release release;
+        return encode_graphs_cpu(s, static_cast<DType>(dtype), ptr<const int64_t>(codes), n, ptr<int64_t>(ops),
+                                 ptr<void>(adj), ptr<bool>(mask));
+      },
+      py::arg("space"), py::arg("dtype"), py::arg("codes"), py::arg("n"), py::arg("ops"), py::arg("adj"),
+      py::arg("mask"));
 
   m.def(
       "kendall_tau_b_cpu",

@@ -16,6 +16,7 @@ enum Status : int {
   kNonFiniteTargets = 2,
   kGainOverflow = 4,
   kBadOffsets = 8,
+  kBadCodes = 16,
 };
 
 // How per-list pair sums become the output: "none" keeps one value per list, "sum" adds
@@ -72,5 +73,15 @@ int pairwise_hinge_cpu(const PairwiseHingeArgs& args);
 double kendall_tau_b_cpu(DType dtype, const void* x, const void* y, int64_t n);
 int pairwise_logistic_cpu(const PairwiseLogisticArgs& args);
 int lambdarank_cpu(const LambdaRankArgs& args);
+
+// Enumerable search spaces with a native graph encoding (fastrank.spaces layouts).
+enum class GraphSpace : int { kNB201 = 0, kTransNASMicro = 1, kNASBenchMacro = 2, kTransNASMacro = 3 };
+int64_t graph_space_nodes(GraphSpace space);
+int64_t graph_space_size(GraphSpace space);
+
+// codes (n) -> ops (n, N) int64, adjacency (n, N, N) float32/float64, node mask (n, N).
+// Returns kBadCodes if a code is outside the space.
+int encode_graphs_cpu(GraphSpace space, DType dtype, const int64_t* codes, int64_t n, int64_t* ops, void* adj,
+                      bool* mask);
 
 }  // namespace fastrank

@@ -1,0 +1,43 @@
+"""Real NAS benchmarks as lookup tables. ``load("nb201/cifar10")``, ``load("tnb101_micro/jigsaw")``,
+``load("nb101")``, ``load("nb301")``, ``load("nasbench_macro")``, ``load("analognas/analog_accuracy")``."""
+from __future__ import annotations
+
+from typing import Optional
+
+from .analognas import load_analognas
+from .csv_tables import (
+    NB201_DATASETS,
+    TRANSNAS_TASKS,
+    data_dir,
+    load_nasbench_macro,
+    load_nb101,
+    load_nb201,
+    load_nb301,
+    load_transnas,
+)
+from .tabular import TabularBenchmark
+
+
+def load(name: str, data_dir: Optional[str] = None, **options) -> TabularBenchmark:
+    """A benchmark by name: ``nb201/<cifar10|cifar100|imagenet16>`` (option metric="valid"|
+    "test"), ``tnb101_micro/<task>``, ``tnb101_macro/<task>``, ``nb101``, ``nb301``,
+    ``nasbench_macro`` (CSV tables from data_dir or $FASTRANK_DATA), ``analognas/<metric>``
+    (PyPI package analog-nasbench)."""
+    family, _, part = name.partition("/")
+    if family == "nb201":
+        return load_nb201(part or "cifar10", path=data_dir, **options)
+    if family in ("tnb101_micro", "tnb101_macro"):
+        return load_transnas(family.split("_")[1], part, path=data_dir)
+    if family == "nb101" and not part:
+        return load_nb101(data_dir)
+    if family == "nb301" and not part:
+        return load_nb301(data_dir)
+    if family == "nasbench_macro" and not part:
+        return load_nasbench_macro(data_dir)
+    if family == "analognas":
+        return load_analognas(part or "baseline_accuracy", **options)
+    raise ValueError(f"unknown benchmark {name!r}; see fastrank.benchmarks.load's documentation")
+
+
+__all__ = ["TabularBenchmark", "load", "load_nb201", "load_transnas", "load_nb101", "load_nb301",
+           "load_nasbench_macro", "load_analognas", "NB201_DATASETS", "TRANSNAS_TASKS", "data_dir"]

@@ -1,0 +1,86 @@
+"""AnalogNAS-Bench from the PyPI package ``analog-nasbench``, read without importing it.
+
+Its pickle ``analognasbench/data.anb`` maps NASLib op-index 6-tuples (edges 0→1, 0→2, 0→3,
+1→2, 1→3, 2→3; ops 0 skip_connect, 1 none, 2 nor_conv_3x3, 3 nor_conv_1x1, 4 avg_pool_3x3)
+to ``analognasbench.data.Architecture`` objects. A restricted unpickler maps that class to a
+plain attribute holder and refuses every other class, so no code from the file runs.
+"""
+from __future__ import annotations
+
+import importlib.util
+import math
+import pickle
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from ..spaces import NASBench201
+from .tabular import TabularBenchmark
+
+METRICS = ("baseline_accuracy", "ptq_accuracy", "qat_accuracy", "noisy_accuracy", "analog_accuracy")
+# accuracy drift after 60 s, 1 h, 1 day and 30 days (mean of the measurement)
+DRIFTS = tuple(f"{kind}_drift_{t}" for kind in ("baseline", "analog") for t in (60, 3600, 86400, 2592000))
+# NASLib op index -> NB201 op index (none, skip_connect, nor_conv_1x1, nor_conv_3x3, avg_pool_3x3)
+_NASLIB_TO_NB201 = {0: 1, 1: 0, 2: 3, 3: 2, 4: 4}
+# NASLib edge order (0→1, 0→2, 0→3, 1→2, 1→3, 2→3) -> position in the NB201 string order
+_NASLIB_EDGE_TO_STRING = (0, 1, 3, 2, 4, 5)
+
+
+class _Record:
+    def __setstate__(self, state):
+        self.__dict__.update(state if isinstance(state, dict) else {})
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    _ALLOWED = {("analognasbench.data", "Architecture"): _Record, ("analognasbench.data", "DriftMeasurement"): _Record}
+
+    def find_class(self, module, name):
+        if (module, name) in self._ALLOWED:
+            return self._ALLOWED[(module, name)]
+        if module == "builtins" and name in ("dict", "list", "tuple", "set", "frozenset", "float", "int", "str"):
+            return getattr(__import__("builtins"), name)
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name} from the AnalogNAS-Bench pickle")
+
+
+def _default_file() -> Path:
+    spec = importlib.util.find_spec("analognasbench")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("AnalogNAS-Bench needs the PyPI package analog-nasbench (pip install '.[nas]')")
+    return Path(list(spec.submodule_search_locations)[0]) / "data.anb"
+
+
+def naslib_to_nb201(key) -> tuple:
+    ops = [0] * 6
+    for naslib_edge, op in enumerate(key):
+        ops[_NASLIB_EDGE_TO_STRING[naslib_edge]] = _NASLIB_TO_NB201[int(op)]
+    return tuple(ops)
+
+
+def load_analognas(metric: str = "baseline_accuracy", file: Optional[str] = None) -> TabularBenchmark:
+    """AnalogNAS-Bench: all NB201 cells retrained on CIFAR-10 (``baseline_accuracy``) and
+    their accuracies on analog hardware. Weak labels: the other accuracy columns and the
+    accuracy drifts (``analog_drift_86400`` ...)."""
+    if metric not in METRICS:
+        raise ValueError(f"AnalogNAS metric must be one of {METRICS}, got {metric!r}")
+    path = Path(file) if file is not None else _default_file()
+    if not path.is_file():
+        raise FileNotFoundError(f"AnalogNAS-Bench data not found: looked for {str(path)!r}")
+    with open(path, "rb") as handle:
+        try:
+            table = _RestrictedUnpickler(handle).load()
+        except (pickle.UnpicklingError, EOFError, AttributeError) as err:
+            raise ValueError(f"{str(path)!r} is not an AnalogNAS-Bench pickle: {err}") from None
+    if not isinstance(table, dict):
+        raise ValueError(f"{str(path)!r} is malformed: expected a dict of architectures")
+    archs, columns = [], {m: [] for m in METRICS + DRIFTS}
+    for key, record in table.items():
+        archs.append(naslib_to_nb201(key))
+        for m in METRICS + DRIFTS:
+            value = getattr(record, m, None)
+            value = getattr(value, "value", value)  # drift measurements carry (value, uncertainty)
+            columns[m].append(float(value) if value is not None else math.nan)
+    values = np.array(columns[metric])
+    weak = {m: np.array(v) for m, v in columns.items() if m != metric}
+    return TabularBenchmark(f"analognas/{metric}", NASBench201(), metric, archs, values, weak_labels=weak,
+                            source=str(path))

@@ -1,0 +1,26 @@
+"""NAS search spaces: canonical strings, integer codes, sampling, mutation, graph form."""
+from .base import Graph, InvalidArchitecture, SearchSpace
+from .cell import NASBench201, TransNASMicro
+from .chain import NASBenchMacro, TransNASMacro
+from .darts import DARTS
+from .nb101 import NASBench101
+
+SPACES = {
+    "nb201": NASBench201,
+    "nb101": NASBench101,
+    "darts": DARTS,
+    "tnb101_micro": TransNASMicro,
+    "tnb101_macro": TransNASMacro,
+    "nasbench_macro": NASBenchMacro,
+}
+
+
+def get_space(name: str) -> SearchSpace:
+    """A search space by name: one of SPACES."""
+    if name not in SPACES:
+        raise ValueError(f"unknown search space {name!r}; known: {', '.join(SPACES)}")
+    return SPACES[name]()
+
+
+__all__ = ["Graph", "InvalidArchitecture", "SearchSpace", "NASBench201", "NASBench101", "DARTS",
+           "TransNASMicro", "TransNASMacro", "NASBenchMacro", "SPACES", "get_space"]

@@ -1,0 +1,102 @@
+"""What every search space offers: string form, sampling, mutation, neighbours, graph form."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Hashable, List, Optional, Sequence
+
+import numpy as np
+
+
+class InvalidArchitecture(ValueError):
+    """An architecture string or object that its search space does not contain."""
+
+
+@dataclass(frozen=True)
+class Graph:
+    """Operations on nodes: ``ops[i]`` is node i's operation id in the space's ``node_ops``
+    vocabulary, ``adjacency[i, j] = 1`` for an edge i → j (a DAG, nodes in topological order)."""
+
+    ops: np.ndarray  # (N,) int64
+    adjacency: np.ndarray  # (N, N) uint8
+
+
+class SearchSpace:
+    """Base class. Subclasses define how architectures are parsed, written, varied and drawn.
+
+    Architectures are immutable, hashable Python values (tuples); ``parse``/``to_string``
+    convert to and from the benchmark's canonical string. Enumerable spaces also map
+    architectures to integer codes 0..size-1 (``encode``/``decode``).
+    """
+
+    name: str = ""
+    #: node operation names of the graph form; ids index this list
+    node_ops: Sequence[str] = ()
+    #: the largest graph of the space (nodes)
+    max_nodes: int = 0
+    #: number of architectures, or None when the space is not enumerated here
+    size: Optional[int] = None
+
+    # --- to implement -------------------------------------------------------------
+    def parse(self, text: str):
+        raise NotImplementedError
+
+    def to_string(self, arch) -> str:
+        raise NotImplementedError
+
+    def sample(self, rng: np.random.Generator):
+        raise NotImplementedError
+
+    def neighbours(self, arch) -> List:
+        """Every architecture one mutation away (one op or one edge changed)."""
+        raise NotImplementedError
+
+    def graph(self, arch) -> Graph:
+        raise NotImplementedError
+
+    # --- shared -------------------------------------------------------------------
+    def check(self, arch):
+        """Returns arch if the space contains it, else raises InvalidArchitecture."""
+        return self.parse(self.to_string(arch))
+
+    def identity(self, arch) -> Hashable:
+        """A key equal for architectures that compute the same function (isomorphic
+        cells, where the space has them); by default the architecture itself."""
+        return arch
+
+    def mutate(self, arch, rng: np.random.Generator):
+        """A uniformly chosen neighbour."""
+        options = self.neighbours(arch)
+        return options[int(rng.integers(len(options)))]
+
+    def sample_many(self, n: int, rng: np.random.Generator, unique: bool = True) -> List:
+        if n < 0:
+            raise ValueError(f"n must be non-negative, got {n}")
+        if unique and self.size is not None and n > self.size:
+            raise ValueError(f"cannot draw {n} distinct architectures from {self.size}")
+        out, seen = [], set()
+        while len(out) < n:
+            arch = self.sample(rng)
+            key = self.identity(arch)
+            if unique and key in seen:
+                continue
+            seen.add(key)
+            out.append(arch)
+        return out
+
+    # Enumerable spaces override these.
+    def encode(self, arch) -> int:
+        raise TypeError(f"{self.name} is not enumerated: architectures have no integer code")
+
+    def decode(self, code: int):
+        raise TypeError(f"{self.name} is not enumerated: architectures have no integer code")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+def check_code(code, size: int) -> int:
+    if isinstance(code, bool) or not isinstance(code, (int, np.integer)):
+        raise TypeError(f"an architecture code must be an int, got {type(code).__name__}")
+    if not 0 <= int(code) < size:
+        raise ValueError(f"architecture code {code} is outside 0..{size - 1}")
+    return int(code)
