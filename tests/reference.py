@@ -176,3 +176,14 @@ def zoo(name, scores, targets, **kw):
         "ew": exp_weighted_list, "mape": mape_list, "warp": warp_list,
     }[name]
     return _zoo(scores, targets, per_list, **kw)
+
+
+# --- directed GCN propagation ---------------------------------------------------------
+
+def gcn_propagate(h, adj, relu=True):
+    """½(D_f⁻¹(A+I) + D_b⁻¹(Aᵀ+I)) H, then ReLU: the NPENAS/NASLib layer in torch ops."""
+    eye = torch.eye(adj.shape[-1], dtype=adj.dtype)
+    forward = adj + eye
+    backward = adj.transpose(1, 2) + eye
+    out = 0.5 * (forward / forward.sum(2, keepdim=True) @ h + backward / backward.sum(2, keepdim=True) @ h)
+    return torch.relu(out) if relu else out

@@ -29,6 +29,18 @@ void fill_lists(ListArgs& a, int dtype, uintptr_t scores, uintptr_t targets, uin
   a.grad = ptr<void>(grad);
 }
 
+GcnArgs gcn_args(int dtype, int64_t batch, int64_t nodes, int64_t features, bool relu) {
+  if (dtype != 0 && dtype != 1) throw py::value_error("dtype tag must be 0 (float32) or 1 (float64)");
+  if (batch < 0 || nodes < 0 || features < 0) throw py::value_error("sizes must be non-negative");
+  GcnArgs a;
+  a.dtype = static_cast<DType>(dtype);
+  a.batch = batch;
+  a.nodes = nodes;
+  a.features = features;
+  a.relu = relu;
+  return a;
+}
+
 GraphSpace check_space(int space) {
   if (space < 0 || space > 3) throw py::value_error("graph space tag must be 0..3");
   return static_cast<GraphSpace>(space);
@@ -80,6 +92,36 @@ PYBIND11_MODULE(_C, m) {
       },
       py::arg("space"), py::arg("dtype"), py::arg("codes"), py::arg("n"), py::arg("ops"), py::arg("adj"),
       py::arg("mask"));
+
+  m.attr("STATUS_BAD_SHAPE") = int(kBadShape);
+  m.attr("GCN_MAX_NODES") = gcn_max_nodes();
+  m.def(
+      "gcn_propagate_cpu",
+      [](int dtype, int64_t batch, int64_t nodes, int64_t features, bool relu, uintptr_t h, uintptr_t adj,
+         uintptr_t out) {
+        GcnArgs a = gcn_args(dtype, batch, nodes, features, relu);
+        a.h = ptr<const void>(h);
+        a.adj = ptr<const void>(adj);
+        a.out = ptr<void>(out);
+        py::gil_scoped_release release;
+        return gcn_propagate_cpu(a);
+      },
+      py::arg("dtype"), py::arg("batch"), py::arg("nodes"), py::arg("features"), py::arg("relu"), py::arg("h"),
+      py::arg("adj"), py::arg("out"));
+  m.def(
+      "gcn_propagate_backward_cpu",
+      [](int dtype, int64_t batch, int64_t nodes, int64_t features, bool relu, uintptr_t d_out, uintptr_t adj,
+         uintptr_t out, uintptr_t d_h) {
+        GcnArgs a = gcn_args(dtype, batch, nodes, features, relu);
+        a.d_out = ptr<const void>(d_out);
+        a.adj = ptr<const void>(adj);
+        a.out = ptr<void>(out);
+        a.d_h = ptr<void>(d_h);
+        py::gil_scoped_release release;
+        return gcn_propagate_backward_cpu(a);
+      },
+      py::arg("dtype"), py::arg("batch"), py::arg("nodes"), py::arg("features"), py::arg("relu"), py::arg("d_out"),
+      py::arg("adj"), py::arg("out"), py::arg("d_h"));
 
   m.def(
       "kendall_tau_b_cpu",

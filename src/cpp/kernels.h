@@ -17,6 +17,7 @@ enum Status : int {
   kGainOverflow = 4,
   kBadOffsets = 8,
   kBadCodes = 16,
+  kBadShape = 32,
 };
 
 // How per-list pair sums become the output: "none" keeps one value per list, "sum" adds
@@ -83,5 +84,21 @@ int64_t graph_space_size(GraphSpace space);
 // Returns kBadCodes if a code is outside the space.
 int encode_graphs_cpu(GraphSpace space, DType dtype, const int64_t* codes, int64_t n, int64_t* ops, void* adj,
                       bool* mask);
+
+// Directed GCN propagation out = act(½(D_f⁻¹(A+I) + D_b⁻¹(Aᵀ+I)) H) over a batch of graphs:
+// h, out, d_out, d_h (batch, nodes, features); adj (batch, nodes, nodes), all one dtype.
+struct GcnArgs {
+  DType dtype = DType::kFloat32;
+  int64_t batch = 0, nodes = 0, features = 0;
+  bool relu = false;
+  const void* h = nullptr;
+  const void* adj = nullptr;
+  void* out = nullptr;       // forward: written; backward: read (the forward's output)
+  const void* d_out = nullptr;
+  void* d_h = nullptr;
+};
+int64_t gcn_max_nodes();
+int gcn_propagate_cpu(const GcnArgs& args);
+int gcn_propagate_backward_cpu(const GcnArgs& args);
 
 }  // namespace fastrank

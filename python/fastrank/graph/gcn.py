@@ -1,0 +1,181 @@
+"""Fused directed GCN propagation (native forward and backward) and the graph encoders."""
+from __future__ import annotations
+
+import torch
+
+from .. import _C
+
+__all__ = ["gcn_propagate", "GCNEncoder", "GINEncoder"]
+
+_LIB = torch.library.Library("fastrank", "FRAGMENT")
+_LIB.define("gcn_propagate(Tensor h, Tensor adj, bool relu) -> Tensor")
+_LIB.define("gcn_propagate_backward(Tensor d_out, Tensor adj, Tensor out, bool relu) -> Tensor")
+_DTYPE_TAG = {torch.float32: 0, torch.float64: 1}
+
+
+def _check_raw(h: torch.Tensor, adj: torch.Tensor) -> None:
+    if h.dtype not in _DTYPE_TAG or adj.dtype != h.dtype:
+        raise TypeError(f"h and adj must share a float32/float64 dtype, got {h.dtype} and {adj.dtype}")
+    if h.dim() != 3 or adj.dim() != 3 or adj.shape != (h.shape[0], h.shape[1], h.shape[1]):
+        raise ValueError(f"h must be (batch, nodes, features) and adj (batch, nodes, nodes); got {tuple(h.shape)} "
+                         f"and {tuple(adj.shape)}")
+    if not (h.is_contiguous() and adj.is_contiguous()):
+        raise ValueError("h and adj must be contiguous")
+    if h.device.type != "cpu" or adj.device.type != "cpu":
+        raise ValueError("gcn_propagate runs on the CPU (both tensors on one device)")
+    if h.shape[1] > _C.GCN_MAX_NODES:
+        raise ValueError(f"graphs may have at most {_C.GCN_MAX_NODES} nodes, got {h.shape[1]}")
+
+
+def _forward_cpu(h, adj, relu):
+    _check_raw(h, adj)
+    out = torch.empty_like(h)
+    b, n, f = h.shape
+    _C.gcn_propagate_cpu(_DTYPE_TAG[h.dtype], b, n, f, relu, h.data_ptr(), adj.data_ptr(), out.data_ptr())
+    return out
+
+
+def _backward_cpu(d_out, adj, out, relu):
+    d_out = d_out.contiguous()
+    _check_raw(out, adj)
+    d_h = torch.empty_like(out)
+    b, n, f = out.shape
+    _C.gcn_propagate_backward_cpu(_DTYPE_TAG[out.dtype], b, n, f, relu, d_out.data_ptr(), adj.data_ptr(),
+                                  out.data_ptr(), d_h.data_ptr())
+    return d_h
+
+
+_LIB.impl("gcn_propagate", _forward_cpu, "CPU")
+_LIB.impl("gcn_propagate_backward", _backward_cpu, "CPU")
+
+
+@torch.library.register_fake("fastrank::gcn_propagate", lib=_LIB)
+def _(h, adj, relu):
+    return torch.empty_like(h)
+
+
+@torch.library.register_fake("fastrank::gcn_propagate_backward", lib=_LIB)
+def _(d_out, adj, out, relu):
+    return torch.empty_like(out)
+
+
+def _setup(ctx, inputs, output):
+    ctx.save_for_backward(inputs[1], output)
+    ctx.relu = inputs[2]
+
+
+def _backward(ctx, d_out):
+    adj, out = ctx.saved_tensors
+    return torch.ops.fastrank.gcn_propagate_backward(d_out, adj, out, ctx.relu), None, None
+
+
+torch.library.register_autograd("fastrank::gcn_propagate", _backward, setup_context=_setup, lib=_LIB)
+
+
+class _EagerPropagate(torch.autograd.Function):
+    """The registered op's kernels without the dispatcher's per-call Python overhead."""
+
+    @staticmethod
+    def forward(ctx, h, adj, relu):
+        out = _forward_cpu(h, adj, relu)
+        ctx.save_for_backward(adj, out)
+        ctx.relu = relu
+        return out
+
+    @staticmethod
+    def backward(ctx, d_out):
+        if torch.is_grad_enabled():
+            raise RuntimeError("gcn_propagate does not support double backward (create_graph=True)")
+        adj, out = ctx.saved_tensors
+        return _backward_cpu(d_out, adj, out, ctx.relu), None, None
+
+
+def gcn_propagate(h: torch.Tensor, adj: torch.Tensor, activation: str = "relu") -> torch.Tensor:
+    r"""Directed GCN propagation of NPENAS / NASLib, fused in native code:
+    :math:`\mathrm{act}\big(\tfrac12(D_f^{-1}(A + I)H + D_b^{-1}(A^\top + I)H)\big)` with
+    :math:`D_f, D_b` the row sums of :math:`A + I` and :math:`A^\top + I`.
+
+    Args:
+        h: node features (batch, nodes, features), float32 or float64.
+        adj: adjacency (batch, nodes, nodes), ``adj[b, i, j]`` the weight (usually 0/1) of
+            edge i → j; non-negative, finite; data only (no gradient flows to it).
+        activation: "relu" or None.
+    """
+    if not isinstance(h, torch.Tensor) or not isinstance(adj, torch.Tensor):
+        raise TypeError("h and adj must be tensors")
+    if not h.is_floating_point():
+        raise TypeError(f"h must be a floating-point tensor, got {h.dtype}")
+    if h.dtype not in _DTYPE_TAG:
+        h = h.float()
+    if adj.device != h.device:
+        raise ValueError(f"adj is on {adj.device} but h is on {h.device}")
+    if adj.requires_grad:
+        raise ValueError("adj must not require grad: the adjacency is data")
+    if activation not in ("relu", None):
+        raise ValueError(f"activation must be 'relu' or None, got {activation!r}")
+    adj = adj.to(h.dtype).contiguous()
+    h = h.contiguous()
+    _check_raw(h, adj)
+    if adj.numel() and not bool((torch.isfinite(adj) & (adj >= 0)).all()):
+        raise ValueError("adj must be finite and non-negative")
+    if h.numel() and not bool(torch.isfinite(h).all()):
+        raise ValueError("h contains NaN or infinity")
+    relu = activation == "relu"
+    if torch.compiler.is_compiling():
+        return torch.ops.fastrank.gcn_propagate(h, adj, relu)
+    return _EagerPropagate.apply(h, adj, relu)
+
+
+def _pool(h: torch.Tensor, mask: torch.Tensor, pooling: str) -> torch.Tensor:
+    weights = mask.to(h.dtype).unsqueeze(-1)
+    if pooling == "sum":
+        return (h * weights).sum(1)
+    if pooling == "mean":
+        return (h * weights).sum(1) / weights.sum(1).clamp_min(1)
+    raise ValueError(f"pooling must be 'mean' or 'sum', got {pooling!r}")
+
+
+class GCNEncoder(torch.nn.Module):
+    """Operation embeddings → ``layers`` × (linear, fused directed GCN propagation, ReLU)
+    → pooling over the valid nodes. ``forward(adj, ops, mask) -> (batch, width)``."""
+
+    def __init__(self, n_ops: int, width: int = 64, layers: int = 4, pooling: str = "mean"):
+        super().__init__()
+        if n_ops < 1 or width < 1 or layers < 1:
+            raise ValueError("n_ops, width and layers must be positive")
+        if pooling not in ("mean", "sum"):
+            raise ValueError(f"pooling must be 'mean' or 'sum', got {pooling!r}")
+        self.embed = torch.nn.Embedding(n_ops, width)
+        self.linears = torch.nn.ModuleList(torch.nn.Linear(width, width) for _ in range(layers))
+        self.pooling = pooling
+
+    def forward(self, adj: torch.Tensor, ops: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        h = self.embed(ops)
+        for linear in self.linears:
+            h = gcn_propagate(linear(h), adj, "relu")
+        return _pool(h, mask, self.pooling)
+
+
+class GINEncoder(torch.nn.Module):
+    """GIN on the undirected view of each DAG: h ← MLP((1 + ε)h + (A + Aᵀ)h), ε learned,
+    then pooling over valid nodes. ``forward(adj, ops, mask) -> (batch, width)``."""
+
+    def __init__(self, n_ops: int, width: int = 64, layers: int = 4, pooling: str = "sum"):
+        super().__init__()
+        if n_ops < 1 or width < 1 or layers < 1:
+            raise ValueError("n_ops, width and layers must be positive")
+        if pooling not in ("mean", "sum"):
+            raise ValueError(f"pooling must be 'mean' or 'sum', got {pooling!r}")
+        self.embed = torch.nn.Embedding(n_ops, width)
+        self.mlps = torch.nn.ModuleList(
+            torch.nn.Sequential(torch.nn.Linear(width, width), torch.nn.ReLU(), torch.nn.Linear(width, width))
+            for _ in range(layers))
+        self.eps = torch.nn.Parameter(torch.zeros(layers))
+        self.pooling = pooling
+
+    def forward(self, adj: torch.Tensor, ops: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        h = self.embed(ops)
+        undirected = adj + adj.transpose(1, 2)
+        for eps, mlp in zip(self.eps, self.mlps):
+            h = torch.relu(mlp((1 + eps) * h + undirected @ h))
+        return _pool(h, mask, self.pooling)
