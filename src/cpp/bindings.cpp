@@ -94,6 +94,7 @@ PYBIND11_MODULE(_C, m) {
       py::arg("mask"));
 
   m.attr("STATUS_BAD_SHAPE") = int(kBadShape);
+  m.attr("STATUS_BAD_ADJACENCY") = int(kBadAdjacency);
   m.attr("GCN_MAX_NODES") = gcn_max_nodes();
   m.def(
       "gcn_propagate_cpu",

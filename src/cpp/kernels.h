@@ -18,6 +18,7 @@ enum Status : int {
   kBadOffsets = 8,
   kBadCodes = 16,
   kBadShape = 32,
+  kBadAdjacency = 64,
 };
 
 // How per-list pair sums become the output: "none" keeps one value per list, "sum" adds
