@@ -91,3 +91,17 @@ def test_analognas_refuses_foreign_pickles(tmp_path):
     bad.write_bytes(pickle.dumps({(0,) * 6: get_space}))
     with pytest.raises(ValueError, match="refusing to load"):
         B.load_analognas(file=str(bad))
+
+
+@pytest.mark.skipif(importlib.util.find_spec("nas_bench_graph") is None, reason="nas-bench-graph not installed")
+@pytest.mark.parametrize("dataset", ["cora", "citeseer", "pubmed", "cs", "physics", "photo", "computers", "arxiv",
+                                     "proteins"])
+def test_nasbench_graph_datasets(dataset):
+    bench = B.load(f"nasbench-graph/{dataset}")
+    assert len(bench) == (2021 if dataset == "proteins" else 26206)
+    assert np.isfinite(bench.values).all() and 0 < bench.values.max() <= 1
+    test = B.load(f"nasbench-graph/{dataset}", metric="perf")
+    assert np.corrcoef(bench.values, test.values)[0, 1] > 0.3  # validation tracks test accuracy (pubmed: 0.34)
+    assert set(bench.weak_labels) == {"latency", "params"}
+    arch, value = bench.optimum()
+    assert bench.query(bench.space.to_string(arch)) == value

@@ -6,12 +6,17 @@ import pytest
 import torch
 
 from fastrank.graph import encode, encode_architectures, encode_codes
-from fastrank.spaces import SPACES, InvalidArchitecture, get_space
+import importlib.util
+
+from fastrank.spaces import SPACES, InvalidArchitecture, NASBenchGraph, get_space
 
 ENUMERABLE = ["nb201", "tnb101_micro", "tnb101_macro", "nasbench_macro"]
+HAS_NBG = importlib.util.find_spec("nas_bench_graph") is not None
+ALL_SPACES = [pytest.param(n, marks=pytest.mark.skipif(n == "nasbench_graph" and not HAS_NBG,
+                                                       reason="nas-bench-graph not installed")) for n in SPACES]
 
 
-@pytest.mark.parametrize("name", list(SPACES))
+@pytest.mark.parametrize("name", ALL_SPACES)
 def test_sample_roundtrip_mutate(name):
     space = get_space(name)
     rng = np.random.default_rng(0)
@@ -117,3 +122,23 @@ def test_nb101_identity_is_isomorphism_aware():
     assert space.identity(space.make(m, changed)) != space.identity(a)
     with pytest.raises(InvalidArchitecture, match="at most 9"):
         space.make(np.triu(np.ones((7, 7), dtype=int), 1), ops)
+
+
+@pytest.mark.skipif(not HAS_NBG, reason="nas-bench-graph not installed")
+def test_nasbench_graph_space():
+    space = NASBenchGraph()
+    assert space.size == 26206
+    arch = space.parse("0,1,2,3|gcn,gat,gat,gin")
+    assert space.hash(arch) == (((8 * 10 + 1) * 10 + 0) * 10 + 0) * 10 + 2
+    g = space.graph(arch)
+    # a chain: input -> gcn -> gat -> gat -> gin -> output
+    assert g.ops.tolist() == [0, 3, 2, 2, 4, 1]
+    assert [tuple(e) for e in np.argwhere(g.adjacency)] == [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)]
+    assert [space.decode(space.encode(a)) for a in space.neighbours(arch)] == space.neighbours(arch)
+    with pytest.raises(InvalidArchitecture, match="canonical NAS-Bench-Graph links"):
+        space.parse("0,0,0,2|gcn,gcn,gcn,gcn")
+    with pytest.raises(InvalidArchitecture, match="unknown NAS-Bench-Graph operation"):
+        space.parse("0,1,2,3|gcn,gat,skip,mlp")
+    with pytest.raises(InvalidArchitecture, match="equivalent wirings are listed once"):
+        space.parse("0,1,2,3|gcn,gat,skip,fc")  # the benchmark lists this cell with its skip moved
+    assert NASBenchGraph(proteins=True).size == 2021

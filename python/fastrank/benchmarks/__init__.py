@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Optional
 
 from .analognas import load_analognas
+from .nasbench_graph import load_nasbench_graph
 from .csv_tables import (
     NB201_DATASETS,
     TRANSNAS_TASKS,
@@ -22,7 +23,8 @@ def load(name: str, data_dir: Optional[str] = None, **options) -> TabularBenchma
     """A benchmark by name: ``nb201/<cifar10|cifar100|imagenet16>`` (option metric="valid"|
     "test"), ``tnb101_micro/<task>``, ``tnb101_macro/<task>``, ``nb101``, ``nb301``,
     ``nasbench_macro`` (CSV tables from data_dir or $FASTRANK_DATA), ``analognas/<metric>``
-    (PyPI package analog-nasbench)."""
+    (PyPI package analog-nasbench), ``nasbench-graph/<dataset>`` (option metric="valid_perf"|"perf";
+    PyPI package nas-bench-graph)."""
     family, _, part = name.partition("/")
     if family == "nb201":
         return load_nb201(part or "cifar10", path=data_dir, **options)
@@ -34,10 +36,12 @@ def load(name: str, data_dir: Optional[str] = None, **options) -> TabularBenchma
         return load_nb301(data_dir)
     if family == "nasbench_macro" and not part:
         return load_nasbench_macro(data_dir)
+    if family in ("nasbench-graph", "nasbench_graph"):
+        return load_nasbench_graph(part or "cora", **options)
     if family == "analognas":
         return load_analognas(part or "baseline_accuracy", **options)
     raise ValueError(f"unknown benchmark {name!r}; see fastrank.benchmarks.load's documentation")
 
 
 __all__ = ["TabularBenchmark", "load", "load_nb201", "load_transnas", "load_nb101", "load_nb301",
-           "load_nasbench_macro", "load_analognas", "NB201_DATASETS", "TRANSNAS_TASKS", "data_dir"]
+           "load_nasbench_macro", "load_analognas", "load_nasbench_graph", "NB201_DATASETS", "TRANSNAS_TASKS", "data_dir"]

@@ -7,14 +7,14 @@ plain attribute holder and refuses every other class, so no code from the file r
 """
 from __future__ import annotations
 
-import importlib.util
 import math
-import pickle
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 
+from .. import _safe_pickle as safe_pickle
+from .._safe_pickle import package_file
 from ..spaces import NASBench201
 from .tabular import TabularBenchmark
 
@@ -32,22 +32,7 @@ class _Record:
         self.__dict__.update(state if isinstance(state, dict) else {})
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
-    _ALLOWED = {("analognasbench.data", "Architecture"): _Record, ("analognasbench.data", "DriftMeasurement"): _Record}
-
-    def find_class(self, module, name):
-        if (module, name) in self._ALLOWED:
-            return self._ALLOWED[(module, name)]
-        if module == "builtins" and name in ("dict", "list", "tuple", "set", "frozenset", "float", "int", "str"):
-            return getattr(__import__("builtins"), name)
-        raise pickle.UnpicklingError(f"refusing to load {module}.{name} from the AnalogNAS-Bench pickle")
-
-
-def _default_file() -> Path:
-    spec = importlib.util.find_spec("analognasbench")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("AnalogNAS-Bench needs the PyPI package analog-nasbench (pip install '.[nas]')")
-    return Path(list(spec.submodule_search_locations)[0]) / "data.anb"
+_ALLOWED = {("analognasbench.data", "Architecture"): _Record, ("analognasbench.data", "DriftMeasurement"): _Record}
 
 
 def naslib_to_nb201(key) -> tuple:
@@ -63,14 +48,8 @@ def load_analognas(metric: str = "baseline_accuracy", file: Optional[str] = None
     accuracy drifts (``analog_drift_86400`` ...)."""
     if metric not in METRICS:
         raise ValueError(f"AnalogNAS metric must be one of {METRICS}, got {metric!r}")
-    path = Path(file) if file is not None else _default_file()
-    if not path.is_file():
-        raise FileNotFoundError(f"AnalogNAS-Bench data not found: looked for {str(path)!r}")
-    with open(path, "rb") as handle:
-        try:
-            table = _RestrictedUnpickler(handle).load()
-        except (pickle.UnpicklingError, EOFError, AttributeError) as err:
-            raise ValueError(f"{str(path)!r} is not an AnalogNAS-Bench pickle: {err}") from None
+    path = Path(file) if file is not None else package_file("analognasbench", "data.anb", "analog-nasbench")
+    table = safe_pickle.load(path, {**_ALLOWED, **safe_pickle.numpy_scalars()})
     if not isinstance(table, dict):
         raise ValueError(f"{str(path)!r} is malformed: expected a dict of architectures")
     archs, columns = [], {m: [] for m in METRICS + DRIFTS}

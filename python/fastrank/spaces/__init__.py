@@ -3,6 +3,7 @@ from .base import Graph, InvalidArchitecture, SearchSpace
 from .cell import NASBench201, TransNASMicro
 from .chain import NASBenchMacro, TransNASMacro
 from .darts import DARTS
+from .nasbench_graph import NASBenchGraph
 from .nb101 import NASBench101
 
 SPACES = {
@@ -12,6 +13,7 @@ SPACES = {
     "tnb101_micro": TransNASMicro,
     "tnb101_macro": TransNASMacro,
     "nasbench_macro": NASBenchMacro,
+    "nasbench_graph": NASBenchGraph,  # needs the PyPI package nas-bench-graph
 }
 
 
@@ -23,4 +25,4 @@ def get_space(name: str) -> SearchSpace:
 
 
 __all__ = ["Graph", "InvalidArchitecture", "SearchSpace", "NASBench201", "NASBench101", "DARTS",
-           "TransNASMicro", "TransNASMacro", "NASBenchMacro", "SPACES", "get_space"]
+           "TransNASMicro", "TransNASMacro", "NASBenchMacro", "NASBenchGraph", "SPACES", "get_space"]

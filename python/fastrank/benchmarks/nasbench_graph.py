@@ -1,0 +1,37 @@
+"""NAS-Bench-Graph (PyPI ``nas-bench-graph``): 26,206 GNN architectures on 9 graph datasets
+(proteins: 2,021 in its 5-op space), read from the package's pickles without importing it."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from .._safe_pickle import package_file
+from ..spaces.nasbench_graph import NASBenchGraph, read_table
+from .tabular import TabularBenchmark
+
+DATASETS = ("cora", "citeseer", "pubmed", "cs", "physics", "photo", "computers", "arxiv", "proteins")
+METRICS = ("valid_perf", "perf")  # validation and test accuracy
+
+
+def load_nasbench_graph(dataset: str = "cora", metric: str = "valid_perf", file: Optional[str] = None) -> TabularBenchmark:
+    """Accuracy of every architecture on ``dataset``; ``metric`` "valid_perf" or "perf"
+    (test). Weak labels: "latency" (s) and "params" (M)."""
+    if dataset not in DATASETS:
+        raise ValueError(f"NAS-Bench-Graph dataset must be one of {DATASETS}, got {dataset!r}")
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
+    path = Path(file) if file else package_file("nas_bench_graph", f"light/{dataset}.bench", "nas-bench-graph")
+    table = read_table(path)
+    space = NASBenchGraph(proteins=dataset == "proteins", hashes=table.keys())
+    keys = sorted(table)
+    try:
+        rows = [table[k] for k in keys]
+        values = np.array([float(r[metric]) for r in rows])
+        weak = {"latency": np.array([float(r["latency"]) for r in rows]),
+                "params": np.array([float(r["para"]) for r in rows])}
+    except (KeyError, TypeError, ValueError) as err:
+        raise ValueError(f"{str(path)!r} is malformed: {err!r}") from None
+    return TabularBenchmark(f"nasbench-graph/{dataset}", space, metric, [space.decode(i) for i in range(len(keys))],
+                            values, weak_labels=weak, source=str(path))
