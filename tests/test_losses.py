@@ -12,7 +12,7 @@ import fastrank
 import reference as ref
 from fastrank import losses as L
 from fastrank.nn import FAMILIES, LOSSES, PiecewiseLoss, RankingLoss, WeightedSum, make_loss
-from test_ranking_ops import assert_matches, lists
+from test_ranking_ops import assert_matches, compare_calls, lists
 
 # (native loss call, reference call) for each loss with a plain formula.
 CASES = {
@@ -33,18 +33,7 @@ CASES = {
 
 
 def compare(name, s, y, rtol=1e-9, **layout):
-    ours_fn, ref_fn = CASES[name]
-    for reduction in ("mean", "sum", "none"):
-        a = s.detach().clone().requires_grad_(True)
-        b = s.detach().clone().requires_grad_(True)
-        ours = ours_fn(a, y, reduction=reduction, **layout)
-        theirs = ref_fn(b, y, reduction=reduction, **layout)
-        assert ours.shape == theirs.shape
-        assert_matches(ours, theirs, rtol)
-        w = torch.linspace(0.5, 1.5, ours.numel(), dtype=ours.dtype).reshape(ours.shape)
-        (ours * w).sum().backward()
-        (theirs * w).sum().backward()
-        assert_matches(a.grad, b.grad if b.grad is not None else torch.zeros_like(b), rtol)
+    compare_calls(*CASES[name], s, y, rtol, **layout)
 
 
 @given(data=lists(max_size=120))

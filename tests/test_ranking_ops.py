@@ -46,13 +46,14 @@ def assert_matches(ours, theirs, rtol):
     torch.testing.assert_close(ours.detach(), theirs.detach(), rtol=rtol, atol=rtol * scale)
 
 
-def compare(op, s, y, params, rtol=RTOL64, **layout):
-    native, dense = OPS[op]
+def compare_calls(ours_fn, ref_fn, s, y, rtol=RTOL64, **layout):
+    """ours_fn(scores, targets, reduction=..., **layout) against ref_fn: values and gradients
+    (of a weighted sum, so per-list outputs are checked one by one) for every reduction."""
     for reduction in ("mean", "sum", "none"):
         a = s.detach().clone().requires_grad_(True)
         b = s.detach().clone().requires_grad_(True)
-        ours = native(a, y, params, reduction=reduction, **layout)
-        theirs = dense(b, y, params, reduction=reduction, **layout)
+        ours = ours_fn(a, y, reduction=reduction, **layout)
+        theirs = ref_fn(b, y, reduction=reduction, **layout)
         assert ours.shape == theirs.shape
         assert_matches(ours, theirs, rtol)
         weights = torch.linspace(0.5, 1.5, ours.numel(), dtype=ours.dtype).reshape(ours.shape)
@@ -60,6 +61,12 @@ def compare(op, s, y, params, rtol=RTOL64, **layout):
         (theirs * weights).sum().backward()
         grad_b = b.grad if b.grad is not None else torch.zeros_like(b)
         assert_matches(a.grad, grad_b, rtol)
+
+
+def compare(op, s, y, params, rtol=RTOL64, **layout):
+    native, dense = OPS[op]
+    compare_calls(lambda a, b, **kw: native(a, b, params, **kw), lambda a, b, **kw: dense(a, b, params, **kw),
+                  s, y, rtol, **layout)
 
 
 @st.composite

@@ -107,33 +107,25 @@ def load_transnas(space_name: str, task: str, path: Optional[str] = None) -> Tab
         source=str(folder / file))
 
 
-def _zero_cost(rows, file) -> Dict[str, np.ndarray]:
-    return {name: _floats(rows, name, file) for name in ZERO_COST if name in rows[0]}
+def _zero_cost_sample(name: str, space, file: str, arch_columns, joiner: str, path) -> TabularBenchmark:
+    """The NB101 / NB301 samples: CIFAR-10 validation accuracy and every zero-cost proxy column."""
+    folder = data_dir(path)
+    rows = _read(folder, file, list(arch_columns) + ["cifar10_valid"])
+    weak = {proxy: _floats(rows, proxy, file) for proxy in ZERO_COST if proxy in rows[0]}
+    return TabularBenchmark(
+        name, space, "cifar10_valid", _archs(space, rows, file, lambda r: joiner.join(r[c] for c in arch_columns)),
+        _floats(rows, "cifar10_valid", file), weak_labels=weak, source=str(folder / file))
 
 
 def load_nb101(path: Optional[str] = None) -> TabularBenchmark:
     """The NAS-Bench-101 sample: CIFAR-10 validation accuracy (%) and zero-cost proxies."""
-    folder = data_dir(path)
-    rows = _read(folder, "nb101_subset.csv", ["adjacency", "ops", "cifar10_valid"])
-    space = NASBench101()
-    return TabularBenchmark(
-        "nb101", space, "cifar10_valid",
-        _archs(space, rows, "nb101_subset.csv", lambda r: r["adjacency"] + ";" + r["ops"]),
-        _floats(rows, "cifar10_valid", "nb101_subset.csv"), weak_labels=_zero_cost(rows, "nb101_subset.csv"),
-        source=str(folder / "nb101_subset.csv"))
+    return _zero_cost_sample("nb101", NASBench101(), "nb101_subset.csv", ("adjacency", "ops"), ";", path)
 
 
 def load_nb301(path: Optional[str] = None) -> TabularBenchmark:
     """The DARTS-space sample with NAS-Bench-301 CIFAR-10 validation accuracy (%) and
     zero-cost proxies."""
-    folder = data_dir(path)
-    rows = _read(folder, "nb301_subset.csv", ["normal", "reduce", "cifar10_valid"])
-    space = DARTS()
-    return TabularBenchmark(
-        "nb301", space, "cifar10_valid",
-        _archs(space, rows, "nb301_subset.csv", lambda r: r["normal"] + "|" + r["reduce"]),
-        _floats(rows, "cifar10_valid", "nb301_subset.csv"), weak_labels=_zero_cost(rows, "nb301_subset.csv"),
-        source=str(folder / "nb301_subset.csv"))
+    return _zero_cost_sample("nb301", DARTS(), "nb301_subset.csv", ("normal", "reduce"), "|", path)
 
 
 def load_nasbench_macro(path: Optional[str] = None) -> TabularBenchmark:

@@ -137,16 +137,21 @@ def _pool(h: torch.Tensor, mask: torch.Tensor, pooling: str) -> torch.Tensor:
     raise ValueError(f"pooling must be 'mean' or 'sum', got {pooling!r}")
 
 
+def _check_encoder(n_ops: int, width: int, layers: int, pooling: str) -> None:
+    for name, value in (("n_ops", n_ops), ("width", width), ("layers", layers)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    if pooling not in ("mean", "sum"):
+        raise ValueError(f"pooling must be 'mean' or 'sum', got {pooling!r}")
+
+
 class GCNEncoder(torch.nn.Module):
     """Operation embeddings → ``layers`` × (linear, fused directed GCN propagation, ReLU)
     → pooling over the valid nodes. ``forward(adj, ops, mask) -> (batch, width)``."""
 
     def __init__(self, n_ops: int, width: int = 64, layers: int = 4, pooling: str = "mean"):
         super().__init__()
-        if n_ops < 1 or width < 1 or layers < 1:
-            raise ValueError("n_ops, width and layers must be positive")
-        if pooling not in ("mean", "sum"):
-            raise ValueError(f"pooling must be 'mean' or 'sum', got {pooling!r}")
+        _check_encoder(n_ops, width, layers, pooling)
         self.embed = torch.nn.Embedding(n_ops, width)
         self.linears = torch.nn.ModuleList(torch.nn.Linear(width, width) for _ in range(layers))
         self.pooling = pooling
@@ -164,10 +169,7 @@ class GINEncoder(torch.nn.Module):
 
     def __init__(self, n_ops: int, width: int = 64, layers: int = 4, pooling: str = "sum"):
         super().__init__()
-        if n_ops < 1 or width < 1 or layers < 1:
-            raise ValueError("n_ops, width and layers must be positive")
-        if pooling not in ("mean", "sum"):
-            raise ValueError(f"pooling must be 'mean' or 'sum', got {pooling!r}")
+        _check_encoder(n_ops, width, layers, pooling)
         self.embed = torch.nn.Embedding(n_ops, width)
         self.mlps = torch.nn.ModuleList(
             torch.nn.Sequential(torch.nn.Linear(width, width), torch.nn.ReLU(), torch.nn.Linear(width, width))
