@@ -10,12 +10,24 @@
 #include <vector>
 
 #include "kernels.h"
+#include "lists.h"
 #include "parallel.h"
 
 namespace fastrank {
 namespace {
 
 constexpr int64_t kMaxNodes = 64;
+
+// Runs fn(graph) over the batch in blocks of graphs: one task per graph would cost more in
+// scheduling than a small graph's work.
+template <typename Fn>
+void for_graph_blocks(int64_t batch, int64_t work_per_graph, Fn&& fn) {
+  const int64_t block = std::max<int64_t>(1, 65536 / std::max<int64_t>(1, work_per_graph));
+  const int64_t blocks = (batch + block - 1) / block;
+  parallel_tasks(blocks, double(batch) * double(work_per_graph), [&](int64_t t, int) {
+    for (int64_t b = t * block, end = std::min(batch, b + block); b < end; ++b) fn(b);
+  });
+}
 
 // Builds M; returns false if A holds a negative or non-finite weight.
 template <typename T>
@@ -26,7 +38,7 @@ bool build_m(const T* a, int64_t n, T* m) {
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < n; ++j) {
       const T w = a[i * n + j];
-      ok &= std::isfinite(w) && w >= T(0);
+      ok &= (w - w) == T(0) && w >= T(0);  // finite and non-negative
       out_deg[i] += w;
       in_deg[j] += w;
     }
@@ -45,21 +57,19 @@ int forward(const GcnArgs& g) {
   T* out = static_cast<T*>(g.out);
   const int64_t n = g.nodes, f = g.features;
   std::atomic<int> status{kOk};
-  parallel_tasks(g.batch, double(g.batch) * double(n * n * f), [&](int64_t b, int) {
+  for_graph_blocks(g.batch, n * n * f, [&](int64_t b) {
     T m[kMaxNodes * kMaxNodes];
     if (!build_m(a + b * n * n, n, m)) status |= kBadAdjacency;
-    const T* hb = h + b * n * f;
-    bool finite = true;
-    for (int64_t k = 0; k < n * f; ++k) finite &= std::isfinite(hb[k]);
-    if (!finite) status |= kNonFiniteScores;
-    T* ob = out + b * n * f;
+    const T* __restrict hb = h + b * n * f;
+    if (!all_finite(hb, n * f)) status |= kNonFiniteScores;
+    T* __restrict ob = out + b * n * f;
     for (int64_t i = 0; i < n; ++i) {
-      T* row = ob + i * f;
+      T* __restrict row = ob + i * f;
       std::fill(row, row + f, T(0));
       for (int64_t j = 0; j < n; ++j) {
         const T w = m[i * n + j];
         if (w == T(0)) continue;  // sparse DAGs: most of M is zero
-        const T* src = hb + j * f;
+        const T* __restrict src = hb + j * f;
         for (int64_t c = 0; c < f; ++c) row[c] += w * src[c];
       }
       if (g.relu)
@@ -69,6 +79,16 @@ int forward(const GcnArgs& g) {
   return status.load();
 }
 
+// out[k] = g[k] where the forward output was positive: a loop of its own so that it
+// vectorises (random signs would defeat a branch).
+template <typename T>
+void relu_mask(const T* __restrict g, const T* __restrict forward_out, T* __restrict out, int64_t count) {
+  for (int64_t k = 0; k < count; ++k) {
+    const T value = g[k];  // loaded unconditionally, so the select needs no branch
+    out[k] = forward_out[k] > T(0) ? value : T(0);
+  }
+}
+
 template <typename T>
 int backward(const GcnArgs& g) {
   const T* d_out = static_cast<const T*>(g.d_out);
@@ -76,26 +96,29 @@ int backward(const GcnArgs& g) {
   const T* out = static_cast<const T*>(g.out);
   T* d_h = static_cast<T*>(g.d_h);
   const int64_t n = g.nodes, f = g.features;
-  parallel_tasks(g.batch, double(g.batch) * double(n * n * f), [&](int64_t b, int) {
+  for_graph_blocks(g.batch, n * n * f, [&](int64_t b) {
     T m[kMaxNodes * kMaxNodes];
     build_m(a + b * n * n, n, m);
-    const T* gb = d_out + b * n * f;
-    const T* ob = out + b * n * f;
-    T* db = d_h + b * n * f;
-    std::fill(db, db + n * f, T(0));
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t j = 0; j < n; ++j) {
-        const T w = m[i * n + j];  // dH[j] += M[i, j] · G[i], G = dOut masked by the ReLU
+    // G = dOut masked by the ReLU, once per graph, then dH = Mᵀ G row by row.
+    thread_local std::vector<T> masked;
+    const T* __restrict gb = d_out + b * n * f;
+    if (g.relu) {
+      masked.resize(size_t(n * f));
+      const T* __restrict ob = out + b * n * f;
+      relu_mask(gb, ob, masked.data(), n * f);
+      gb = masked.data();
+    }
+    T* __restrict db = d_h + b * n * f;
+    for (int64_t j = 0; j < n; ++j) {
+      T* __restrict dst = db + j * f;
+      std::fill(dst, dst + f, T(0));
+      for (int64_t i = 0; i < n; ++i) {
+        const T w = m[i * n + j];  // dH[j] += M[i, j] · G[i]
         if (w == T(0)) continue;
-        const T* src = gb + i * f;
-        const T* active = ob + i * f;
-        T* dst = db + j * f;
-        if (g.relu) {
-          for (int64_t c = 0; c < f; ++c) dst[c] += active[c] > T(0) ? w * src[c] : T(0);
-        } else {
-          for (int64_t c = 0; c < f; ++c) dst[c] += w * src[c];
-        }
+        const T* __restrict src = gb + i * f;
+        for (int64_t c = 0; c < f; ++c) dst[c] += w * src[c];
       }
+    }
   });
   return kOk;
 }
