@@ -62,6 +62,18 @@ def test_compiled_encoder_matches_eager():
     assert all(p.grad is not None for p in enc.parameters())
 
 
+def test_gcn_encoder_equals_its_plain_torch_formula():
+    torch.manual_seed(3)
+    space = get_space("tnb101_macro")
+    adj, ops, mask = encode_codes(space, torch.arange(0, space.size, 37), torch.float64)
+    enc = GCNEncoder(len(space.node_ops), width=12, layers=3).double()
+    h = enc.embed(ops)
+    for linear in enc.linears:
+        h = ref.gcn_propagate(linear(h), adj)
+    w = mask.double().unsqueeze(-1)
+    torch.testing.assert_close(enc(adj, ops, mask), (h * w).sum(1) / w.sum(1), rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.skipif(importlib.util.find_spec("torch_geometric") is None, reason="torch_geometric not installed")
 def test_equals_dense_gcn_conv_on_regular_undirected_graphs():
     # On an undirected regular graph D^-1/2 (A+I) D^-1/2 = D^-1 (A+I) and both directions agree,

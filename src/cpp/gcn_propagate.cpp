@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "graph_rows.h"
 #include "kernels.h"
 #include "lists.h"
 #include "parallel.h"
@@ -62,19 +63,7 @@ int forward(const GcnArgs& g) {
     if (!build_m(a + b * n * n, n, m)) status |= kBadAdjacency;
     const T* __restrict hb = h + b * n * f;
     if (!all_finite(hb, n * f)) status |= kNonFiniteScores;
-    T* __restrict ob = out + b * n * f;
-    for (int64_t i = 0; i < n; ++i) {
-      T* __restrict row = ob + i * f;
-      std::fill(row, row + f, T(0));
-      for (int64_t j = 0; j < n; ++j) {
-        const T w = m[i * n + j];
-        if (w == T(0)) continue;  // sparse DAGs: most of M is zero
-        const T* __restrict src = hb + j * f;
-        for (int64_t c = 0; c < f; ++c) row[c] += w * src[c];
-      }
-      if (g.relu)
-        for (int64_t c = 0; c < f; ++c) row[c] = row[c] > T(0) ? row[c] : T(0);
-    }
+    graph_product(m, hb, out + b * n * f, n, f, g.relu);
   });
   return status.load();
 }
@@ -108,17 +97,7 @@ int backward(const GcnArgs& g) {
       relu_mask(gb, ob, masked.data(), n * f);
       gb = masked.data();
     }
-    T* __restrict db = d_h + b * n * f;
-    for (int64_t j = 0; j < n; ++j) {
-      T* __restrict dst = db + j * f;
-      std::fill(dst, dst + f, T(0));
-      for (int64_t i = 0; i < n; ++i) {
-        const T w = m[i * n + j];  // dH[j] += M[i, j] · G[i]
-        if (w == T(0)) continue;
-        const T* __restrict src = gb + i * f;
-        for (int64_t c = 0; c < f; ++c) dst[c] += w * src[c];
-      }
-    }
+    graph_product_transposed(m, gb, d_h + b * n * f, n, f);
   });
   return kOk;
 }

@@ -157,8 +157,11 @@ class GCNEncoder(torch.nn.Module):
         self.pooling = pooling
 
     def forward(self, adj: torch.Tensor, ops: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        h = self.embed(ops)
-        for linear in self.linears:
+        # linear(embed(ops)) = linear(embed.weight)[ops]: the first layer runs on the n_ops-row
+        # table instead of every node of the batch.
+        first, *rest = self.linears
+        h = gcn_propagate(first(self.embed.weight)[ops], adj, "relu")
+        for linear in rest:
             h = gcn_propagate(linear(h), adj, "relu")
         return _pool(h, mask, self.pooling)
 
