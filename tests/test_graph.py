@@ -74,6 +74,24 @@ def test_gcn_encoder_equals_its_plain_torch_formula():
     torch.testing.assert_close(enc(adj, ops, mask), (h * w).sum(1) / w.sum(1), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("width,layers,pooling,dtype", [(64, 4, "mean", torch.float32), (48, 1, "sum", torch.float64),
+                                                        (32, 3, "sum", torch.float32), (7, 2, "mean", torch.float64)])
+def test_native_inference_equals_the_autograd_path(width, layers, pooling, dtype):
+    torch.manual_seed(4)
+    space = get_space("nasbench_macro")  # chain graphs with padded nodes exercise the mask
+    adj, ops, mask = encode_codes(space, torch.arange(0, space.size, 13), dtype)
+    enc = GCNEncoder(len(space.node_ops), width=width, layers=layers, pooling=pooling).to(dtype)
+    with torch.no_grad():
+        fast = enc(adj, ops, mask)  # one native call per batch
+    slow = enc(adj, ops, mask)  # grad enabled: the op-by-op path
+    tol = 1e-12 if dtype == torch.float64 else 1e-5
+    torch.testing.assert_close(fast, slow.detach(), rtol=tol, atol=tol)
+    with torch.no_grad(), pytest.raises(ValueError, match="ops must be op ids"):
+        enc(adj, ops + 100, mask)
+    with torch.no_grad(), pytest.raises(ValueError, match="finite and non-negative"):
+        enc(-adj, ops, mask)
+
+
 @pytest.mark.skipif(importlib.util.find_spec("torch_geometric") is None, reason="torch_geometric not installed")
 def test_equals_dense_gcn_conv_on_regular_undirected_graphs():
     # On an undirected regular graph D^-1/2 (A+I) D^-1/2 = D^-1 (A+I) and both directions agree,

@@ -125,6 +125,35 @@ PYBIND11_MODULE(_C, m) {
       py::arg("adj"), py::arg("out"), py::arg("d_h"));
 
   m.def(
+      "gcn_encoder_forward_cpu",
+      [](int dtype, int64_t batch, int64_t nodes, int64_t features, int64_t layers, int64_t table_rows,
+         bool mean_pool, uintptr_t table, uintptr_t ops, uintptr_t adj, uintptr_t mask, uintptr_t weight_t,
+         uintptr_t bias, uintptr_t out) {
+        GcnArgs shape = gcn_args(dtype, batch, nodes, features, false);
+        if (layers < 0 || table_rows < 0) throw py::value_error("sizes must be non-negative");
+        GcnEncoderArgs a;
+        a.dtype = shape.dtype;
+        a.batch = batch;
+        a.nodes = nodes;
+        a.features = features;
+        a.layers = layers;
+        a.table_rows = table_rows;
+        a.mean_pool = mean_pool;
+        a.table = ptr<const void>(table);
+        a.ops = ptr<const int64_t>(ops);
+        a.adj = ptr<const void>(adj);
+        a.mask = ptr<const bool>(mask);
+        a.weight_t = ptr<const void>(weight_t);
+        a.bias = ptr<const void>(bias);
+        a.out = ptr<void>(out);
+        py::gil_scoped_release release;
+        return gcn_encoder_forward_cpu(a);
+      },
+      py::arg("dtype"), py::arg("batch"), py::arg("nodes"), py::arg("features"), py::arg("layers"),
+      py::arg("table_rows"), py::arg("mean_pool"), py::arg("table"), py::arg("ops"), py::arg("adj"), py::arg("mask"),
+      py::arg("weight_t"), py::arg("bias"), py::arg("out"));
+
+  m.def(
       "kendall_tau_b_cpu",
       [](int dtype, uintptr_t x, uintptr_t y, int64_t n) {
         if (dtype != 0 && dtype != 1) throw py::value_error("dtype tag must be 0 (float32) or 1 (float64)");

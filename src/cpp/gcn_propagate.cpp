@@ -1,7 +1,7 @@
 // Fused directed GCN propagation for batches of small DAGs (NPENAS / NASLib style):
 //   out = act(M H),  M = ½·(D_f⁻¹(A + I) + D_b⁻¹(Aᵀ + I)),
 // D_f, D_b the row sums of A + I and Aᵀ + I. M is built per graph from A on the fly
-// (N <= kMaxNodes), so neither direction's normalised matrix is ever stored.
+// (N <= kMaxGraphNodes), so neither direction's normalised matrix is ever stored.
 // Backward: dH = Mᵀ (dOut ⊙ act'(out)).
 #include <algorithm>
 #include <atomic>
@@ -17,7 +17,7 @@
 namespace fastrank {
 namespace {
 
-constexpr int64_t kMaxNodes = 64;
+constexpr int64_t kMaxNodes = kMaxGraphNodes;
 
 // Runs fn(graph) over the batch in blocks of graphs: one task per graph would cost more in
 // scheduling than a small graph's work.
@@ -30,27 +30,6 @@ void for_graph_blocks(int64_t batch, int64_t work_per_graph, Fn&& fn) {
   });
 }
 
-// Builds M; returns false if A holds a negative or non-finite weight.
-template <typename T>
-bool build_m(const T* a, int64_t n, T* m) {
-  T out_deg[kMaxNodes], in_deg[kMaxNodes];
-  bool ok = true;
-  for (int64_t i = 0; i < n; ++i) out_deg[i] = in_deg[i] = T(1);  // the self loop
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = 0; j < n; ++j) {
-      const T w = a[i * n + j];
-      ok &= (w - w) == T(0) && w >= T(0);  // finite and non-negative
-      out_deg[i] += w;
-      in_deg[j] += w;
-    }
-  for (int64_t i = 0; i < n; ++i) {
-    const T f = T(0.5) / out_deg[i], b = T(0.5) / in_deg[i];
-    for (int64_t j = 0; j < n; ++j) m[i * n + j] = a[i * n + j] * f + a[j * n + i] * b;
-    m[i * n + i] += f + b;
-  }
-  return ok;
-}
-
 template <typename T>
 int forward(const GcnArgs& g) {
   const T* h = static_cast<const T*>(g.h);
@@ -60,7 +39,7 @@ int forward(const GcnArgs& g) {
   std::atomic<int> status{kOk};
   for_graph_blocks(g.batch, n * n * f, [&](int64_t b) {
     T m[kMaxNodes * kMaxNodes];
-    if (!build_m(a + b * n * n, n, m)) status |= kBadAdjacency;
+    if (!propagation_matrix(a + b * n * n, n, m)) status |= kBadAdjacency;
     const T* __restrict hb = h + b * n * f;
     if (!all_finite(hb, n * f)) status |= kNonFiniteScores;
     graph_product(m, hb, out + b * n * f, n, f, g.relu);
@@ -87,7 +66,7 @@ int backward(const GcnArgs& g) {
   const int64_t n = g.nodes, f = g.features;
   for_graph_blocks(g.batch, n * n * f, [&](int64_t b) {
     T m[kMaxNodes * kMaxNodes];
-    build_m(a + b * n * n, n, m);
+    propagation_matrix(a + b * n * n, n, m);
     // G = dOut masked by the ReLU, once per graph, then dH = Mᵀ G row by row.
     thread_local std::vector<T> masked;
     const T* __restrict gb = d_out + b * n * f;

@@ -6,6 +6,31 @@
 
 namespace fastrank {
 
+// Graphs up to this many nodes; per-graph buffers live on the stack.
+constexpr int64_t kMaxGraphNodes = 64;
+
+// M = ½(D_f⁻¹(A + I) + D_b⁻¹(Aᵀ + I)) with D_f, D_b the row sums of A + I and Aᵀ + I, for one
+// graph (n <= kMaxGraphNodes); returns false if A holds a negative or non-finite weight.
+template <typename T>
+bool propagation_matrix(const T* a, int64_t n, T* m) {
+  T out_deg[kMaxGraphNodes], in_deg[kMaxGraphNodes];
+  bool ok = true;
+  for (int64_t i = 0; i < n; ++i) out_deg[i] = in_deg[i] = T(1);  // the self loop
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      const T w = a[i * n + j];
+      ok &= (w - w) == T(0) && w >= T(0);  // finite and non-negative
+      out_deg[i] += w;
+      in_deg[j] += w;
+    }
+  for (int64_t i = 0; i < n; ++i) {
+    const T f = T(0.5) / out_deg[i], b = T(0.5) / in_deg[i];
+    for (int64_t j = 0; j < n; ++j) m[i * n + j] = a[i * n + j] * f + a[j * n + i] * b;
+    m[i * n + i] += f + b;
+  }
+  return ok;
+}
+
 // out = M h, then ReLU if relu; M is n×n row-major, h and out n×f.
 void graph_product(const float* m, const float* h, float* out, int64_t n, int64_t f, bool relu);
 void graph_product(const double* m, const double* h, double* out, int64_t n, int64_t f, bool relu);
@@ -13,5 +38,9 @@ void graph_product(const double* m, const double* h, double* out, int64_t n, int
 // out = Mᵀ g.
 void graph_product_transposed(const float* m, const float* g, float* out, int64_t n, int64_t f);
 void graph_product_transposed(const double* m, const double* g, double* out, int64_t n, int64_t f);
+
+// out = h Wᵀ + b for one graph: h n×f, weight_t = Wᵀ (f×f, row k = input feature k), b f.
+void graph_linear(const float* h, const float* weight_t, const float* bias, float* out, int64_t n, int64_t f);
+void graph_linear(const double* h, const double* weight_t, const double* bias, double* out, int64_t n, int64_t f);
 
 }  // namespace fastrank

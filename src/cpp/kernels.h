@@ -99,6 +99,22 @@ struct GcnArgs {
   void* d_h = nullptr;
 };
 int64_t gcn_max_nodes();
+
+// Inference of a GCNEncoder: h = relu(M · table[ops]) (the first linear layer already applied
+// to the op table), then `layers` × h = relu(M (h Wᵀ + b)), then sum or mean over mask.
+struct GcnEncoderArgs {
+  DType dtype = DType::kFloat32;
+  int64_t batch = 0, nodes = 0, features = 0, layers = 0, table_rows = 0;
+  bool mean_pool = true;
+  const void* table = nullptr;     // (table_rows, features)
+  const int64_t* ops = nullptr;    // (batch, nodes)
+  const void* adj = nullptr;       // (batch, nodes, nodes)
+  const bool* mask = nullptr;      // (batch, nodes)
+  const void* weight_t = nullptr;  // (layers, features, features), each Wᵀ
+  const void* bias = nullptr;      // (layers, features)
+  void* out = nullptr;             // (batch, features)
+};
+int gcn_encoder_forward_cpu(const GcnEncoderArgs& args);
 int gcn_propagate_cpu(const GcnArgs& args);
 int gcn_propagate_backward_cpu(const GcnArgs& args);
 

@@ -160,10 +160,48 @@ class GCNEncoder(torch.nn.Module):
         # linear(embed(ops)) = linear(embed.weight)[ops]: the first layer runs on the n_ops-row
         # table instead of every node of the batch.
         first, *rest = self.linears
-        h = gcn_propagate(first(self.embed.weight)[ops], adj, "relu")
+        table = first(self.embed.weight)
+        if not torch.is_grad_enabled() and adj.device.type == "cpu" and not torch.compiler.is_compiling():
+            return self._infer(table, adj, ops, mask)
+        h = gcn_propagate(table[ops], adj, "relu")
         for linear in rest:
             h = gcn_propagate(linear(h), adj, "relu")
         return _pool(h, mask, self.pooling)
+
+
+    def _infer(self, table, adj, ops, mask) -> torch.Tensor:
+        """The whole encoder per graph in one native call (no autograd): every graph's
+        activations stay in cache instead of batch-sized tensors per layer."""
+        if table.dtype not in _DTYPE_TAG:
+            raise TypeError(f"native inference runs in float32/float64, not {table.dtype}")
+        if adj.dim() != 3 or ops.shape != adj.shape[:2] or mask.shape != ops.shape:
+            raise ValueError(f"expected adj (B, N, N), ops and mask (B, N); got {tuple(adj.shape)}, "
+                             f"{tuple(ops.shape)}, {tuple(mask.shape)}")
+        if adj.shape[1] > _C.GCN_MAX_NODES:
+            raise ValueError(f"graphs may have at most {_C.GCN_MAX_NODES} nodes, got {adj.shape[1]}")
+        if ops.dtype.is_floating_point or mask.dtype != torch.bool:
+            raise TypeError("ops must be integer op ids and mask a boolean tensor")
+        rest = self.linears[1:]
+        width = table.shape[1]
+        weight_t = (torch.stack([linear.weight.t() for linear in rest]) if len(rest)
+                    else table.new_zeros(0, width, width)).contiguous()
+        bias = (torch.stack([linear.bias for linear in rest]) if len(rest) else table.new_zeros(0, width)).contiguous()
+        table = table.contiguous()
+        adj = adj.to(table.dtype).contiguous()
+        ops = ops.to(torch.int64).contiguous()
+        mask = mask.contiguous()
+        out = table.new_empty(adj.shape[0], width)
+        status = _C.gcn_encoder_forward_cpu(
+            _DTYPE_TAG[table.dtype], adj.shape[0], adj.shape[1], width, len(rest), table.shape[0],
+            self.pooling == "mean", table.data_ptr(), ops.data_ptr(), adj.data_ptr(), mask.data_ptr(),
+            weight_t.data_ptr(), bias.data_ptr(), out.data_ptr())
+        if status & _C.STATUS_BAD_ADJACENCY:
+            raise ValueError("adj must be finite and non-negative")
+        if status & _C.STATUS_BAD_CODES:
+            raise ValueError(f"ops must be op ids in 0..{table.shape[0] - 1}")
+        if status:
+            raise RuntimeError(f"gcn encoder kernel returned status {status}")
+        return out
 
 
 class GINEncoder(torch.nn.Module):

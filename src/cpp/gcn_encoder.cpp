@@ -1,0 +1,67 @@
+// Inference of a whole GCNEncoder per graph in one native call: op-table gather, then
+// layers of (linear, directed GCN propagation, ReLU), then masked pooling. Each graph's
+// activations stay in a thread's buffers (N×F), so nothing of size batch×N×F is written.
+#include <algorithm>
+#include <atomic>
+#include <vector>
+
+#include "graph_rows.h"
+#include "kernels.h"
+#include "lists.h"
+#include "vector_clones.h"
+
+namespace fastrank {
+namespace {
+
+template <typename T>
+int encode(const GcnEncoderArgs& g) {
+  const T* table = static_cast<const T*>(g.table);
+  const T* adj = static_cast<const T*>(g.adj);
+  const T* weight_t = static_cast<const T*>(g.weight_t);
+  const T* bias = static_cast<const T*>(g.bias);
+  T* out = static_cast<T*>(g.out);
+  const int64_t n = g.nodes, f = g.features, layers = g.layers;
+  std::atomic<int> status{kOk};
+  const int64_t block = std::max<int64_t>(1, 4096 / std::max<int64_t>(1, n * f));
+  const int64_t blocks = (g.batch + block - 1) / block;
+  parallel_tasks(blocks, double(g.batch) * double(n * f) * double(f * layers + n), [&](int64_t t, int) {
+    std::vector<T> h(size_t(n * f)), z(size_t(n * f));
+    T m[kMaxGraphNodes * kMaxGraphNodes];
+    for (int64_t b = t * block, end = std::min(g.batch, b + block); b < end; ++b) {
+      if (!propagation_matrix(adj + b * n * n, n, m)) status |= kBadAdjacency;
+      for (int64_t i = 0; i < n; ++i) {
+        const int64_t op = g.ops[b * n + i];
+        if (op < 0 || op >= g.table_rows) {
+          status |= kBadCodes;
+          return;
+        }
+        std::copy(table + op * f, table + (op + 1) * f, z.data() + i * f);
+      }
+      graph_product(m, z.data(), h.data(), n, f, true);
+      for (int64_t l = 0; l < layers; ++l) {
+        graph_linear(h.data(), weight_t + l * f * f, bias + l * f, z.data(), n, f);
+        graph_product(m, z.data(), h.data(), n, f, true);
+      }
+      T* row = out + b * f;
+      std::fill(row, row + f, T(0));
+      T count = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        if (!g.mask[b * n + i]) continue;
+        count += T(1);
+        for (int64_t c = 0; c < f; ++c) row[c] += h[i * f + c];
+      }
+      if (g.mean_pool && count > T(0))
+        for (int64_t c = 0; c < f; ++c) row[c] /= count;
+    }
+  });
+  return status.load();
+}
+
+}  // namespace
+
+int gcn_encoder_forward_cpu(const GcnEncoderArgs& args) {
+  if (args.nodes > kMaxGraphNodes) return kBadShape;
+  return args.dtype == DType::kFloat64 ? encode<double>(args) : encode<float>(args);
+}
+
+}  // namespace fastrank
