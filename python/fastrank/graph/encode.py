@@ -52,15 +52,7 @@ def encode_architectures(space: SearchSpace, archs: Sequence, dtype: torch.dtype
         adjacency[b, :k, :k] = g.adjacency
         ops[b, :k] = g.ops
         mask[b, :k] = True
-        if isinstance(space, (NASBenchMacro, TransNASMacro)):
-            mask[b] = _chain_mask(g)
     return torch.from_numpy(adjacency).to(dtype), torch.from_numpy(ops), torch.from_numpy(mask)
-
-
-def _chain_mask(g) -> np.ndarray:
-    # chain graphs pad with unconnected nodes after the output (op id 1)
-    last = int(np.flatnonzero(g.ops == 1)[0])
-    return np.arange(g.ops.shape[0]) <= last
 
 
 def encode(space: SearchSpace, archs_or_codes: Union[Sequence, torch.Tensor, np.ndarray],

@@ -10,10 +10,9 @@ import numpy as np
 from .base import Graph, InvalidArchitecture, SearchSpace, check_code
 
 
-def chain_graph(layer_ops: Tuple[int, ...], max_layers: int) -> Graph:
-    """input → layer 1 → … → layer L → output, padded with isolated nodes to max_layers + 2
-    (padding nodes carry op id 0 and no edges; node 0 is the input, node L+1 the output)."""
-    n = max_layers + 2
+def chain_graph(layer_ops: Tuple[int, ...]) -> Graph:
+    """input → layer 1 → … → layer L → output (L + 2 nodes; node 0 the input, L + 1 the output)."""
+    n = len(layer_ops) + 2
     ops = np.zeros(n, dtype=np.int64)
     adjacency = np.zeros((n, n), dtype=np.uint8)
     length = len(layer_ops)
@@ -88,7 +87,7 @@ class TransNASMacro(SearchSpace):
         return sorted(a for a in out if a in self._index)
 
     def graph(self, arch) -> Graph:
-        return chain_graph(tuple(s - 1 for s in self._stages(arch)), 6)
+        return chain_graph(tuple(s - 1 for s in self._stages(arch)))
 
 
 class NASBenchMacro(SearchSpace):
@@ -135,4 +134,4 @@ class NASBenchMacro(SearchSpace):
         return [layers[:i] + (o,) + layers[i + 1:] for i in range(8) for o in range(3) if o != layers[i]]
 
     def graph(self, arch) -> Graph:
-        return chain_graph(self._layers(arch), 8)
+        return chain_graph(self._layers(arch))
