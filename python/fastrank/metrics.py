@@ -50,12 +50,15 @@ def kendall_tau(x, y) -> float:
     return float(_C.kendall_tau_b_cpu(1, a.ctypes.data, b.ctypes.data, a.shape[0]))
 
 
+def _tie_groups(sorted_values: np.ndarray):
+    """For a sorted array: each position's tie-group index and each group's first position."""
+    starts = np.r_[True, sorted_values[1:] != sorted_values[:-1]]
+    return np.cumsum(starts) - 1, np.flatnonzero(starts)
+
+
 def _average_ranks(v: np.ndarray) -> np.ndarray:
     order = np.argsort(v, kind="stable")
-    sorted_v = v[order]
-    starts = np.r_[True, sorted_v[1:] != sorted_v[:-1]]
-    group = np.cumsum(starts) - 1
-    first = np.flatnonzero(starts)
+    group, first = _tie_groups(v[order])
     sizes = np.diff(np.r_[first, v.shape[0]])
     ranks = np.empty(v.shape[0])
     ranks[order] = first[group] + (sizes[group] + 1) / 2.0  # 1-based average rank of the tie group
@@ -98,8 +101,7 @@ def ndcg(y_true, y_score, k=None, gain: str = "linear") -> float:
     # DCG with tie-averaged gains: sort by score descending, average gains per tie group.
     order = np.argsort(-p, kind="stable")
     sp, sg = p[order], g[order]
-    starts = np.r_[True, sp[1:] != sp[:-1]]
-    group = np.cumsum(starts) - 1
+    group, _ = _tie_groups(sp)
     group_gain = np.bincount(group, weights=sg) / np.bincount(group)
     dcg = float(group_gain[group] @ disc)
     idcg = float(np.sort(g)[::-1] @ disc)
