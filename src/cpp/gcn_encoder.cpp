@@ -22,37 +22,35 @@ int encode(const GcnEncoderArgs& g) {
   T* out = static_cast<T*>(g.out);
   const int64_t n = g.nodes, f = g.features, layers = g.layers;
   std::atomic<int> status{kOk};
-  const int64_t block = std::max<int64_t>(1, 4096 / std::max<int64_t>(1, n * f));
-  const int64_t blocks = (g.batch + block - 1) / block;
-  parallel_tasks(blocks, double(g.batch) * double(n * f) * double(f * layers + n), [&](int64_t t, int) {
-    std::vector<T> h(size_t(n * f)), z(size_t(n * f));
+  for_graph_blocks(g.batch, n * f * (f * layers + n), [&](int64_t b) {
+    thread_local std::vector<T> h, z;  // one graph's activations, reused across graphs
+    h.resize(size_t(n * f));
+    z.resize(size_t(n * f));
     T m[kMaxGraphNodes * kMaxGraphNodes];
-    for (int64_t b = t * block, end = std::min(g.batch, b + block); b < end; ++b) {
-      if (!propagation_matrix(adj + b * n * n, n, m)) status |= kBadAdjacency;
-      for (int64_t i = 0; i < n; ++i) {
-        const int64_t op = g.ops[b * n + i];
-        if (op < 0 || op >= g.table_rows) {
-          status |= kBadCodes;
-          return;
-        }
-        std::copy(table + op * f, table + (op + 1) * f, z.data() + i * f);
+    if (!propagation_matrix(adj + b * n * n, n, m)) status |= kBadAdjacency;
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t op = g.ops[b * n + i];
+      if (op < 0 || op >= g.table_rows) {
+        status |= kBadCodes;
+        return;
       }
-      graph_product(m, z.data(), h.data(), n, f, true);
-      for (int64_t l = 0; l < layers; ++l) {
-        graph_linear(h.data(), weight_t + l * f * f, bias + l * f, z.data(), n, f);
-        graph_product(m, z.data(), h.data(), n, f, true);
-      }
-      T* row = out + b * f;
-      std::fill(row, row + f, T(0));
-      T count = 0;
-      for (int64_t i = 0; i < n; ++i) {
-        if (!g.mask[b * n + i]) continue;
-        count += T(1);
-        for (int64_t c = 0; c < f; ++c) row[c] += h[i * f + c];
-      }
-      if (g.mean_pool && count > T(0))
-        for (int64_t c = 0; c < f; ++c) row[c] /= count;
+      std::copy(table + op * f, table + (op + 1) * f, z.data() + i * f);
     }
+    graph_product(m, z.data(), h.data(), n, f, true);
+    for (int64_t l = 0; l < layers; ++l) {
+      graph_linear(h.data(), weight_t + l * f * f, bias + l * f, z.data(), n, f);
+      graph_product(m, z.data(), h.data(), n, f, true);
+    }
+    T* row = out + b * f;
+    std::fill(row, row + f, T(0));
+    T count = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      if (!g.mask[b * n + i]) continue;
+      count += T(1);
+      for (int64_t c = 0; c < f; ++c) row[c] += h[i * f + c];
+    }
+    if (g.mean_pool && count > T(0))
+      for (int64_t c = 0; c < f; ++c) row[c] /= count;
   });
   return status.load();
 }

@@ -17,19 +17,6 @@
 namespace fastrank {
 namespace {
 
-constexpr int64_t kMaxNodes = kMaxGraphNodes;
-
-// Runs fn(graph) over the batch in blocks of graphs: one task per graph would cost more in
-// scheduling than a small graph's work.
-template <typename Fn>
-void for_graph_blocks(int64_t batch, int64_t work_per_graph, Fn&& fn) {
-  const int64_t block = std::max<int64_t>(1, 65536 / std::max<int64_t>(1, work_per_graph));
-  const int64_t blocks = (batch + block - 1) / block;
-  parallel_tasks(blocks, double(batch) * double(work_per_graph), [&](int64_t t, int) {
-    for (int64_t b = t * block, end = std::min(batch, b + block); b < end; ++b) fn(b);
-  });
-}
-
 template <typename T>
 int forward(const GcnArgs& g) {
   const T* h = static_cast<const T*>(g.h);
@@ -38,7 +25,7 @@ int forward(const GcnArgs& g) {
   const int64_t n = g.nodes, f = g.features;
   std::atomic<int> status{kOk};
   for_graph_blocks(g.batch, n * n * f, [&](int64_t b) {
-    T m[kMaxNodes * kMaxNodes];
+    T m[kMaxGraphNodes * kMaxGraphNodes];
     if (!propagation_matrix(a + b * n * n, n, m)) status |= kBadAdjacency;
     const T* __restrict hb = h + b * n * f;
     if (!all_finite(hb, n * f)) status |= kNonFiniteScores;
@@ -65,7 +52,7 @@ int backward(const GcnArgs& g) {
   T* d_h = static_cast<T*>(g.d_h);
   const int64_t n = g.nodes, f = g.features;
   for_graph_blocks(g.batch, n * n * f, [&](int64_t b) {
-    T m[kMaxNodes * kMaxNodes];
+    T m[kMaxGraphNodes * kMaxGraphNodes];
     propagation_matrix(a + b * n * n, n, m);
     // G = dOut masked by the ReLU, once per graph, then dH = Mᵀ G row by row.
     thread_local std::vector<T> masked;
@@ -83,15 +70,15 @@ int backward(const GcnArgs& g) {
 
 }  // namespace
 
-int64_t gcn_max_nodes() { return kMaxNodes; }
+int64_t gcn_max_nodes() { return kMaxGraphNodes; }
 
 int gcn_propagate_cpu(const GcnArgs& args) {
-  if (args.nodes > kMaxNodes) return kBadShape;
+  if (args.nodes > kMaxGraphNodes) return kBadShape;
   return args.dtype == DType::kFloat64 ? forward<double>(args) : forward<float>(args);
 }
 
 int gcn_propagate_backward_cpu(const GcnArgs& args) {
-  if (args.nodes > kMaxNodes) return kBadShape;
+  if (args.nodes > kMaxGraphNodes) return kBadShape;
   return args.dtype == DType::kFloat64 ? backward<double>(args) : backward<float>(args);
 }
 

@@ -2,12 +2,26 @@
 // over features and compiled for several x86 vector widths in graph_rows.cpp.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+
+#include "parallel.h"
 
 namespace fastrank {
 
 // Graphs up to this many nodes; per-graph buffers live on the stack.
 constexpr int64_t kMaxGraphNodes = 64;
+
+// Runs fn(graph) over the batch in blocks of graphs: one task per graph would cost more in
+// scheduling than a small graph's work.
+template <typename Fn>
+void for_graph_blocks(int64_t batch, int64_t work_per_graph, Fn&& fn) {
+  const int64_t block = std::max<int64_t>(1, 65536 / std::max<int64_t>(1, work_per_graph));
+  const int64_t blocks = (batch + block - 1) / block;
+  parallel_tasks(blocks, double(batch) * double(work_per_graph), [&](int64_t t, int) {
+    for (int64_t b = t * block, end = std::min(batch, b + block); b < end; ++b) fn(b);
+  });
+}
 
 // M = ½(D_f⁻¹(A + I) + D_b⁻¹(Aᵀ + I)) with D_f, D_b the row sums of A + I and Aᵀ + I, for one
 // graph (n <= kMaxGraphNodes); returns false if A holds a negative or non-finite weight.
