@@ -11,11 +11,24 @@ def cuda_available() -> bool:
 
     Importing fastrank never touches a GPU driver; this asks torch only when called.
     """
+    global _CUDA_USABLE
+    if _CUDA_USABLE is None:
+        _CUDA_USABLE = _probe_cuda()
+    return _CUDA_USABLE
+
+
+_CUDA_USABLE = None
+
+
+def _probe_cuda() -> bool:
     if not getattr(_C, "has_cuda", False):
         return False
     import torch
 
-    return torch.cuda.is_available()
+    # torch first: it sets up the primary context the kernels share; then our own runtime,
+    # which also checks that the binary has code for this GPU and that the driver is new
+    # enough for the CUDA version it was built with.
+    return torch.cuda.is_available() and _C.cuda_probe() == 0
 
 
 def num_threads() -> int:

@@ -11,8 +11,11 @@ import math
 from numbers import Integral, Real
 
 import numpy as np
+import torch
 
 from . import _C
+from ._native import cuda_available
+from .ops import _device
 
 __all__ = ["kendall_tau", "spearman", "ndcg", "precision_at_t", "n_at_k", "top_k_regret"]
 
@@ -44,10 +47,31 @@ def _count(value, name: str, n: int) -> int:
     return min(int(value), n)
 
 
+# Longest CUDA input counted on the GPU (O(n²) pair counts, ~10^9 pairs in a few ms);
+# longer ones go to the O(n log n) CPU kernel.
+KENDALL_GPU_MAX = 1 << 16
+
+
 def kendall_tau(x, y) -> float:
-    """Kendall's τ-b in O(n log n) (native); NaN for fewer than 2 items or a constant input."""
+    """Kendall's τ-b in O(n log n) (native); NaN for fewer than 2 items or a constant input.
+    CUDA tensors of up to ``KENDALL_GPU_MAX`` items are counted on their GPU."""
+    if (isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor) and x.is_cuda and y.device == x.device
+            and x.dim() == 1 and x.shape == y.shape and x.numel() <= KENDALL_GPU_MAX and cuda_available()):
+        return _kendall_on_device(x, y)
     a, b = _pair(x, y, "x", "y")
     return float(_C.kendall_tau_b_cpu(1, a.ctypes.data, b.ctypes.data, a.shape[0]))
+
+
+def _kendall_on_device(x: torch.Tensor, y: torch.Tensor) -> float:
+    """The device algorithm: CUDA kernels for CUDA tensors, its host twin for CPU ones."""
+    x = x.detach().to(torch.float64).contiguous()
+    y = y.detach().to(torch.float64).contiguous()
+    for name, t in (("x", x), ("y", y)):
+        if not bool(torch.isfinite(t).all()):
+            raise ValueError(f"{name} contains NaN or infinity")
+    out = torch.empty(1, dtype=torch.float64, device=x.device)
+    _device.call("kendall_tau_b", x.device, 1, x.data_ptr(), y.data_ptr(), x.numel(), out.data_ptr())
+    return float(out.item())
 
 
 def _tie_groups(sorted_values: np.ndarray):

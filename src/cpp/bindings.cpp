@@ -1,24 +1,37 @@
 // pybind11 module fastrank._C. No torch headers: tensors arrive as data pointers (ints)
 // that Python has checked, so one binary serves every torch version.
+//
+// Each op is bound twice from one argument builder: NAME_cpu(args...) runs the C++ kernel;
+// NAME_device(backend, args..., workspace, workspace_bytes, status, stream) runs the device
+// algorithm on CUDA (backend 1) or its host twin (backend 0). With workspace == 0 it
+// returns the workspace bytes the call needs; otherwise 0 or an error code.
 #include <pybind11/pybind11.h>
 
+#include <string>
+
+#include "device_api.h"
 #include "kernels.h"
 #include "parallel.h"
 
 namespace py = pybind11;
 using namespace fastrank;
+using device::DeviceCall;
 
 namespace {
 
 template <typename T>
 T* ptr(uintptr_t address) { return reinterpret_cast<T*>(address); }
 
+DType check_dtype(int dtype) {
+  if (dtype != 0 && dtype != 1) throw py::value_error("dtype tag must be 0 (float32) or 1 (float64)");
+  return static_cast<DType>(dtype);
+}
+
 void fill_lists(ListArgs& a, int dtype, uintptr_t scores, uintptr_t targets, uintptr_t offsets, int64_t n_lists,
                 int64_t n_items, int reduction, uintptr_t out, uintptr_t grad) {
-  if (dtype != 0 && dtype != 1) throw py::value_error("dtype tag must be 0 (float32) or 1 (float64)");
   if (n_lists < 0 || n_items < 0) throw py::value_error("n_lists and n_items must be non-negative");
   if (reduction < 0 || reduction > 2) throw py::value_error("reduction tag must be 0 (none), 1 (sum) or 2 (mean)");
-  a.dtype = static_cast<DType>(dtype);
+  a.dtype = check_dtype(dtype);
   a.scores = ptr<const void>(scores);
   a.targets = ptr<const void>(targets);
   a.offsets = ptr<const int64_t>(offsets);
@@ -29,11 +42,47 @@ void fill_lists(ListArgs& a, int dtype, uintptr_t scores, uintptr_t targets, uin
   a.grad = ptr<void>(grad);
 }
 
-GcnArgs gcn_args(int dtype, int64_t batch, int64_t nodes, int64_t features, bool relu) {
-  if (dtype != 0 && dtype != 1) throw py::value_error("dtype tag must be 0 (float32) or 1 (float64)");
+PairwiseHingeArgs hinge_args(int dtype, uintptr_t scores, uintptr_t targets, uintptr_t offsets, int64_t n_lists,
+                             int64_t n_items, int reduction, double margin, bool squared, bool weighted,
+                             int rank_weight, uintptr_t out, uintptr_t grad) {
+  if (rank_weight < 0 || rank_weight > 2) throw py::value_error("rank_weight tag must be 0, 1 or 2");
+  PairwiseHingeArgs a;
+  fill_lists(a, dtype, scores, targets, offsets, n_lists, n_items, reduction, out, grad);
+  a.margin = margin;
+  a.squared = squared;
+  a.weighted = weighted;
+  a.rank_weight = static_cast<RankWeight>(rank_weight);
+  return a;
+}
+
+PairwiseLogisticArgs logistic_args(int dtype, uintptr_t scores, uintptr_t targets, uintptr_t offsets,
+                                   int64_t n_lists, int64_t n_items, int reduction, double sigma, uintptr_t out,
+                                   uintptr_t grad) {
+  PairwiseLogisticArgs a;
+  fill_lists(a, dtype, scores, targets, offsets, n_lists, n_items, reduction, out, grad);
+  a.sigma = sigma;
+  return a;
+}
+
+LambdaRankArgs lambdarank_args(int dtype, uintptr_t scores, uintptr_t targets, uintptr_t offsets, int64_t n_lists,
+                               int64_t n_items, int reduction, int64_t k, int gain, int pair_loss, double sigma,
+                               double margin, uintptr_t out, uintptr_t grad) {
+  if (gain != 0 && gain != 1) throw py::value_error("gain tag must be 0 (exp2) or 1 (linear)");
+  if (pair_loss < 0 || pair_loss > 2) throw py::value_error("pair_loss tag must be 0, 1 or 2");
+  LambdaRankArgs a;
+  fill_lists(a, dtype, scores, targets, offsets, n_lists, n_items, reduction, out, grad);
+  a.k = k;
+  a.gain = static_cast<Gain>(gain);
+  a.pair_loss = static_cast<PairLoss>(pair_loss);
+  a.sigma = sigma;
+  a.margin = margin;
+  return a;
+}
+
+GcnArgs gcn_shape(int dtype, int64_t batch, int64_t nodes, int64_t features, bool relu) {
   if (batch < 0 || nodes < 0 || features < 0) throw py::value_error("sizes must be non-negative");
   GcnArgs a;
-  a.dtype = static_cast<DType>(dtype);
+  a.dtype = check_dtype(dtype);
   a.batch = batch;
   a.nodes = nodes;
   a.features = features;
@@ -41,10 +90,104 @@ GcnArgs gcn_args(int dtype, int64_t batch, int64_t nodes, int64_t features, bool
   return a;
 }
 
+GcnArgs gcn_forward_args(int dtype, int64_t batch, int64_t nodes, int64_t features, bool relu, uintptr_t h,
+                         uintptr_t adj, uintptr_t out) {
+  GcnArgs a = gcn_shape(dtype, batch, nodes, features, relu);
+  a.h = ptr<const void>(h);
+  a.adj = ptr<const void>(adj);
+  a.out = ptr<void>(out);
+  return a;
+}
+
+GcnArgs gcn_backward_args(int dtype, int64_t batch, int64_t nodes, int64_t features, bool relu, uintptr_t d_out,
+                          uintptr_t adj, uintptr_t out, uintptr_t d_h) {
+  GcnArgs a = gcn_shape(dtype, batch, nodes, features, relu);
+  a.d_out = ptr<const void>(d_out);
+  a.adj = ptr<const void>(adj);
+  a.out = ptr<void>(out);
+  a.d_h = ptr<void>(d_h);
+  return a;
+}
+
 GraphSpace check_space(int space) {
   if (space < 0 || space > 3) throw py::value_error("graph space tag must be 0..3");
   return static_cast<GraphSpace>(space);
 }
+
+device::EncodeArgs encode_args(int space, int dtype, uintptr_t codes, int64_t n, uintptr_t ops, uintptr_t adj,
+                               uintptr_t mask) {
+  if (n < 0) throw py::value_error("n must be non-negative");
+  device::EncodeArgs a;
+  a.space = check_space(space);
+  a.dtype = check_dtype(dtype);
+  a.space_size = graph_space_size(a.space);
+  a.nodes = graph_space_nodes(a.space);
+  a.codes = ptr<const int64_t>(codes);
+  a.n = n;
+  a.ops = ptr<int64_t>(ops);
+  a.adj = ptr<void>(adj);
+  a.mask = ptr<bool>(mask);
+  return a;
+}
+
+int encode_graphs(const device::EncodeArgs& a) {
+  return encode_graphs_cpu(a.space, a.dtype, a.codes, a.n, a.ops, a.adj, a.mask);
+}
+
+device::KendallArgs kendall_args(int dtype, uintptr_t x, uintptr_t y, int64_t n, uintptr_t out) {
+  if (n < 0) throw py::value_error("n must be non-negative");
+  device::KendallArgs a;
+  a.dtype = check_dtype(dtype);
+  a.x = ptr<const void>(x);
+  a.y = ptr<const void>(y);
+  a.n = n;
+  a.out = ptr<double>(out);
+  return a;
+}
+
+template <typename Args>
+using DeviceFn = int (*)(const Args&, DeviceCall&);
+
+// NAME_device: the size query or the run of one op on a backend.
+template <typename Args, typename... Ts>
+void def_device(py::module_& m, const std::string& name, Args (*build)(Ts...), DeviceFn<Args> twin,
+                DeviceFn<Args> cuda) {
+  m.def((name + "_device").c_str(),
+        [build, twin, cuda](int backend, Ts... xs, uintptr_t workspace, size_t workspace_bytes, uintptr_t status,
+                            intptr_t stream) -> int64_t {
+          if (backend != 0 && backend != 1) throw py::value_error("backend must be 0 (host twin) or 1 (CUDA)");
+          const Args a = build(xs...);
+          DeviceFn<Args> run = backend == 1 ? cuda : twin;
+          if (run == nullptr) return device::kBuiltWithoutCuda;
+          DeviceCall call;
+          call.workspace = ptr<void>(workspace);
+          call.workspace_bytes = workspace_bytes;
+          call.status = ptr<int>(status);
+          call.stream = stream;
+          int code;
+          {
+            py::gil_scoped_release release;
+            code = run(a, call);
+          }
+          return workspace == 0 && code == device::kDeviceOk ? int64_t(call.workspace_bytes) : int64_t(code);
+        });
+}
+
+// NAME_cpu: the C++ kernel, returning its status word.
+template <typename Args, typename... Ts>
+void def_cpu(py::module_& m, const std::string& name, Args (*build)(Ts...), int (*cpu)(const Args&)) {
+  m.def((name + "_cpu").c_str(), [build, cpu](Ts... xs) {
+    const Args a = build(xs...);
+    py::gil_scoped_release release;
+    return cpu(a);
+  });
+}
+
+#ifdef FASTRANK_WITH_CUDA
+#define FASTRANK_CUDA_FN(NAME) &device::NAME##_cuda
+#else
+#define FASTRANK_CUDA_FN(NAME) nullptr
+#endif
 
 }  // namespace
 
@@ -54,82 +197,48 @@ PYBIND11_MODULE(_C, m) {
   m.attr("STATUS_NONFINITE_TARGETS") = int(kNonFiniteTargets);
   m.attr("STATUS_GAIN_OVERFLOW") = int(kGainOverflow);
   m.attr("STATUS_BAD_OFFSETS") = int(kBadOffsets);
+  m.attr("STATUS_BAD_CODES") = int(kBadCodes);
+  m.attr("STATUS_BAD_SHAPE") = int(kBadShape);
+  m.attr("STATUS_BAD_ADJACENCY") = int(kBadAdjacency);
+  m.attr("GCN_MAX_NODES") = gcn_max_nodes();
+  m.attr("DEVICE_WORKSPACE_TOO_SMALL") = device::kWorkspaceTooSmall;
+  m.attr("DEVICE_BUILT_WITHOUT_CUDA") = device::kBuiltWithoutCuda;
+#ifdef FASTRANK_WITH_CUDA
+  m.attr("has_cuda") = true;
+  m.def("cuda_probe", &device::cuda_probe);
+  m.def("cuda_error_string", [](int code) { return std::string(device::cuda_error_string(code)); });
+#else
   m.attr("has_cuda") = false;
+#endif
 
   m.def("num_threads", &num_threads);
   m.def("set_num_threads", &set_num_threads, py::arg("n"));
 
-  m.def(
-      "pairwise_hinge_cpu",
-      [](int dtype, uintptr_t scores, uintptr_t targets, uintptr_t offsets, int64_t n_lists, int64_t n_items, int reduction, double margin,
-         bool squared, bool weighted, int rank_weight, uintptr_t out, uintptr_t grad) {
-        if (rank_weight < 0 || rank_weight > 2) throw py::value_error("rank_weight tag must be 0, 1 or 2");
-        PairwiseHingeArgs a;
-        fill_lists(a, dtype, scores, targets, offsets, n_lists, n_items, reduction, out, grad);
-        a.margin = margin;
-        a.squared = squared;
-        a.weighted = weighted;
-        a.rank_weight = static_cast<RankWeight>(rank_weight);
-        py::gil_scoped_release release;
-        return pairwise_hinge_cpu(a);
-      },
-      py::arg("dtype"), py::arg("scores"), py::arg("targets"), py::arg("offsets"), py::arg("n_lists"), py::arg("n_items"), py::arg("reduction"),
-      py::arg("margin"), py::arg("squared"), py::arg("weighted"), py::arg("rank_weight"), py::arg("out"),
-      py::arg("grad"));
+  def_cpu(m, "pairwise_hinge", &hinge_args, &pairwise_hinge_cpu);
+  def_device(m, "pairwise_hinge", &hinge_args, &device::pairwise_hinge_twin, FASTRANK_CUDA_FN(pairwise_hinge));
+  def_cpu(m, "pairwise_logistic", &logistic_args, &pairwise_logistic_cpu);
+  def_device(m, "pairwise_logistic", &logistic_args, &device::pairwise_logistic_twin,
+             FASTRANK_CUDA_FN(pairwise_logistic));
+  def_cpu(m, "lambdarank", &lambdarank_args, &lambdarank_cpu);
+  def_device(m, "lambdarank", &lambdarank_args, &device::lambdarank_twin, FASTRANK_CUDA_FN(lambdarank));
 
-  m.attr("STATUS_BAD_CODES") = int(kBadCodes);
   m.def("graph_space_nodes", [](int space) { return graph_space_nodes(check_space(space)); });
   m.def("graph_space_size", [](int space) { return graph_space_size(check_space(space)); });
-  m.def(
-      "encode_graphs_cpu",
-      [](int space, int dtype, uintptr_t codes, int64_t n, uintptr_t ops, uintptr_t adj, uintptr_t mask) {
-        if (dtype != 0 && dtype != 1) throw py::value_error("dtype tag must be 0 (float32) or 1 (float64)");
-        if (n < 0) throw py::value_error("n must be non-negative");
-        const GraphSpace s = check_space(space);
-        py::gil_scoped_release release;
-        return encode_graphs_cpu(s, static_cast<DType>(dtype), ptr<const int64_t>(codes), n, ptr<int64_t>(ops),
-                                 ptr<void>(adj), ptr<bool>(mask));
-      },
-      py::arg("space"), py::arg("dtype"), py::arg("codes"), py::arg("n"), py::arg("ops"), py::arg("adj"),
-      py::arg("mask"));
+  def_cpu(m, "encode_graphs", &encode_args, &encode_graphs);
+  def_device(m, "encode_graphs", &encode_args, &device::encode_graphs_twin, FASTRANK_CUDA_FN(encode_graphs));
 
-  m.attr("STATUS_BAD_SHAPE") = int(kBadShape);
-  m.attr("STATUS_BAD_ADJACENCY") = int(kBadAdjacency);
-  m.attr("GCN_MAX_NODES") = gcn_max_nodes();
-  m.def(
-      "gcn_propagate_cpu",
-      [](int dtype, int64_t batch, int64_t nodes, int64_t features, bool relu, uintptr_t h, uintptr_t adj,
-         uintptr_t out) {
-        GcnArgs a = gcn_args(dtype, batch, nodes, features, relu);
-        a.h = ptr<const void>(h);
-        a.adj = ptr<const void>(adj);
-        a.out = ptr<void>(out);
-        py::gil_scoped_release release;
-        return gcn_propagate_cpu(a);
-      },
-      py::arg("dtype"), py::arg("batch"), py::arg("nodes"), py::arg("features"), py::arg("relu"), py::arg("h"),
-      py::arg("adj"), py::arg("out"));
-  m.def(
-      "gcn_propagate_backward_cpu",
-      [](int dtype, int64_t batch, int64_t nodes, int64_t features, bool relu, uintptr_t d_out, uintptr_t adj,
-         uintptr_t out, uintptr_t d_h) {
-        GcnArgs a = gcn_args(dtype, batch, nodes, features, relu);
-        a.d_out = ptr<const void>(d_out);
-        a.adj = ptr<const void>(adj);
-        a.out = ptr<void>(out);
-        a.d_h = ptr<void>(d_h);
-        py::gil_scoped_release release;
-        return gcn_propagate_backward_cpu(a);
-      },
-      py::arg("dtype"), py::arg("batch"), py::arg("nodes"), py::arg("features"), py::arg("relu"), py::arg("d_out"),
-      py::arg("adj"), py::arg("out"), py::arg("d_h"));
+  def_cpu(m, "gcn_propagate", &gcn_forward_args, &gcn_propagate_cpu);
+  def_device(m, "gcn_propagate", &gcn_forward_args, &device::gcn_propagate_twin, FASTRANK_CUDA_FN(gcn_propagate));
+  def_cpu(m, "gcn_propagate_backward", &gcn_backward_args, &gcn_propagate_backward_cpu);
+  def_device(m, "gcn_propagate_backward", &gcn_backward_args, &device::gcn_propagate_backward_twin,
+             FASTRANK_CUDA_FN(gcn_propagate_backward));
 
   m.def(
       "gcn_encoder_forward_cpu",
       [](int dtype, int64_t batch, int64_t nodes, int64_t features, int64_t layers, int64_t table_rows,
          bool mean_pool, uintptr_t table, uintptr_t ops, uintptr_t adj, uintptr_t mask, uintptr_t weight_t,
          uintptr_t bias, uintptr_t out) {
-        GcnArgs shape = gcn_args(dtype, batch, nodes, features, false);
+        const GcnArgs shape = gcn_shape(dtype, batch, nodes, features, false);
         if (layers < 0 || table_rows < 0) throw py::value_error("sizes must be non-negative");
         GcnEncoderArgs a;
         a.dtype = shape.dtype;
@@ -148,50 +257,13 @@ PYBIND11_MODULE(_C, m) {
         a.out = ptr<void>(out);
         py::gil_scoped_release release;
         return gcn_encoder_forward_cpu(a);
-      },
-      py::arg("dtype"), py::arg("batch"), py::arg("nodes"), py::arg("features"), py::arg("layers"),
-      py::arg("table_rows"), py::arg("mean_pool"), py::arg("table"), py::arg("ops"), py::arg("adj"), py::arg("mask"),
-      py::arg("weight_t"), py::arg("bias"), py::arg("out"));
+      });
 
-  m.def(
-      "kendall_tau_b_cpu",
-      [](int dtype, uintptr_t x, uintptr_t y, int64_t n) {
-        if (dtype != 0 && dtype != 1) throw py::value_error("dtype tag must be 0 (float32) or 1 (float64)");
-        if (n < 0) throw py::value_error("n must be non-negative");
-        py::gil_scoped_release release;
-        return kendall_tau_b_cpu(static_cast<DType>(dtype), ptr<const void>(x), ptr<const void>(y), n);
-      },
-      py::arg("dtype"), py::arg("x"), py::arg("y"), py::arg("n"));
-
-  m.def(
-      "pairwise_logistic_cpu",
-      [](int dtype, uintptr_t scores, uintptr_t targets, uintptr_t offsets, int64_t n_lists, int64_t n_items, int reduction, double sigma,
-         uintptr_t out, uintptr_t grad) {
-        PairwiseLogisticArgs a;
-        fill_lists(a, dtype, scores, targets, offsets, n_lists, n_items, reduction, out, grad);
-        a.sigma = sigma;
-        py::gil_scoped_release release;
-        return pairwise_logistic_cpu(a);
-      },
-      py::arg("dtype"), py::arg("scores"), py::arg("targets"), py::arg("offsets"), py::arg("n_lists"), py::arg("n_items"), py::arg("reduction"),
-      py::arg("sigma"), py::arg("out"), py::arg("grad"));
-
-  m.def(
-      "lambdarank_cpu",
-      [](int dtype, uintptr_t scores, uintptr_t targets, uintptr_t offsets, int64_t n_lists, int64_t n_items, int reduction, int64_t k, int gain,
-         int pair_loss, double sigma, double margin, uintptr_t out, uintptr_t grad) {
-        if (gain != 0 && gain != 1) throw py::value_error("gain tag must be 0 (exp2) or 1 (linear)");
-        if (pair_loss < 0 || pair_loss > 2) throw py::value_error("pair_loss tag must be 0, 1 or 2");
-        LambdaRankArgs a;
-        fill_lists(a, dtype, scores, targets, offsets, n_lists, n_items, reduction, out, grad);
-        a.k = k;
-        a.gain = static_cast<Gain>(gain);
-        a.pair_loss = static_cast<PairLoss>(pair_loss);
-        a.sigma = sigma;
-        a.margin = margin;
-        py::gil_scoped_release release;
-        return lambdarank_cpu(a);
-      },
-      py::arg("dtype"), py::arg("scores"), py::arg("targets"), py::arg("offsets"), py::arg("n_lists"), py::arg("n_items"), py::arg("reduction"), py::arg("k"),
-      py::arg("gain"), py::arg("pair_loss"), py::arg("sigma"), py::arg("margin"), py::arg("out"), py::arg("grad"));
+  m.def("kendall_tau_b_cpu", [](int dtype, uintptr_t x, uintptr_t y, int64_t n) {
+    const DType t = check_dtype(dtype);
+    if (n < 0) throw py::value_error("n must be non-negative");
+    py::gil_scoped_release release;
+    return kendall_tau_b_cpu(t, ptr<const void>(x), ptr<const void>(y), n);
+  });
+  def_device(m, "kendall_tau_b", &kendall_args, &device::kendall_tau_b_twin, FASTRANK_CUDA_FN(kendall_tau_b));
 }

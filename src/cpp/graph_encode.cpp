@@ -6,45 +6,12 @@
 #include <cstring>
 #include <vector>
 
+#include "graph_layouts.h"
 #include "kernels.h"
 #include "parallel.h"
 
 namespace fastrank {
 namespace {
-
-// NB201 edges in string order (from, to).
-constexpr std::array<std::array<int, 2>, 6> kEdges = {{{0, 1}, {0, 2}, {1, 2}, {0, 3}, {1, 3}, {2, 3}}};
-
-template <typename A>
-void edge_cell(int64_t code, int n_ops, int64_t* ops, A* adj, bool* mask) {
-  constexpr int N = 8;
-  int digit[6];
-  for (int e = 5; e >= 0; --e) {
-    digit[e] = int(code % n_ops);
-    code /= n_ops;
-  }
-  ops[0] = 0;
-  ops[N - 1] = 1;
-  for (int e = 0; e < 6; ++e) {
-    ops[e + 1] = 2 + digit[e];
-    if (kEdges[e][0] == 0) adj[0 * N + e + 1] = A(1);
-    if (kEdges[e][1] == 3) adj[(e + 1) * N + N - 1] = A(1);
-    for (int f = 0; f < 6; ++f)
-      if (kEdges[f][0] == kEdges[e][1]) adj[(e + 1) * N + f + 1] = A(1);
-  }
-  for (int i = 0; i < N; ++i) mask[i] = true;
-}
-
-// input -> layers -> output, padded to max_layers + 2 nodes.
-template <typename A>
-void chain(const int* layers, int length, int max_layers, int64_t* ops, A* adj, bool* mask) {
-  const int N = max_layers + 2;
-  ops[0] = 0;
-  for (int i = 0; i < length; ++i) ops[i + 1] = 2 + layers[i];
-  ops[length + 1] = 1;
-  for (int i = 0; i <= length; ++i) adj[i * N + i + 1] = A(1);
-  for (int i = 0; i < N; ++i) mask[i] = i <= length + 1;
-}
 
 // The TransNAS macro networks in code order: lengths 4, 5, 6, digits 1..4 in
 // lexicographic order, with 1-4 stride-2 stages (3, 4) and 1-3 channel doublings (2, 4).
@@ -57,16 +24,7 @@ const std::vector<std::array<int, 7>>& transnas_macro_table() {
       for (int index = 0; index < total; ++index) {
         std::array<int, 7> a{};
         a[0] = length;
-        int rest = index, downs = 0, ups = 0;
-        for (int i = length - 1; i >= 0; --i) {
-          a[i + 1] = 1 + rest % 4;
-          rest /= 4;
-        }
-        for (int i = 1; i <= length; ++i) {
-          downs += a[i] == 3 || a[i] == 4;
-          ups += a[i] == 2 || a[i] == 4;
-        }
-        if (downs >= 1 && downs <= 4 && ups >= 1 && ups <= 3) out.push_back(a);
+        if (transnas_macro_digits(length, index, &a[1])) out.push_back(a);
       }
     }
     return out;
@@ -89,13 +47,7 @@ int encode(GraphSpace space, const int64_t* codes, int64_t n, int64_t* ops, A* a
     switch (space) {
       case GraphSpace::kNB201: edge_cell(codes[b], 5, o, a, m); break;
       case GraphSpace::kTransNASMicro: edge_cell(codes[b], 4, o, a, m); break;
-      case GraphSpace::kNASBenchMacro: {
-        int layers[8];
-        int64_t c = codes[b];
-        for (int i = 7; i >= 0; --i) { layers[i] = int(c % 3); c /= 3; }
-        chain(layers, 8, 8, o, a, m);
-        break;
-      }
+      case GraphSpace::kNASBenchMacro: nasbench_macro(codes[b], o, a, m); break;
       case GraphSpace::kTransNASMacro: {
         const auto& row = transnas_macro_table()[size_t(codes[b])];
         int layers[6];

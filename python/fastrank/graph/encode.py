@@ -7,6 +7,8 @@ import numpy as np
 import torch
 
 from .. import _C
+from .._native import cuda_available
+from ..ops import _device
 from ..spaces import NASBench201, NASBenchMacro, SearchSpace, TransNASMacro, TransNASMicro
 
 # Spaces whose codes the native encoder turns into graphs (src/cpp/graph_encode.cpp).
@@ -18,7 +20,8 @@ GraphBatch = Tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 def encode_codes(space: SearchSpace, codes, dtype: torch.dtype = torch.float32) -> GraphBatch:
     """Integer codes of an enumerable space → ``(adjacency (B, N, N), ops (B, N) int64,
     mask (B, N) bool)`` in one native call (all of NB201 takes a few milliseconds).
-    The layout equals :meth:`SearchSpace.graph` of each decoded architecture."""
+    The layout equals :meth:`SearchSpace.graph` of each decoded architecture. Codes in a
+    CUDA tensor are encoded on their GPU."""
     tag = _NATIVE_TAGS.get(type(space))
     if tag is None:
         raise TypeError(f"{type(space).__name__} has no native encoder; use encode_architectures")
@@ -27,15 +30,40 @@ def encode_codes(space: SearchSpace, codes, dtype: torch.dtype = torch.float32) 
     codes = torch.as_tensor(codes)
     if codes.is_floating_point() or codes.is_complex() or codes.dtype == torch.bool:
         raise TypeError(f"codes must be integers, got dtype {codes.dtype}")
+    if codes.device.type == "cuda":
+        if not cuda_available():
+            raise ValueError("codes are on a CUDA device but fastrank's CUDA kernels are not available "
+                             "(fastrank.cuda_available() is False)")
+        return _encode_on_device(space, tag, codes, dtype)
     codes = codes.reshape(-1).to(device="cpu", dtype=torch.int64).contiguous()
+    adjacency, ops, mask = _empty_batch(tag, codes, dtype)
+    status = _C.encode_graphs_cpu(tag, 0 if dtype == torch.float32 else 1, codes.data_ptr(), codes.numel(),
+                                  ops.data_ptr(), adjacency.data_ptr(), mask.data_ptr())
+    _raise_for_status(status, space)
+    return adjacency, ops, mask
+
+
+def _empty_batch(tag: int, codes: torch.Tensor, dtype: torch.dtype) -> GraphBatch:
     n, nodes = codes.numel(), _C.graph_space_nodes(tag)
-    adjacency = torch.empty(n, nodes, nodes, dtype=dtype)
-    ops = torch.empty(n, nodes, dtype=torch.int64)
-    mask = torch.empty(n, nodes, dtype=torch.bool)
-    status = _C.encode_graphs_cpu(tag, 0 if dtype == torch.float32 else 1, codes.data_ptr(), n, ops.data_ptr(),
-                                  adjacency.data_ptr(), mask.data_ptr())
-    if status == _C.STATUS_BAD_CODES:
+    return (torch.empty(n, nodes, nodes, dtype=dtype, device=codes.device),
+            torch.empty(n, nodes, dtype=torch.int64, device=codes.device),
+            torch.empty(n, nodes, dtype=torch.bool, device=codes.device))
+
+
+def _raise_for_status(status: int, space: SearchSpace) -> None:
+    if status & _C.STATUS_BAD_CODES:
         raise ValueError(f"codes must lie in 0..{space.size - 1} for {space.name}")
+    if status:
+        raise RuntimeError(f"graph encoding returned status {status}")
+
+
+def _encode_on_device(space: SearchSpace, tag: int, codes: torch.Tensor, dtype: torch.dtype) -> GraphBatch:
+    """The device algorithm: CUDA kernels for CUDA codes, its host twin for CPU codes."""
+    codes = codes.reshape(-1).to(torch.int64).contiguous()
+    adjacency, ops, mask = _empty_batch(tag, codes, dtype)
+    status = _device.call("encode_graphs", codes.device, tag, 0 if dtype == torch.float32 else 1, codes.data_ptr(),
+                          codes.numel(), ops.data_ptr(), adjacency.data_ptr(), mask.data_ptr())
+    _raise_for_status(status, space)
     return adjacency, ops, mask
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 import torch
 
 from .. import _C
+from .._native import cuda_available
+from ..ops import _device
 
 __all__ = ["gcn_propagate", "GCNEncoder", "GINEncoder"]
 
@@ -21,8 +23,13 @@ def _check_raw(h: torch.Tensor, adj: torch.Tensor) -> None:
                          f"and {tuple(adj.shape)}")
     if not (h.is_contiguous() and adj.is_contiguous()):
         raise ValueError("h and adj must be contiguous")
-    if h.device.type != "cpu" or adj.device.type != "cpu":
-        raise ValueError("gcn_propagate runs on the CPU (both tensors on one device)")
+    if adj.device != h.device:
+        raise ValueError(f"adj is on {adj.device} but h is on {h.device}")
+    if h.device.type == "cuda" and not cuda_available():
+        raise ValueError("h is on a CUDA device but fastrank's CUDA kernels are not available "
+                         "(fastrank.cuda_available() is False)")
+    if h.device.type not in ("cpu", "cuda"):
+        raise ValueError(f"gcn_propagate runs on CPU and CUDA tensors, got {h.device}")
     if h.shape[1] > _C.GCN_MAX_NODES:
         raise ValueError(f"graphs may have at most {_C.GCN_MAX_NODES} nodes, got {h.shape[1]}")
 
@@ -33,13 +40,28 @@ def _forward_cpu(h, adj, relu):
     b, n, f = h.shape
     # The kernel checks the values as it reads them: no extra pass over h or adj.
     status = _C.gcn_propagate_cpu(_DTYPE_TAG[h.dtype], b, n, f, relu, h.data_ptr(), adj.data_ptr(), out.data_ptr())
+    _raise_for_status(status)
+    return out
+
+
+def _forward_device(h, adj, relu):
+    """The device algorithm: CUDA kernels for CUDA tensors, the host twin for CPU ones."""
+    _check_raw(h, adj)
+    out = torch.empty_like(h)
+    b, n, f = h.shape
+    status = _device.call("gcn_propagate", h.device, _DTYPE_TAG[h.dtype], b, n, f, relu, h.data_ptr(),
+                          adj.data_ptr(), out.data_ptr())
+    _raise_for_status(status)
+    return out
+
+
+def _raise_for_status(status: int) -> None:
     if status & _C.STATUS_BAD_ADJACENCY:
         raise ValueError("adj must be finite and non-negative")
     if status & _C.STATUS_NONFINITE_SCORES:
         raise ValueError("h contains NaN or infinity")
     if status:
         raise RuntimeError(f"gcn_propagate kernel returned status {status}")
-    return out
 
 
 def _backward_cpu(d_out, adj, out, relu):
@@ -52,8 +74,20 @@ def _backward_cpu(d_out, adj, out, relu):
     return d_h
 
 
+def _backward_device(d_out, adj, out, relu):
+    d_out = d_out.contiguous()
+    _check_raw(out, adj)
+    d_h = torch.empty_like(out)
+    b, n, f = out.shape
+    _device.call("gcn_propagate_backward", out.device, _DTYPE_TAG[out.dtype], b, n, f, relu, d_out.data_ptr(),
+                 adj.data_ptr(), out.data_ptr(), d_h.data_ptr())
+    return d_h
+
+
 _LIB.impl("gcn_propagate", _forward_cpu, "CPU")
 _LIB.impl("gcn_propagate_backward", _backward_cpu, "CPU")
+_LIB.impl("gcn_propagate", _forward_device, "CUDA")
+_LIB.impl("gcn_propagate_backward", _backward_device, "CUDA")
 
 
 @torch.library.register_fake("fastrank::gcn_propagate", lib=_LIB)
@@ -84,7 +118,7 @@ class _EagerPropagate(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, h, adj, relu):
-        out = _forward_cpu(h, adj, relu)
+        out = (_forward_cpu if h.device.type == "cpu" else _forward_device)(h, adj, relu)
         ctx.save_for_backward(adj, out)
         ctx.relu = relu
         return out
@@ -94,7 +128,8 @@ class _EagerPropagate(torch.autograd.Function):
         if torch.is_grad_enabled():
             raise RuntimeError("gcn_propagate does not support double backward (create_graph=True)")
         adj, out = ctx.saved_tensors
-        return _backward_cpu(d_out, adj, out, ctx.relu), None, None
+        backward = _backward_cpu if out.device.type == "cpu" else _backward_device
+        return backward(d_out, adj, out, ctx.relu), None, None
 
 
 def gcn_propagate(h: torch.Tensor, adj: torch.Tensor, activation: str = "relu") -> torch.Tensor:

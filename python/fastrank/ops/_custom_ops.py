@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 
 from .. import _C
+from . import _device
 
 _LIB = torch.library.Library("fastrank", "DEF")
 
@@ -80,6 +81,34 @@ def _run_cpu(kernel, scores, targets, offsets, reduction, *hyper):
     return loss, grad
 
 
+def _check_offsets(offsets: torch.Tensor, n_items: int) -> None:
+    """The device kernels trust the offsets (a CUDA kernel cannot stop on bad ones), so
+    they are checked here; inside a CUDA graph capture that would synchronise, and only
+    offsets built by fastrank's own packing reach the kernels there."""
+    if _device.capturing(offsets.device):
+        return
+    ok = (offsets[0] == 0) & (offsets[-1] == n_items) & (offsets.diff() >= 0).all()
+    if not bool(ok):
+        _raise_for_status(_C.STATUS_BAD_OFFSETS)
+
+
+def _run_device(backend: int, name: str, scores, targets, offsets, reduction, *hyper):
+    """The op on the device algorithms: CUDA kernels, or their host twin (backend 0)."""
+    _check_raw(scores, targets, offsets, reduction)
+    if backend != _device.backend_of(scores.device):
+        raise ValueError(f"the {'CUDA' if backend else 'host twin'} backend cannot run on {scores.device}")
+    _check_offsets(offsets, scores.shape[0])
+    n_lists = offsets.shape[0] - 1
+    loss = scores.new_empty(n_lists if reduction == 0 else ())
+    grad = torch.empty_like(scores)
+    status = _device.call(
+        name, scores.device, _DTYPE_TAG[scores.dtype], scores.data_ptr(), targets.data_ptr(), offsets.data_ptr(),
+        n_lists, scores.shape[0], reduction, *hyper, loss.data_ptr(), grad.data_ptr(),
+    )
+    _raise_for_status(status)
+    return loss, grad
+
+
 def _fake(scores, targets, offsets, reduction, *hyper):
     return scores.new_empty(offsets.shape[0] - 1 if reduction == 0 else ()), torch.empty_like(scores)
 
@@ -117,6 +146,7 @@ def _register(name: str) -> None:
     kernel = _KERNELS[name]
     _LIB.define(name + _SCHEMAS[name])
     _LIB.impl(name, lambda *args: _run_cpu(kernel, *args), "CPU")
+    _LIB.impl(name, lambda *args: _run_device(_device.CUDA, name, *args), "CUDA")
     torch.library.register_fake(qualname, _fake, lib=_LIB)
     torch.library.register_autograd(qualname, _backward, setup_context=_setup_context, lib=_LIB)
 

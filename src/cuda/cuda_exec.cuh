@@ -1,0 +1,79 @@
+// The CUDA executor of the device algorithms: item functions become grid-stride kernels
+// on the caller's stream, sums are CUB reductions in the caller's workspace. The first
+// CUDA error stops further launches and is returned by error().
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cub/device/device_reduce.cuh>
+#include <cub/device/device_segmented_reduce.cuh>
+
+#include "device_common.h"
+
+namespace fastrank {
+namespace device {
+
+template <typename F>
+__global__ void for_each_kernel(int64_t n, F f) {
+  const int64_t stride = int64_t(gridDim.x) * blockDim.x;
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) f(i);
+}
+
+class CudaExec {
+ public:
+  explicit CudaExec(intptr_t stream) : stream_(reinterpret_cast<cudaStream_t>(stream)) {}
+
+  template <typename F>
+  void for_each(int64_t n, F f) const {
+    if (n <= 0 || error_ != cudaSuccess) return;
+    constexpr int kThreads = 256;
+    // Enough blocks to fill any current GPU many times over; the grid-stride loop covers
+    // larger n without a grid-size limit.
+    const int64_t blocks = std::min<int64_t>((n + kThreads - 1) / kThreads, int64_t(1) << 16);
+    for_each_kernel<<<unsigned(blocks), kThreads, 0, stream_>>>(n, f);
+    note(cudaGetLastError());
+  }
+
+  // Scratch bytes for segmented_sum over n_segments lists and sum over up to
+  // max(n_items, n_segments) values.
+  size_t sum_temp_bytes(int64_t n_items, int64_t n_segments) const {
+    size_t segmented = 0, whole = 0;
+    if (n_segments > 0)
+      note(cub::DeviceSegmentedReduce::Sum(nullptr, segmented, static_cast<const double*>(nullptr),
+                                           static_cast<double*>(nullptr), n_segments,
+                                           static_cast<const int64_t*>(nullptr), static_cast<const int64_t*>(nullptr),
+                                           stream_));
+    const int64_t longest = std::max<int64_t>(1, std::max(n_items, n_segments));
+    note(cub::DeviceReduce::Sum(nullptr, whole, static_cast<const double*>(nullptr), static_cast<double*>(nullptr),
+                                longest, stream_));
+    return std::max(segmented, whole);
+  }
+
+  void segmented_sum(const double* in, const int64_t* offsets, int64_t n_segments, double* out, void* temp,
+                     size_t temp_bytes) const {
+    if (n_segments <= 0 || error_ != cudaSuccess) return;
+    note(cub::DeviceSegmentedReduce::Sum(temp, temp_bytes, in, out, n_segments, offsets, offsets + 1, stream_));
+  }
+
+  void sum(const double* in, int64_t n, double* out, void* temp, size_t temp_bytes) const {
+    if (error_ != cudaSuccess) return;
+    if (n <= 0) {
+      note(cudaMemsetAsync(out, 0, sizeof(double), stream_));  // +0.0 is all zero bits
+      return;
+    }
+    note(cub::DeviceReduce::Sum(temp, temp_bytes, in, out, n, stream_));
+  }
+
+  int error() const { return int(error_); }
+
+ private:
+  void note(cudaError_t e) const {
+    if (e != cudaSuccess && error_ == cudaSuccess) error_ = e;
+  }
+  cudaStream_t stream_;
+  mutable cudaError_t error_ = cudaSuccess;
+};
+
+}  // namespace device
+}  // namespace fastrank

@@ -1,0 +1,109 @@
+// Building blocks of the device algorithms. Every algorithm in src/cuda is written once,
+// as item functions over an executor `Exec`: CudaExec (cuda_exec.cuh) launches them as
+// kernels on a stream; HostExec runs the very same item functions as plain loops (the
+// "host twin", compiled by the C++ compiler into _C). The twin lets machines without a
+// GPU execute and test the exact arithmetic and indexing the GPU runs.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+
+#include "host_device.h"
+#include "kernels.h"
+
+namespace fastrank {
+namespace device {
+
+// A device-style call: its scratch memory (from torch's allocator, sized by a query call
+// with workspace == nullptr) and where data errors are reported (Status bits OR-ed into
+// one int in the op's memory space). `stream` is a cudaStream_t as an integer.
+struct DeviceCall {
+  void* workspace = nullptr;
+  size_t workspace_bytes = 0;
+  int* status = nullptr;
+  intptr_t stream = 0;
+};
+
+// Return codes of the device entry points (CUDA errors are passed through as positive ints).
+constexpr int kDeviceOk = 0;
+constexpr int kWorkspaceTooSmall = -1;
+constexpr int kBuiltWithoutCuda = -2;
+
+FR_HD inline void raise_status(int* status, int bits) {
+#if defined(__CUDA_ARCH__)
+  atomicOr(status, bits);
+#else
+  *status |= bits;
+#endif
+}
+
+FR_HD inline bool is_finite(double x) { return x - x == 0.0; }
+
+// The list holding item i: the last g with offsets[g] <= i (empty lists share offsets,
+// and the last of them is the list that actually starts there).
+FR_HD inline int64_t list_of(const int64_t* offsets, int64_t n_lists, int64_t i) {
+  int64_t lo = 0, hi = n_lists;  // answer in [lo, hi)
+  while (hi - lo > 1) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    if (offsets[mid] <= i) lo = mid; else hi = mid;
+  }
+  return lo;
+}
+
+// Carves aligned typed arrays out of one workspace. With a null base it only measures,
+// so the size query and the real call walk the same layout code.
+class Carver {
+ public:
+  explicit Carver(void* base) : base_(static_cast<char*>(base)) {}
+  template <typename T>
+  T* take(int64_t count) {
+    const size_t at = (used_ + 255) & ~size_t(255);
+    used_ = at + sizeof(T) * size_t(count > 0 ? count : 0);
+    return base_ != nullptr ? reinterpret_cast<T*>(base_ + at) : nullptr;
+  }
+  void* bytes(size_t count) { return take<unsigned char>(int64_t(count)); }
+  size_t used() const { return used_; }
+  bool measuring() const { return base_ == nullptr; }
+
+ private:
+  char* base_;
+  size_t used_ = 0;
+};
+
+// After an algorithm has carved its workspace: a size query ends here with the size, and
+// a run with too small a workspace ends here with an error.
+#define FASTRANK_CARVE_OR_MEASURE(carver, call)                              \
+  if ((carver).measuring()) {                                              \
+    (call).workspace_bytes = (carver).used();                              \
+    return kDeviceOk;                                                      \
+  }                                                                        \
+  if ((carver).used() > (call).workspace_bytes) return kWorkspaceTooSmall;
+
+// Runs the item functions as loops: the reference executor of the device algorithms.
+struct HostExec {
+  explicit HostExec(intptr_t = 0) {}
+  template <typename F>
+  void for_each(int64_t n, F f) const {
+    for (int64_t i = 0; i < n; ++i) f(i);
+  }
+  size_t sum_temp_bytes(int64_t, int64_t) const { return 0; }
+  // out[g] = Σ in[offsets[g] .. offsets[g+1]).
+  void segmented_sum(const double* in, const int64_t* offsets, int64_t n_segments, double* out, void*,
+                     size_t) const {
+    for (int64_t g = 0; g < n_segments; ++g) {
+      double total = 0;
+      for (int64_t i = offsets[g]; i < offsets[g + 1]; ++i) total += in[i];
+      out[g] = total;
+    }
+  }
+  void sum(const double* in, int64_t n, double* out, void*, size_t) const {
+    double total = 0;
+    for (int64_t i = 0; i < n; ++i) total += in[i];
+    *out = total;
+  }
+  int error() const { return kDeviceOk; }
+};
+
+}  // namespace device
+}  // namespace fastrank
