@@ -13,3 +13,5 @@ def pytest_benchmark_update_machine_info(config, machine_info):
 
     machine_info["torch_version"] = torch.__version__
     machine_info["fastrank_threads"] = fastrank.num_threads()
+    if fastrank.cuda_available():
+        machine_info["gpu"] = torch.cuda.get_device_name()

@@ -25,9 +25,12 @@ def fmt_time(seconds: float) -> str:
 def main(path: str) -> None:
     data = json.load(open(path))
     groups = defaultdict(dict)
+    traffic = {}  # group -> achieved GB/s of fastrank's row, where the group names its least traffic
     for bench in data["benchmarks"]:
         info = bench["extra_info"]
         groups[info["group"]][info["impl"]] = bench["stats"]["median"]
+        if "min_bytes" in info and info["impl"] == "fastrank":
+            traffic[info["group"]] = info["min_bytes"] / bench["stats"]["median"] / 1e9
     machine = data.get("machine_info", {})
     cpu = machine.get("cpu", {}).get("brand_raw", platform.processor() or "unknown CPU")
     cores = machine.get("cpu", {}).get("count", "?")
@@ -35,6 +38,8 @@ def main(path: str) -> None:
     print(f"Device: CPU, {cpu}, {cores} cores ({machine.get('machine', platform.machine())}); "
           f"Python {machine.get('python_version', '?')}, torch {machine.get('torch_version', '?')}, "
           f"fastrank on {machine.get('fastrank_threads', '?')} threads; {data.get('datetime', '')[:10]}.")
+    if "gpu" in machine:
+        print(f"GPU: {machine['gpu']} (rows named CUDA ran there).")
     print("Each row is loss + gradient (forward and backward) unless it says otherwise; median of the rounds.")
     print("Reproduce: `python -m pytest bench --benchmark-json=bench/results.json && "
           "python bench/report.py bench/results.json > bench/RESULTS.md`.\n")
@@ -49,6 +54,8 @@ def main(path: str) -> None:
                 ratio = theirs / mine
                 verdict = f"{ratio:,.1f}× faster" if ratio >= 1 else f"{1 / ratio:,.2f}× the time"
                 print(f"| {label} | {fmt_time(mine)} | {other} | {fmt_time(theirs)} | {verdict} |")
+    for group, rate in traffic.items():
+        print(f"\n{group}: fastrank moves its least memory traffic at {rate:,.0f} GB/s.")
 
 
 if __name__ == "__main__":

@@ -92,12 +92,30 @@ def _check_offsets(offsets: torch.Tensor, n_items: int) -> None:
         _raise_for_status(_C.STATUS_BAD_OFFSETS)
 
 
+# The device kernels spend O(n²) on a list; beyond this length, ops whose CPU kernel is
+# O(n log n) (hinge sweeps) or O(n·k) (truncated LambdaRank) run there instead.
+DEVICE_LIST_MAX = 1 << 16
+
+
+def _cpu_is_subquadratic(name: str, hyper) -> bool:
+    if name == "pairwise_hinge":
+        return True
+    if name == "lambdarank":
+        k, _gain, pair_loss = hyper[:3]
+        return pair_loss != 0 or k > 0
+    return False
+
+
 def _run_device(backend: int, name: str, scores, targets, offsets, reduction, *hyper):
     """The op on the device algorithms: CUDA kernels, or their host twin (backend 0)."""
     _check_raw(scores, targets, offsets, reduction)
     if backend != _device.backend_of(scores.device):
         raise ValueError(f"the {'CUDA' if backend else 'host twin'} backend cannot run on {scores.device}")
     _check_offsets(offsets, scores.shape[0])
+    if (backend == _device.CUDA and scores.shape[0] > DEVICE_LIST_MAX and not _device.capturing(scores.device)
+            and _cpu_is_subquadratic(name, hyper) and int(offsets.diff().max()) > DEVICE_LIST_MAX):
+        loss, grad = _run_cpu(_KERNELS[name], scores.cpu(), targets.cpu(), offsets.cpu(), reduction, *hyper)
+        return loss.to(scores.device), grad.to(scores.device)
     n_lists = offsets.shape[0] - 1
     loss = scores.new_empty(n_lists if reduction == 0 else ())
     grad = torch.empty_like(scores)
