@@ -84,8 +84,11 @@ FR_HD inline T gcn_weight(const T* g, const T* f_scale, const T* b_scale, int64_
   return w;
 }
 
+// Forward (out = act(M H)) or backward (dH = Mᵀ (dOut where the forward output was kept)),
+// one thread per (graph, node, feature): consecutive threads take consecutive features, so
+// the reads of H and dOut are coalesced.
 template <typename T, typename Exec>
-int gcn_propagate_run(const Exec& ex, const GcnArgs& a, DeviceCall& call) {
+int gcn_run(const Exec& ex, const GcnArgs& a, DeviceCall& call, bool backward) {
   Carver c(call.workspace);
   T* f_scale = c.take<T>(a.batch * a.nodes);
   T* b_scale = c.take<T>(a.batch * a.nodes);
@@ -93,55 +96,47 @@ int gcn_propagate_run(const Exec& ex, const GcnArgs& a, DeviceCall& call) {
   gcn_degrees<T>(ex, a, f_scale, b_scale, call.status);
   const int64_t n = a.nodes, f = a.features;
   const bool relu = a.relu;
-  const T* h = static_cast<const T*>(a.h);
   const T* adj = static_cast<const T*>(a.adj);
-  T* out = static_cast<T*>(a.out);
   int* status = call.status;
-  // One thread per output (graph, node, feature): consecutive threads take consecutive
-  // features, so the reads of h are coalesced.
+  if (!backward) {
+    const T* h = static_cast<const T*>(a.h);
+    T* out = static_cast<T*>(a.out);
+    ex.for_each(a.batch * n * f, [=] FR_HD(int64_t idx) {
+      const int64_t b = idx / (n * f), i = (idx / f) % n, k = idx % f;
+      if (!((h[idx] - h[idx]) == T(0))) raise_status(status, kNonFiniteScores);
+      const T* g = adj + b * n * n;
+      const T* hb = h + b * n * f + k;
+      T acc = T(0);
+      for (int64_t j = 0; j < n; ++j) acc += gcn_weight(g, f_scale + b * n, b_scale + b * n, n, i, j) * hb[j * f];
+      out[idx] = relu && !(acc > T(0)) ? T(0) : acc;
+    });
+    return ex.error();
+  }
+  const T* d_out = static_cast<const T*>(a.d_out);
+  const T* out = static_cast<const T*>(a.out);
+  T* d_h = static_cast<T*>(a.d_h);
   ex.for_each(a.batch * n * f, [=] FR_HD(int64_t idx) {
-    const int64_t b = idx / (n * f), i = (idx / f) % n, k = idx % f;
-    if (!((h[idx] - h[idx]) == T(0))) raise_status(status, kNonFiniteScores);
+    const int64_t b = idx / (n * f), j = (idx / f) % n, k = idx % f;
     const T* g = adj + b * n * n;
-    const T* fs = f_scale + b * n;
-    const T* bs = b_scale + b * n;
-    const T* hb = h + b * n * f + k;
+    const int64_t base = b * n * f + k;
     T acc = T(0);
-    for (int64_t j = 0; j < n; ++j) acc += gcn_weight(g, fs, bs, n, i, j) * hb[j * f];
-    out[idx] = relu && !(acc > T(0)) ? T(0) : acc;
+    for (int64_t i = 0; i < n; ++i) {
+      const T kept = relu && !(out[base + i * f] > T(0)) ? T(0) : d_out[base + i * f];
+      acc += gcn_weight(g, f_scale + b * n, b_scale + b * n, n, i, j) * kept;
+    }
+    d_h[idx] = acc;
   });
   return ex.error();
 }
 
 template <typename T, typename Exec>
+int gcn_propagate_run(const Exec& ex, const GcnArgs& a, DeviceCall& call) {
+  return gcn_run<T>(ex, a, call, false);
+}
+
+template <typename T, typename Exec>
 int gcn_propagate_backward_run(const Exec& ex, const GcnArgs& a, DeviceCall& call) {
-  Carver c(call.workspace);
-  T* f_scale = c.take<T>(a.batch * a.nodes);
-  T* b_scale = c.take<T>(a.batch * a.nodes);
-  FASTRANK_CARVE_OR_MEASURE(c, call)
-  gcn_degrees<T>(ex, a, f_scale, b_scale, call.status);
-  const int64_t n = a.nodes, f = a.features;
-  const bool relu = a.relu;
-  const T* d_out = static_cast<const T*>(a.d_out);
-  const T* out = static_cast<const T*>(a.out);
-  const T* adj = static_cast<const T*>(a.adj);
-  T* d_h = static_cast<T*>(a.d_h);
-  // dH[j] = Σ_i M[i][j] · (dOut[i] where the forward output was kept).
-  ex.for_each(a.batch * n * f, [=] FR_HD(int64_t idx) {
-    const int64_t b = idx / (n * f), j = (idx / f) % n, k = idx % f;
-    const T* g = adj + b * n * n;
-    const T* fs = f_scale + b * n;
-    const T* bs = b_scale + b * n;
-    const int64_t base = b * n * f + k;
-    T acc = T(0);
-    for (int64_t i = 0; i < n; ++i) {
-      const T upstream = d_out[base + i * f];
-      const T kept = relu && !(out[base + i * f] > T(0)) ? T(0) : upstream;
-      acc += gcn_weight(g, fs, bs, n, i, j) * kept;
-    }
-    d_h[idx] = acc;
-  });
-  return ex.error();
+  return gcn_run<T>(ex, a, call, true);
 }
 
 }  // namespace device

@@ -94,6 +94,38 @@ void finish_lists(const Exec& ex, const ListArgs& a, const ListWork& w) {
   });
 }
 
+// Sums one item gathers over the partners of its list.
+struct ItemSums {
+  double loss = 0;   // of the pairs where the item is the better member
+  double grad = 0;   // ∂/∂s_item of all its pairs
+  double pairs = 0;  // its lower partners (pairs with a different target, counted once)
+};
+
+// The item-parallel frame of every list op: for each item i (list g), checks its score and
+// target, calls visit(g, i, j, s_i, y_i, s_j, y_j, sums) for every item j of its list, and
+// stores the sums in w.
+template <typename T, typename Exec, typename Visit>
+void for_item_pairs(const Exec& ex, const ListArgs& a, int* status, const ListWork& w, Visit visit) {
+  const T* s = static_cast<const T*>(a.scores);
+  const T* y = static_cast<const T*>(a.targets);
+  const int64_t* off = a.offsets;
+  const int64_t n_lists = a.n_lists;
+  double* item_loss = w.item_loss;
+  double* item_pairs = w.item_pairs;
+  double* item_grad = w.item_grad;
+  ex.for_each(a.n_items, [=] FR_HD(int64_t i) {
+    const int64_t g = list_of(off, n_lists, i);
+    const double si = double(s[i]), yi = double(y[i]);
+    if (!is_finite(si)) raise_status(status, kNonFiniteScores);
+    if (!is_finite(yi)) raise_status(status, kNonFiniteTargets);
+    ItemSums sums;
+    for (int64_t j = off[g]; j < off[g + 1]; ++j) visit(g, i, j, si, yi, double(s[j]), double(y[j]), sums);
+    item_loss[i] = sums.loss;
+    item_pairs[i] = sums.pairs;
+    item_grad[i] = sums.grad;
+  });
+}
+
 template <typename T, typename Exec>
 int pairwise_hinge_run(const Exec& ex, const PairwiseHingeArgs& a, DeviceCall& call) {
   Carver c(call.workspace);
@@ -121,38 +153,23 @@ int pairwise_hinge_run(const Exec& ex, const PairwiseHingeArgs& a, DeviceCall& c
       omega[i] = v == 0 ? 0.0 : (warp_mean ? harmonic / double(v) : harmonic);
     });
   }
-  double* item_loss = w.item_loss;
-  double* item_pairs = w.item_pairs;
-  double* item_grad = w.item_grad;
-  ex.for_each(a.n_items, [=] FR_HD(int64_t i) {
-    const int64_t g = list_of(off, n_lists, i);
-    const double si = double(s[i]), yi = double(y[i]);
-    if (!is_finite(si)) raise_status(status, kNonFiniteScores);
-    if (!is_finite(yi)) raise_status(status, kNonFiniteTargets);
-    // The key s + m is formed the same way for every comparison (and as the CPU kernels
-    // form it), so both members of a pair agree on whether it is active.
-    const double key_i = si + m;
-    const double omega_i = omega != nullptr ? omega[i] : 1.0;
-    double loss = 0, gr = 0, pairs = 0;
-    for (int64_t j = off[g]; j < off[g + 1]; ++j) {
-      const double sj = double(s[j]), yj = double(y[j]);
-      if (yj < yi) {  // i is the better member; active when key_j > s_i
-        pairs += 1;
+  // The key s + m is formed the same way for every comparison (and as the CPU kernels form
+  // it), so both members of a pair agree on whether it is active.
+  for_item_pairs<T>(ex, a, status, w, [=] FR_HD(int64_t, int64_t i, int64_t j, double si, double yi, double sj,
+                                                double yj, ItemSums& sums) {
+    if (yj < yi) {  // i is the better member; active when key_j > s_i
+      sums.pairs += 1;
+      if (sj + m > si) {
         const double z = (sj + m) - si;
-        if (sj + m > si) {
-          const double wt = (weighted ? yi - yj : 1.0) * omega_i;
-          loss += wt * (squared ? z * z : z);
-          gr -= wt * (squared ? 2 * z : 1.0);
-        }
-      } else if (yj > yi && key_i > sj) {  // i is the worse member of an active pair
-        const double z = key_i - sj;
-        const double wt = (weighted ? yj - yi : 1.0) * (omega != nullptr ? omega[j] : 1.0);
-        gr += wt * (squared ? 2 * z : 1.0);
+        const double wt = (weighted ? yi - yj : 1.0) * (omega != nullptr ? omega[i] : 1.0);
+        sums.loss += wt * (squared ? z * z : z);
+        sums.grad -= wt * (squared ? 2 * z : 1.0);
       }
+    } else if (yj > yi && si + m > sj) {  // i is the worse member of an active pair
+      const double z = (si + m) - sj;
+      const double wt = (weighted ? yj - yi : 1.0) * (omega != nullptr ? omega[j] : 1.0);
+      sums.grad += wt * (squared ? 2 * z : 1.0);
     }
-    item_loss[i] = loss;
-    item_pairs[i] = pairs;
-    item_grad[i] = gr;
   });
   finish_lists<T>(ex, a, w);
   return ex.error();
@@ -163,35 +180,17 @@ int pairwise_logistic_run(const Exec& ex, const PairwiseLogisticArgs& a, DeviceC
   Carver c(call.workspace);
   const ListWork w = carve_list_work(ex, c, a.n_items, a.n_lists);
   FASTRANK_CARVE_OR_MEASURE(c, call)
-  const T* s = static_cast<const T*>(a.scores);
-  const T* y = static_cast<const T*>(a.targets);
-  const int64_t* off = a.offsets;
-  const int64_t n_lists = a.n_lists;
   const double sigma = a.sigma;
-  int* status = call.status;
-  double* item_loss = w.item_loss;
-  double* item_pairs = w.item_pairs;
-  double* item_grad = w.item_grad;
-  ex.for_each(a.n_items, [=] FR_HD(int64_t i) {
-    const int64_t g = list_of(off, n_lists, i);
-    const double si = double(s[i]), yi = double(y[i]);
-    if (!is_finite(si)) raise_status(status, kNonFiniteScores);
-    if (!is_finite(yi)) raise_status(status, kNonFiniteTargets);
-    double loss = 0, gr = 0, pairs = 0;
-    for (int64_t j = off[g]; j < off[g + 1]; ++j) {
-      const double sj = double(s[j]), yj = double(y[j]);
-      if (yj < yi) {
-        const double x = -sigma * (si - sj);
-        pairs += 1;
-        loss += softplus(x);
-        gr -= sigma * sigmoid(x);
-      } else if (yj > yi) {
-        gr += sigma * sigmoid(-sigma * (sj - si));
-      }
+  for_item_pairs<T>(ex, a, call.status, w, [=] FR_HD(int64_t, int64_t, int64_t, double si, double yi, double sj,
+                                                     double yj, ItemSums& sums) {
+    if (yj < yi) {
+      const double x = -sigma * (si - sj);
+      sums.pairs += 1;
+      sums.loss += softplus(x);
+      sums.grad -= sigma * sigmoid(x);
+    } else if (yj > yi) {
+      sums.grad += sigma * sigmoid(-sigma * (sj - si));
     }
-    item_loss[i] = loss;
-    item_pairs[i] = pairs;
-    item_grad[i] = gr;
   });
   finish_lists<T>(ex, a, w);
   return ex.error();
@@ -238,50 +237,34 @@ int lambdarank_run(const Exec& ex, const LambdaRankArgs& a, DeviceCall& call) {
   });
   ex.segmented_sum(ideal, off, n_lists, idcg, w.temp, w.temp_bytes);
 
-  double* item_loss = w.item_loss;
-  double* item_pairs = w.item_pairs;
-  double* item_grad = w.item_grad;
-  ex.for_each(a.n_items, [=] FR_HD(int64_t i) {
-    const int64_t g = list_of(off, n_lists, i);
-    const double si = double(s[i]), yi = double(y[i]);
-    const double gi = gain[i], di = disc[i], norm = idcg[g];
-    const bool relevant = norm > 0;  // a list without a relevant item adds nothing
-    const double key_i = si + m;
-    double loss = 0, gr = 0, pairs = 0;
-    for (int64_t j = off[g]; j < off[g + 1]; ++j) {
-      const double yj = double(y[j]);
-      if (yj == yi) continue;
-      const bool better = yi > yj;
-      pairs += better;
-      const double dj = disc[j];
-      if (!relevant || (di == 0.0 && dj == 0.0)) continue;  // both below k: weight 0
-      const double sj = double(s[j]);
-      const double wt = fabs(gi - gain[j]) * fabs(di - dj) / norm;
-      if (pair_loss == int(PairLoss::kLogistic)) {
-        if (better) {
-          const double x = -sigma * (si - sj);
-          loss += wt * softplus(x);
-          gr -= sigma * wt * sigmoid(x);
-        } else {
-          gr += sigma * wt * sigmoid(-sigma * (sj - si));
-        }
-        continue;
-      }
-      const bool squared = pair_loss == int(PairLoss::kSquaredHinge);
+  for_item_pairs<T>(ex, a, status, w, [=] FR_HD(int64_t g, int64_t i, int64_t j, double si, double yi, double sj,
+                                                double yj, ItemSums& sums) {
+    if (yj == yi) return;
+    const bool better = yi > yj;
+    sums.pairs += better;
+    const double di = disc[i], dj = disc[j], norm = idcg[g];
+    // A list without a relevant item adds nothing; pairs with both items below k weigh 0.
+    if (!(norm > 0) || (di == 0.0 && dj == 0.0)) return;
+    const double wt = fabs(gain[i] - gain[j]) * fabs(di - dj) / norm;
+    if (pair_loss == int(PairLoss::kLogistic)) {
       if (better) {
-        if (sj + m > si) {
-          const double z = (sj + m) - si;
-          loss += wt * (squared ? z * z : z);
-          gr -= wt * (squared ? 2 * z : 1.0);
-        }
-      } else if (key_i > sj) {
-        const double z = key_i - sj;
-        gr += wt * (squared ? 2 * z : 1.0);
+        const double x = -sigma * (si - sj);
+        sums.loss += wt * softplus(x);
+        sums.grad -= sigma * wt * sigmoid(x);
+      } else {
+        sums.grad += sigma * wt * sigmoid(-sigma * (sj - si));
       }
+      return;
     }
-    item_loss[i] = loss;
-    item_pairs[i] = pairs;
-    item_grad[i] = gr;
+    const bool squared = pair_loss == int(PairLoss::kSquaredHinge);
+    if (better && sj + m > si) {
+      const double z = (sj + m) - si;
+      sums.loss += wt * (squared ? z * z : z);
+      sums.grad -= wt * (squared ? 2 * z : 1.0);
+    } else if (!better && si + m > sj) {
+      const double z = (si + m) - sj;
+      sums.grad += wt * (squared ? 2 * z : 1.0);
+    }
   });
   finish_lists<T>(ex, a, w);
   return ex.error();
