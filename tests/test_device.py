@@ -139,7 +139,7 @@ def test_graph_encoding_matches_cpu(backend, space, dtype):
     codes = torch.arange(space.size)
     expected = graph_encode.encode_codes(space, codes, dtype)
     if backend == "twin":
-        got = graph_encode._encode_on_device(space, graph_encode._NATIVE_TAGS[type(space)], codes, dtype)
+        got = graph_encode._encode(space, graph_encode._NATIVE_TAGS[type(space)], codes, dtype, "device")
     else:
         got = [t.cpu() for t in graph_encode.encode_codes(space, codes.cuda(), dtype)]
     for a, b in zip(got, expected):
@@ -147,7 +147,7 @@ def test_graph_encoding_matches_cpu(backend, space, dtype):
     with pytest.raises(ValueError, match="codes must lie"):
         bad = torch.tensor([0, space.size])
         if backend == "twin":
-            graph_encode._encode_on_device(space, graph_encode._NATIVE_TAGS[type(space)], bad, dtype)
+            graph_encode._encode(space, graph_encode._NATIVE_TAGS[type(space)], bad, dtype, "device")
         else:
             graph_encode.encode_codes(space, bad.cuda(), dtype)
 
@@ -167,11 +167,11 @@ def random_graphs(batch, nodes, features, dtype, seed):
 def test_gcn_propagation_matches_cpu(backend, shape, relu, dtype):
     h, adj = random_graphs(*shape, dtype, seed=sum(shape))
     d_out = torch.randn_like(h)
-    out = gcn._forward_cpu(h, adj, relu)
-    d_h = gcn._backward_cpu(d_out, adj, out, relu)
+    out = gcn._propagate(h, adj, relu, "cpu")
+    d_h = gcn._propagate_backward(d_out, adj, out, relu, "cpu")
     if backend == "twin":
-        got_out = gcn._forward_device(h, adj, relu)
-        got_d_h = gcn._backward_device(d_out, adj, got_out, relu)
+        got_out = gcn._propagate(h, adj, relu, "device")
+        got_d_h = gcn._propagate_backward(d_out, adj, got_out, relu, "device")
     else:
         hc = h.cuda().requires_grad_(True)
         oc = fastrank.graph.gcn_propagate(hc, adj.cuda(), "relu" if relu else None)
@@ -184,7 +184,8 @@ def test_gcn_propagation_matches_cpu(backend, shape, relu, dtype):
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_gcn_propagation_reports_bad_values(backend):
     h, adj = random_graphs(2, 4, 3, torch.float64, seed=1)
-    run = gcn._forward_device if backend == "twin" else (lambda a, b, r: gcn._forward_device(a.cuda(), b.cuda(), r))
+    run = ((lambda a, b, r: gcn._propagate(a, b, r, "device")) if backend == "twin"
+           else (lambda a, b, r: gcn._propagate(a.cuda(), b.cuda(), r, "device")))
     bad = adj.clone()
     bad[1, 0, 2] = -1.0
     with pytest.raises(ValueError, match="adj must be finite and non-negative"):

@@ -34,36 +34,25 @@ def encode_codes(space: SearchSpace, codes, dtype: torch.dtype = torch.float32) 
         if not cuda_available():
             raise ValueError("codes are on a CUDA device but fastrank's CUDA kernels are not available "
                              "(fastrank.cuda_available() is False)")
-        return _encode_on_device(space, tag, codes, dtype)
-    codes = codes.reshape(-1).to(device="cpu", dtype=torch.int64).contiguous()
-    adjacency, ops, mask = _empty_batch(tag, codes, dtype)
-    status = _C.encode_graphs_cpu(tag, 0 if dtype == torch.float32 else 1, codes.data_ptr(), codes.numel(),
-                                  ops.data_ptr(), adjacency.data_ptr(), mask.data_ptr())
-    _raise_for_status(status, space)
-    return adjacency, ops, mask
+        return _encode(space, tag, codes, dtype, "device")
+    return _encode(space, tag, codes.cpu(), dtype, "cpu")
 
 
-def _empty_batch(tag: int, codes: torch.Tensor, dtype: torch.dtype) -> GraphBatch:
+def _encode(space: SearchSpace, tag: int, codes: torch.Tensor, dtype: torch.dtype, kernel: str) -> GraphBatch:
+    """kernel "cpu": the C++ kernel; "device": the device algorithm (CUDA kernels for CUDA
+    codes, its host twin for CPU ones)."""
+    codes = codes.reshape(-1).to(torch.int64).contiguous()
     n, nodes = codes.numel(), _C.graph_space_nodes(tag)
-    return (torch.empty(n, nodes, nodes, dtype=dtype, device=codes.device),
-            torch.empty(n, nodes, dtype=torch.int64, device=codes.device),
-            torch.empty(n, nodes, dtype=torch.bool, device=codes.device))
-
-
-def _raise_for_status(status: int, space: SearchSpace) -> None:
+    adjacency = torch.empty(n, nodes, nodes, dtype=dtype, device=codes.device)
+    ops = torch.empty(n, nodes, dtype=torch.int64, device=codes.device)
+    mask = torch.empty(n, nodes, dtype=torch.bool, device=codes.device)
+    args = (tag, 0 if dtype == torch.float32 else 1, codes.data_ptr(), n, ops.data_ptr(), adjacency.data_ptr(),
+            mask.data_ptr())
+    status = _C.encode_graphs_cpu(*args) if kernel == "cpu" else _device.call("encode_graphs", codes.device, *args)
     if status & _C.STATUS_BAD_CODES:
         raise ValueError(f"codes must lie in 0..{space.size - 1} for {space.name}")
     if status:
         raise RuntimeError(f"graph encoding returned status {status}")
-
-
-def _encode_on_device(space: SearchSpace, tag: int, codes: torch.Tensor, dtype: torch.dtype) -> GraphBatch:
-    """The device algorithm: CUDA kernels for CUDA codes, its host twin for CPU codes."""
-    codes = codes.reshape(-1).to(torch.int64).contiguous()
-    adjacency, ops, mask = _empty_batch(tag, codes, dtype)
-    status = _device.call("encode_graphs", codes.device, tag, 0 if dtype == torch.float32 else 1, codes.data_ptr(),
-                          codes.numel(), ops.data_ptr(), adjacency.data_ptr(), mask.data_ptr())
-    _raise_for_status(status, space)
     return adjacency, ops, mask
 
 

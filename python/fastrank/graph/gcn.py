@@ -34,60 +34,44 @@ def _check_raw(h: torch.Tensor, adj: torch.Tensor) -> None:
         raise ValueError(f"graphs may have at most {_C.GCN_MAX_NODES} nodes, got {h.shape[1]}")
 
 
-def _forward_cpu(h, adj, relu):
+def _propagate(h, adj, relu, kernel="cpu"):
+    """kernel "cpu": the C++ kernel; "device": the device algorithm (CUDA kernels for CUDA
+    tensors, its host twin for CPU ones). The kernels check the values as they read them."""
     _check_raw(h, adj)
     out = torch.empty_like(h)
     b, n, f = h.shape
-    # The kernel checks the values as it reads them: no extra pass over h or adj.
-    status = _C.gcn_propagate_cpu(_DTYPE_TAG[h.dtype], b, n, f, relu, h.data_ptr(), adj.data_ptr(), out.data_ptr())
-    _raise_for_status(status)
-    return out
-
-
-def _forward_device(h, adj, relu):
-    """The device algorithm: CUDA kernels for CUDA tensors, the host twin for CPU ones."""
-    _check_raw(h, adj)
-    out = torch.empty_like(h)
-    b, n, f = h.shape
-    status = _device.call("gcn_propagate", h.device, _DTYPE_TAG[h.dtype], b, n, f, relu, h.data_ptr(),
-                          adj.data_ptr(), out.data_ptr())
-    _raise_for_status(status)
-    return out
-
-
-def _raise_for_status(status: int) -> None:
+    args = (_DTYPE_TAG[h.dtype], b, n, f, relu, h.data_ptr(), adj.data_ptr(), out.data_ptr())
+    status = _C.gcn_propagate_cpu(*args) if kernel == "cpu" else _device.call("gcn_propagate", h.device, *args)
     if status & _C.STATUS_BAD_ADJACENCY:
         raise ValueError("adj must be finite and non-negative")
     if status & _C.STATUS_NONFINITE_SCORES:
         raise ValueError("h contains NaN or infinity")
     if status:
         raise RuntimeError(f"gcn_propagate kernel returned status {status}")
+    return out
 
 
-def _backward_cpu(d_out, adj, out, relu):
+def _propagate_backward(d_out, adj, out, relu, kernel="cpu"):
     d_out = d_out.contiguous()
     _check_raw(out, adj)
     d_h = torch.empty_like(out)
     b, n, f = out.shape
-    _C.gcn_propagate_backward_cpu(_DTYPE_TAG[out.dtype], b, n, f, relu, d_out.data_ptr(), adj.data_ptr(),
-                                  out.data_ptr(), d_h.data_ptr())
+    args = (_DTYPE_TAG[out.dtype], b, n, f, relu, d_out.data_ptr(), adj.data_ptr(), out.data_ptr(), d_h.data_ptr())
+    if kernel == "cpu":
+        _C.gcn_propagate_backward_cpu(*args)
+    else:
+        _device.call("gcn_propagate_backward", out.device, *args)
     return d_h
 
 
-def _backward_device(d_out, adj, out, relu):
-    d_out = d_out.contiguous()
-    _check_raw(out, adj)
-    d_h = torch.empty_like(out)
-    b, n, f = out.shape
-    _device.call("gcn_propagate_backward", out.device, _DTYPE_TAG[out.dtype], b, n, f, relu, d_out.data_ptr(),
-                 adj.data_ptr(), out.data_ptr(), d_h.data_ptr())
-    return d_h
+def _kernel_for(t: torch.Tensor) -> str:
+    return "cpu" if t.device.type == "cpu" else "device"
 
 
-_LIB.impl("gcn_propagate", _forward_cpu, "CPU")
-_LIB.impl("gcn_propagate_backward", _backward_cpu, "CPU")
-_LIB.impl("gcn_propagate", _forward_device, "CUDA")
-_LIB.impl("gcn_propagate_backward", _backward_device, "CUDA")
+_LIB.impl("gcn_propagate", lambda h, adj, relu: _propagate(h, adj, relu, "cpu"), "CPU")
+_LIB.impl("gcn_propagate_backward", lambda d, adj, out, relu: _propagate_backward(d, adj, out, relu, "cpu"), "CPU")
+_LIB.impl("gcn_propagate", lambda h, adj, relu: _propagate(h, adj, relu, "device"), "CUDA")
+_LIB.impl("gcn_propagate_backward", lambda d, adj, out, relu: _propagate_backward(d, adj, out, relu, "device"), "CUDA")
 
 
 @torch.library.register_fake("fastrank::gcn_propagate", lib=_LIB)
@@ -118,7 +102,7 @@ class _EagerPropagate(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, h, adj, relu):
-        out = (_forward_cpu if h.device.type == "cpu" else _forward_device)(h, adj, relu)
+        out = _propagate(h, adj, relu, _kernel_for(h))
         ctx.save_for_backward(adj, out)
         ctx.relu = relu
         return out
@@ -128,8 +112,7 @@ class _EagerPropagate(torch.autograd.Function):
         if torch.is_grad_enabled():
             raise RuntimeError("gcn_propagate does not support double backward (create_graph=True)")
         adj, out = ctx.saved_tensors
-        backward = _backward_cpu if out.device.type == "cpu" else _backward_device
-        return backward(d_out, adj, out, ctx.relu), None, None
+        return _propagate_backward(d_out, adj, out, ctx.relu, _kernel_for(out)), None, None
 
 
 def gcn_propagate(h: torch.Tensor, adj: torch.Tensor, activation: str = "relu") -> torch.Tensor:
