@@ -1,7 +1,7 @@
 """fastrank: fast ranking losses and tools for predictor-based neural architecture search."""
 from ._native import cuda_available, num_threads, set_num_threads
 from .ops import lambdarank, pairwise_hinge, pairwise_logistic, pairwise_squared_hinge
-from . import benchmarks, graph, losses, metrics, nn, spaces  # noqa: E402  (built on the ops above)
+from . import benchmarks, graph, losses, metrics, nn, optim, spaces  # noqa: E402  (built on the ops above)
 
 __version__ = "0.1.0"
 
@@ -18,5 +18,6 @@ __all__ = [
     "losses",
     "metrics",
     "nn",
+    "optim",
     "spaces",
 ]

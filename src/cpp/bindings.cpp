@@ -6,8 +6,10 @@
 // algorithm on CUDA (backend 1) or its host twin (backend 0). With workspace == 0 it
 // returns the workspace bytes the call needs; otherwise 0 or an error code.
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
 #include <string>
+#include <vector>
 
 #include "device_api.h"
 #include "kernels.h"
@@ -258,6 +260,104 @@ PYBIND11_MODULE(_C, m) {
         py::gil_scoped_release release;
         return gcn_encoder_forward_cpu(a);
       });
+
+  // The predictor's training passes: `shape` = (dtype, batch, nodes, features, layers, hidden,
+  // table_rows, mean_pool); `buffers` = (ops, adj, mask, activations, pooled, head_hidden, scores,
+  // d_scores); params / grads in the module's parameter order (2·layers + 5 addresses).
+  auto predictor_args = [](const std::vector<int64_t>& shape, const std::vector<uintptr_t>& buffers,
+                           const std::vector<uintptr_t>& params, const std::vector<uintptr_t>& grads) {
+    if (shape.size() != 8 || buffers.size() != 8) throw py::value_error("predictor: expected 8 shape and 8 buffer entries");
+    GcnPredictorArgs a;
+    a.dtype = check_dtype(int(shape[0]));
+    a.batch = shape[1];
+    a.nodes = shape[2];
+    a.features = shape[3];
+    a.layers = shape[4];
+    a.hidden = shape[5];
+    a.table_rows = shape[6];
+    a.mean_pool = shape[7] != 0;
+    for (size_t k = 1; k < 7; ++k)
+      if (shape[k] < 0) throw py::value_error("sizes must be non-negative");
+    const size_t expected = size_t(2 * a.layers + 5);
+    if (params.size() != expected || (!grads.empty() && grads.size() != expected))
+      throw py::value_error("predictor: expected " + std::to_string(expected) + " parameter addresses");
+    a.ops = ptr<const int64_t>(buffers[0]);
+    a.adj = ptr<const void>(buffers[1]);
+    a.mask = ptr<const bool>(buffers[2]);
+    a.activations = ptr<void>(buffers[3]);
+    a.pooled = ptr<void>(buffers[4]);
+    a.head_hidden = ptr<void>(buffers[5]);
+    a.scores = ptr<void>(buffers[6]);
+    a.d_scores = ptr<const void>(buffers[7]);
+    return a;
+  };
+  m.def("gcn_predictor_forward_cpu", [predictor_args](const std::vector<int64_t>& shape,
+                                                      const std::vector<uintptr_t>& buffers,
+                                                      const std::vector<uintptr_t>& params) {
+    GcnPredictorArgs a = predictor_args(shape, buffers, params, {});
+    std::vector<const void*> p(params.size());
+    for (size_t k = 0; k < params.size(); ++k) p[k] = ptr<const void>(params[k]);
+    a.params = p.data();
+    py::gil_scoped_release release;
+    return gcn_predictor_forward_cpu(a);
+  });
+  m.def("gcn_predictor_backward_cpu", [predictor_args](const std::vector<int64_t>& shape,
+                                                       const std::vector<uintptr_t>& buffers,
+                                                       const std::vector<uintptr_t>& params,
+                                                       const std::vector<uintptr_t>& grads) {
+    GcnPredictorArgs a = predictor_args(shape, buffers, params, grads);
+    std::vector<const void*> p(params.size());
+    std::vector<void*> d(grads.size());
+    for (size_t k = 0; k < params.size(); ++k) p[k] = ptr<const void>(params[k]);
+    for (size_t k = 0; k < grads.size(); ++k) d[k] = ptr<void>(grads[k]);
+    a.params = p.data();
+    a.grads = d.data();
+    py::gil_scoped_release release;
+    return gcn_predictor_backward_cpu(a);
+  });
+  m.def("adam_step_cpu", [](int dtype, const std::vector<uintptr_t>& params, const std::vector<uintptr_t>& grads,
+                            const std::vector<uintptr_t>& exp_avg, const std::vector<uintptr_t>& exp_avg_sq,
+                            const std::vector<uintptr_t>& max_exp_avg_sq, const std::vector<int64_t>& numels,
+                            const std::vector<uintptr_t>& steps, int step_dtype, double lr, double beta1, double beta2,
+                            double eps, double weight_decay, bool amsgrad, bool maximize, bool decoupled) {
+    const size_t count = params.size();
+    if (grads.size() != count || exp_avg.size() != count || exp_avg_sq.size() != count || numels.size() != count ||
+        steps.size() != count || (amsgrad && max_exp_avg_sq.size() != count))
+      throw py::value_error("adam: params, grads, exp_avg, exp_avg_sq, numels and steps need one entry per tensor");
+    for (int64_t n : numels)
+      if (n < 0) throw py::value_error("adam: numels must be non-negative");
+    AdamArgs a;
+    a.dtype = check_dtype(dtype);
+    a.count = int64_t(count);
+    std::vector<void*> p(count), m1(count), m2(count), st(count), mx(amsgrad ? count : 0);
+    std::vector<const void*> g(count);
+    for (size_t k = 0; k < count; ++k) {
+      p[k] = ptr<void>(params[k]);
+      g[k] = ptr<const void>(grads[k]);
+      m1[k] = ptr<void>(exp_avg[k]);
+      m2[k] = ptr<void>(exp_avg_sq[k]);
+      st[k] = ptr<void>(steps[k]);
+      if (amsgrad) mx[k] = ptr<void>(max_exp_avg_sq[k]);
+    }
+    a.params = p.data();
+    a.grads = g.data();
+    a.exp_avg = m1.data();
+    a.exp_avg_sq = m2.data();
+    a.max_exp_avg_sq = mx.data();
+    a.amsgrad = amsgrad;
+    a.maximize = maximize;
+    a.decoupled_weight_decay = decoupled;
+    a.numels = numels.data();
+    a.steps = st.data();
+    a.step_dtype = check_dtype(step_dtype);
+    a.lr = lr;
+    a.beta1 = beta1;
+    a.beta2 = beta2;
+    a.eps = eps;
+    a.weight_decay = weight_decay;
+    py::gil_scoped_release release;
+    adam_step_cpu(a);
+  });
 
   m.def("kendall_tau_b_cpu", [](int dtype, uintptr_t x, uintptr_t y, int64_t n) {
     const DType t = check_dtype(dtype);

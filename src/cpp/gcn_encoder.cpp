@@ -38,7 +38,7 @@ int encode(const GcnEncoderArgs& g) {
     }
     graph_product(m, z.data(), h.data(), n, f, true);
     for (int64_t l = 0; l < layers; ++l) {
-      graph_linear(h.data(), weight_t + l * f * f, bias + l * f, z.data(), n, f);
+      graph_linear(h.data(), weight_t + l * f * f, bias + l * f, z.data(), n, f, f);
       graph_product(m, z.data(), h.data(), n, f, true);
     }
     T* row = out + b * f;

@@ -5,15 +5,41 @@
 namespace fastrank {
 namespace {
 
-template <typename T>
-FASTRANK_INLINE void product(const T* __restrict m, const T* __restrict h, T* __restrict out, int64_t n, int64_t f,
-                             bool relu) {
+// out row i = Σ_j M[i, j] h[j] (transposed: Σ_j M[j, i] h[j]), then ReLU if relu. With the
+// width known at compile time a row's sum stays in registers across its few non-zero terms
+// (a generic-width row was stored and reloaded per term: 2x slower at 8 nodes × 64).
+template <typename T, int F, bool kTransposed>
+FASTRANK_INLINE void product_fixed(const T* __restrict m, const T* __restrict h, T* __restrict out, int64_t n,
+                                   bool relu) {
+  for (int64_t i = 0; i < n; ++i) {
+    T acc[F];
+    for (int c = 0; c < F; ++c) acc[c] = T(0);
+    for (int64_t j = 0; j < n; ++j) {
+      const T w = kTransposed ? m[j * n + i] : m[i * n + j];
+      if (w == T(0)) continue;  // sparse DAGs: most of M is zero
+      const T* __restrict src = h + j * F;
+      for (int c = 0; c < F; ++c) acc[c] += w * src[c];
+    }
+    T* __restrict row = out + i * F;
+    if (relu)
+      for (int c = 0; c < F; ++c) row[c] = acc[c] > T(0) ? acc[c] : T(0);
+    else
+      for (int c = 0; c < F; ++c) row[c] = acc[c];
+  }
+}
+
+template <typename T, bool kTransposed>
+FASTRANK_INLINE void product_any(const T* __restrict m, const T* __restrict h, T* __restrict out, int64_t n,
+                                 int64_t f, bool relu) {
+  if (f == 32) return product_fixed<T, 32, kTransposed>(m, h, out, n, relu);
+  if (f == 64) return product_fixed<T, 64, kTransposed>(m, h, out, n, relu);
+  if (f == 128) return product_fixed<T, 128, kTransposed>(m, h, out, n, relu);
   for (int64_t i = 0; i < n; ++i) {
     T* __restrict row = out + i * f;
     for (int64_t c = 0; c < f; ++c) row[c] = T(0);
     for (int64_t j = 0; j < n; ++j) {
-      const T w = m[i * n + j];
-      if (w == T(0)) continue;  // sparse DAGs: most of M is zero
+      const T w = kTransposed ? m[j * n + i] : m[i * n + j];
+      if (w == T(0)) continue;
       const T* __restrict src = h + j * f;
       for (int64_t c = 0; c < f; ++c) row[c] += w * src[c];
     }
@@ -22,86 +48,107 @@ FASTRANK_INLINE void product(const T* __restrict m, const T* __restrict h, T* __
   }
 }
 
-template <typename T>
-FASTRANK_INLINE void product_transposed(const T* __restrict m, const T* __restrict g, T* __restrict out, int64_t n,
-                                        int64_t f) {
-  for (int64_t j = 0; j < n; ++j) {
-    T* __restrict dst = out + j * f;
-    for (int64_t c = 0; c < f; ++c) dst[c] = T(0);
-    for (int64_t i = 0; i < n; ++i) {
-      const T w = m[i * n + j];  // (Mᵀ g)[j] = Σ_i M[i, j] g[i]
-      if (w == T(0)) continue;
-      const T* __restrict src = g + i * f;
-      for (int64_t c = 0; c < f; ++c) dst[c] += w * src[c];
-    }
-  }
-}
-
-// Widths known at compile time let output rows live in vector registers across the whole k
-// loop (instead of a load and a store per multiply-add).
+// Output widths known at compile time let output rows live in vector registers across the
+// whole k loop (instead of a load and a store per multiply-add).
 // Two rows per pass, in two named accumulators (an acc[R][F] array measured 1.7x slower:
 // GCC keeps it in memory), so each weight row loaded feeds two multiply-adds.
-template <typename T, int F>
+template <typename T, int FO>
 FASTRANK_INLINE void linear_fixed(const T* __restrict h, const T* __restrict weight_t, const T* __restrict bias,
-                                  T* __restrict out, int64_t n) {
+                                  T* __restrict out, int64_t n, int64_t fi) {
   int64_t i = 0;
   for (; i + 1 < n; i += 2) {
-    T acc0[F], acc1[F];
-    for (int o = 0; o < F; ++o) acc0[o] = acc1[o] = bias[o];
-    for (int k = 0; k < F; ++k) {
-      const T x0 = h[i * F + k], x1 = h[(i + 1) * F + k];
-      const T* __restrict w = weight_t + k * F;
-      for (int o = 0; o < F; ++o) {
+    T acc0[FO], acc1[FO];
+    for (int o = 0; o < FO; ++o) acc0[o] = acc1[o] = bias ? bias[o] : T(0);
+    for (int64_t k = 0; k < fi; ++k) {
+      const T x0 = h[i * fi + k], x1 = h[(i + 1) * fi + k];
+      const T* __restrict w = weight_t + k * FO;
+      for (int o = 0; o < FO; ++o) {
         acc0[o] += x0 * w[o];
         acc1[o] += x1 * w[o];
       }
     }
-    for (int o = 0; o < F; ++o) {
-      out[i * F + o] = acc0[o];
-      out[(i + 1) * F + o] = acc1[o];
+    for (int o = 0; o < FO; ++o) {
+      out[i * FO + o] = acc0[o];
+      out[(i + 1) * FO + o] = acc1[o];
     }
   }
   if (i < n) {
-    T acc[F];
-    for (int o = 0; o < F; ++o) acc[o] = bias[o];
-    for (int k = 0; k < F; ++k) {
-      const T x = h[i * F + k];
-      const T* __restrict w = weight_t + k * F;
-      for (int o = 0; o < F; ++o) acc[o] += x * w[o];
+    T acc[FO];
+    for (int o = 0; o < FO; ++o) acc[o] = bias ? bias[o] : T(0);
+    for (int64_t k = 0; k < fi; ++k) {
+      const T x = h[i * fi + k];
+      const T* __restrict w = weight_t + k * FO;
+      for (int o = 0; o < FO; ++o) acc[o] += x * w[o];
     }
-    for (int o = 0; o < F; ++o) out[i * F + o] = acc[o];
+    for (int o = 0; o < FO; ++o) out[i * FO + o] = acc[o];
   }
 }
 
 template <typename T>
 FASTRANK_INLINE void linear(const T* __restrict h, const T* __restrict weight_t, const T* __restrict bias,
-                            T* __restrict out, int64_t n, int64_t f) {
-  if (f == 32) return linear_fixed<T, 32>(h, weight_t, bias, out, n);
-  if (f == 64) return linear_fixed<T, 64>(h, weight_t, bias, out, n);
-  if (f == 128) return linear_fixed<T, 128>(h, weight_t, bias, out, n);
+                            T* __restrict out, int64_t n, int64_t fi, int64_t fo) {
+  if (fo == 32) return linear_fixed<T, 32>(h, weight_t, bias, out, n, fi);
+  if (fo == 64) return linear_fixed<T, 64>(h, weight_t, bias, out, n, fi);
+  if (fo == 128) return linear_fixed<T, 128>(h, weight_t, bias, out, n, fi);
   for (int64_t i = 0; i < n; ++i) {
-    T* __restrict row = out + i * f;
-    for (int64_t o = 0; o < f; ++o) row[o] = bias[o];
-    for (int64_t k = 0; k < f; ++k) {
-      const T x = h[i * f + k];
-      const T* __restrict w = weight_t + k * f;
-      for (int64_t o = 0; o < f; ++o) row[o] += x * w[o];
+    T* __restrict row = out + i * fo;
+    for (int64_t o = 0; o < fo; ++o) row[o] = bias ? bias[o] : T(0);
+    for (int64_t k = 0; k < fi; ++k) {
+      const T x = h[i * fi + k];
+      const T* __restrict w = weight_t + k * fo;
+      for (int64_t o = 0; o < fo; ++o) row[o] += x * w[o];
     }
   }
+}
+
+// acc (fa × fb) += aᵀ b for a (n × fa), b (n × fb): a weight gradient. Row j of acc stays in
+// registers over the n rows (n is a graph's node count: small).
+template <typename T, int FB>
+FASTRANK_INLINE void outer_fixed(const T* __restrict a, const T* __restrict b, T* __restrict acc, int64_t n,
+                                 int64_t fa) {
+  for (int64_t j = 0; j < fa; ++j) {
+    T row[FB];
+    for (int c = 0; c < FB; ++c) row[c] = acc[j * FB + c];
+    for (int64_t i = 0; i < n; ++i) {
+      const T x = a[i * fa + j];
+      const T* __restrict src = b + i * FB;
+      for (int c = 0; c < FB; ++c) row[c] += x * src[c];
+    }
+    for (int c = 0; c < FB; ++c) acc[j * FB + c] = row[c];
+  }
+}
+
+template <typename T>
+FASTRANK_INLINE void outer(const T* __restrict a, const T* __restrict b, T* __restrict acc, int64_t n, int64_t fa,
+                           int64_t fb) {
+  if (fb == 32) return outer_fixed<T, 32>(a, b, acc, n, fa);
+  if (fb == 64) return outer_fixed<T, 64>(a, b, acc, n, fa);
+  if (fb == 128) return outer_fixed<T, 128>(a, b, acc, n, fa);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < fa; ++j) {
+      const T x = a[i * fa + j];
+      T* __restrict dst = acc + j * fb;
+      const T* __restrict src = b + i * fb;
+      for (int64_t c = 0; c < fb; ++c) dst[c] += x * src[c];
+    }
 }
 
 }  // namespace
 
 #define FASTRANK_GRAPH_ROWS_FOR(T)                                                                          \
   FASTRANK_VECTOR_CLONES void graph_product(const T* m, const T* h, T* out, int64_t n, int64_t f, bool relu) { \
-    product<T>(m, h, out, n, f, relu);                                                                      \
+    product_any<T, false>(m, h, out, n, f, relu);                                                                      \
   }                                                                                                         \
   FASTRANK_VECTOR_CLONES void graph_product_transposed(const T* m, const T* g, T* out, int64_t n, int64_t f) { \
-    product_transposed<T>(m, g, out, n, f);                                                                 \
+    product_any<T, true>(m, g, out, n, f, false);                                                                 \
   }                                                                                                         \
   FASTRANK_VECTOR_CLONES void graph_linear(const T* h, const T* weight_t, const T* bias, T* out, int64_t n,    \
-                                           int64_t f) {                                                     \
-    linear<T>(h, weight_t, bias, out, n, f);                                                                \
+                                           int64_t fi, int64_t fo) {                                        \
+    linear<T>(h, weight_t, bias, out, n, fi, fo);                                                           \
+  }                                                                                                         \
+  FASTRANK_VECTOR_CLONES void graph_outer_accumulate(const T* a, const T* b, T* acc, int64_t n, int64_t fa,    \
+                                                     int64_t fb) {                                          \
+    outer<T>(a, b, acc, n, fa, fb);                                                                         \
   }
 FASTRANK_GRAPH_ROWS_FOR(float)
 FASTRANK_GRAPH_ROWS_FOR(double)

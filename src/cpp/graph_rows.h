@@ -15,12 +15,12 @@ constexpr int64_t kMaxGraphNodes = 64;
 // Runs fn(graph) over the batch in blocks of graphs: one task per graph would cost more in
 // scheduling than a small graph's work.
 template <typename Fn>
-void for_graph_blocks(int64_t batch, int64_t work_per_graph, Fn&& fn) {
+void for_graph_blocks(int64_t batch, int64_t work_per_graph, Fn&& fn, int linger_us = 0) {
   const int64_t block = std::max<int64_t>(1, 65536 / std::max<int64_t>(1, work_per_graph));
   const int64_t blocks = (batch + block - 1) / block;
   parallel_tasks(blocks, double(batch) * double(work_per_graph), [&](int64_t t, int) {
     for (int64_t b = t * block, end = std::min(batch, b + block); b < end; ++b) fn(b);
-  });
+  }, linger_us);
 }
 
 // M = ½(D_f⁻¹(A + I) + D_b⁻¹(Aᵀ + I)) with D_f, D_b the row sums of A + I and Aᵀ + I, for one
@@ -53,8 +53,15 @@ void graph_product(const double* m, const double* h, double* out, int64_t n, int
 void graph_product_transposed(const float* m, const float* g, float* out, int64_t n, int64_t f);
 void graph_product_transposed(const double* m, const double* g, double* out, int64_t n, int64_t f);
 
-// out = h Wᵀ + b for one graph: h n×f, weight_t = Wᵀ (f×f, row k = input feature k), b f.
-void graph_linear(const float* h, const float* weight_t, const float* bias, float* out, int64_t n, int64_t f);
-void graph_linear(const double* h, const double* weight_t, const double* bias, double* out, int64_t n, int64_t f);
+// out = h Wᵀ + b for n rows: h n×fi, weight_t = Wᵀ (fi×fo, row k = input feature k), b fo
+// (nullptr: no bias).
+void graph_linear(const float* h, const float* weight_t, const float* bias, float* out, int64_t n, int64_t fi,
+                  int64_t fo);
+void graph_linear(const double* h, const double* weight_t, const double* bias, double* out, int64_t n, int64_t fi,
+                  int64_t fo);
+
+// acc (fa×fb) += aᵀ b for a n×fa, b n×fb: the weight gradient of a linear layer.
+void graph_outer_accumulate(const float* a, const float* b, float* acc, int64_t n, int64_t fa, int64_t fb);
+void graph_outer_accumulate(const double* a, const double* b, double* acc, int64_t n, int64_t fa, int64_t fb);
 
 }  // namespace fastrank

@@ -115,6 +115,52 @@ struct GcnEncoderArgs {
   void* out = nullptr;             // (batch, features)
 };
 int gcn_encoder_forward_cpu(const GcnEncoderArgs& args);
+
+// Training of a GCN predictor: a GCNEncoder (op embedding, `layers` × (linear, propagation,
+// ReLU), pooling) and an MLP head (features → hidden, ReLU, → 1 score per graph).
+// params and grads hold 2·layers + 5 pointers in the module's parameter order: embed
+// (table_rows, F); per layer W (F, F) in torch's (out, in) layout, then b (F); head W1 (H, F),
+// b1 (H), W2 (1, H), b2 (1). The forward writes the scores and what the backward reads
+// (activations, pooled, head_hidden); the backward writes (does not accumulate) every gradient.
+struct GcnPredictorArgs {
+  DType dtype = DType::kFloat32;
+  int64_t batch = 0, nodes = 0, features = 0, layers = 0, hidden = 0, table_rows = 0;
+  bool mean_pool = true;
+  const int64_t* ops = nullptr;     // (batch, nodes)
+  const void* adj = nullptr;        // (batch, nodes, nodes)
+  const bool* mask = nullptr;       // (batch, nodes)
+  const void* const* params = nullptr;
+  void* activations = nullptr;      // (layers, batch, nodes, F): each layer's output after ReLU
+  void* pooled = nullptr;           // (batch, F)
+  void* head_hidden = nullptr;      // (batch, H), after ReLU
+  void* scores = nullptr;           // (batch)
+  const void* d_scores = nullptr;   // backward: ∂loss/∂scores (batch)
+  void* const* grads = nullptr;
+};
+int gcn_predictor_forward_cpu(const GcnPredictorArgs& args);
+int gcn_predictor_backward_cpu(const GcnPredictorArgs& args);
+
+// One step of torch.optim.Adam over `count` tensors, in place, with torch's arithmetic:
+// exp_avg ← lerp(exp_avg, g, 1-β1), exp_avg_sq ← β2·exp_avg_sq + (1-β2)·g²,
+// param -= lr/(1-β1^step) · exp_avg / (sqrt(v)/sqrt(1-β2^step) + eps), where g is the grad
+// (negated if maximize) plus weight_decay·param (or, decoupled, param scaled by
+// 1 - lr·weight_decay first) and v is exp_avg_sq (amsgrad: its running maximum). Each tensor's step counter (a scalar tensor, as torch keeps
+// it) is incremented here and its new value used for the bias corrections.
+struct AdamArgs {
+  DType dtype = DType::kFloat32;
+  int64_t count = 0;
+  void* const* params = nullptr;
+  const void* const* grads = nullptr;
+  void* const* exp_avg = nullptr;
+  void* const* exp_avg_sq = nullptr;
+  void* const* max_exp_avg_sq = nullptr;  // amsgrad only
+  const int64_t* numels = nullptr;
+  void* const* steps = nullptr;    // one scalar per tensor, of dtype step_dtype
+  DType step_dtype = DType::kFloat32;
+  double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0.0;
+  bool amsgrad = false, maximize = false, decoupled_weight_decay = false;
+};
+void adam_step_cpu(const AdamArgs& args);
 int gcn_propagate_cpu(const GcnArgs& args);
 int gcn_propagate_backward_cpu(const GcnArgs& args);
 

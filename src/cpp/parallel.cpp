@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <exception>
 #include <mutex>
@@ -42,8 +43,9 @@ class Pool {
   // all tasks are done. The caller never waits for a worker that has not joined: on a machine
   // whose cores are busy (torch's OpenMP threads spin after each op), a sleeping worker may not
   // get a core for a scheduler tick, and the caller would sit idle that long for nothing.
-  void run(int64_t n_tasks, const std::function<void(int64_t, int)>& fn) {
+  void run(int64_t n_tasks, const std::function<void(int64_t, int)>& fn, int linger_us) {
     fn_ = &fn;
+    linger_us_.store(linger_us, std::memory_order_relaxed);
     n_tasks_ = n_tasks;
     next_.store(0);
     error_ = nullptr;
@@ -74,7 +76,13 @@ class Pool {
 
   void work(int thread) {
     uint64_t seen = 0;
+    int linger_us = 0;
     for (;;) {
+      if (linger_us > 0) {
+        const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(linger_us);
+        while (generation_.load(std::memory_order_acquire) == seen && std::chrono::steady_clock::now() < until)
+          std::this_thread::yield();
+      }
       {
         std::unique_lock<std::mutex> lock(mutex_);
         wake_.wait(lock, [&] { return generation_.load() != seen; });
@@ -86,7 +94,11 @@ class Pool {
       uint32_t gate = gate_.load(std::memory_order_acquire);
       while (!(gate & kClosed) && !gate_.compare_exchange_weak(gate, gate + 1, std::memory_order_acq_rel)) {
       }
-      if (gate & kClosed) continue;
+      if (gate & kClosed) {
+        linger_us = 0;
+        continue;
+      }
+      linger_us = linger_us_.load(std::memory_order_relaxed);
       drain(thread);
       finished_.fetch_add(1, std::memory_order_release);
     }
@@ -104,6 +116,7 @@ class Pool {
   std::atomic<int64_t> next_{0};
   std::atomic<uint32_t> gate_{kClosed};  // kClosed bit | number of workers that joined
   std::atomic<uint32_t> finished_{0};
+  std::atomic<int> linger_us_{0};
   std::exception_ptr error_;
   std::mutex error_mutex_;
 };
@@ -144,7 +157,8 @@ int num_threads() {
 
 void set_num_threads(int n) { g_threads.store(n < 0 ? 0 : n); }
 
-void parallel_tasks(int64_t n_tasks, double total_work, const std::function<void(int64_t, int)>& fn) {
+void parallel_tasks(int64_t n_tasks, double total_work, const std::function<void(int64_t, int)>& fn,
+                    int linger_us) {
   if (n_tasks <= 0) return;
   const int threads = num_threads();
   auto serial = [&] {
@@ -156,7 +170,7 @@ void parallel_tasks(int64_t n_tasks, double total_work, const std::function<void
   Pool* pool = pool_of_size(threads);
   t_inside_job = true;
   try {
-    pool->run(n_tasks, fn);
+    pool->run(n_tasks, fn, linger_us);
   } catch (...) {
     t_inside_job = false;
     throw;

@@ -1,0 +1,204 @@
+"""A GCN performance predictor whose training step runs its forward and backward natively."""
+from __future__ import annotations
+
+import math
+from typing import Callable, Union
+
+import torch
+
+from .. import _C
+from ..nn import make_loss
+from .gcn import _DTYPE_TAG, GCNEncoder
+
+__all__ = ["GCNPredictor"]
+
+LossLike = Union[str, torch.nn.Module, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]]
+
+
+class GCNPredictor(torch.nn.Module):
+    """GCNEncoder → MLP head (width → hidden, ReLU, → 1): one score per architecture graph.
+
+    ``forward(adj, ops, mask) -> (batch,)`` is an ordinary differentiable module.
+    ``train_step(adj, ops, mask, targets, optimizer, loss)`` is one training step with the
+    same result as ::
+
+        optimizer.zero_grad()
+        loss = loss_fn(predictor(adj, ops, mask), targets)
+        loss.backward()
+        optimizer.step()
+
+    where, on CPU, the predictor's forward and its backward into every parameter are one
+    native call each; only the loss (any differentiable function of the scores) runs in
+    torch. With :class:`fastrank.optim.FusedAdam` the update is one more native call.
+    """
+
+    def __init__(self, n_ops: int, width: int = 64, layers: int = 4, hidden: int = None, pooling: str = "mean"):
+        super().__init__()
+        self.encoder = GCNEncoder(n_ops, width, layers, pooling)
+        hidden = width if hidden is None else hidden
+        if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 1:
+            raise ValueError(f"hidden must be a positive int, got {hidden!r}")
+        self.head = torch.nn.Sequential(torch.nn.Linear(width, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 1))
+        self._losses = {}
+
+    def forward(self, adj: torch.Tensor, ops: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.head(self.encoder(adj, ops, mask)).squeeze(-1)
+
+    def train_step(self, adj: torch.Tensor, ops: torch.Tensor, mask: torch.Tensor, targets: torch.Tensor,
+                   optimizer: torch.optim.Optimizer, loss: LossLike = "MSE") -> torch.Tensor:
+        """One optimisation step on a batch of graphs; returns the (detached) loss.
+
+        ``loss``: a registered loss name (``fastrank.nn.LOSSES``), a module, or any
+        ``fn(scores, targets) -> scalar tensor``. Raises ValueError, with the parameters
+        untouched, if the loss or its gradient is not finite. Falls back to the torch step
+        (same result) where the native one does not apply: parameters off the CPU or not
+        all float32/float64, or ``encoder``/``head`` replaced by other modules.
+        """
+        if not isinstance(optimizer, torch.optim.Optimizer):
+            raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+        loss_fn = self._loss_fn(loss)
+        params = self._native_params()
+        if params is None:
+            return self._torch_step(adj, ops, mask, targets, optimizer, loss_fn)
+        adj, ops, mask = self._check_graphs(adj, ops, mask, params[0].dtype)
+        scores, saved = self._native_forward(params, adj, ops, mask)
+        scores.requires_grad_(True)
+        with torch.enable_grad():
+            value = loss_fn(scores, targets)
+            _check_loss(value)
+            (d_scores,) = torch.autograd.grad(value, scores)
+        self._native_backward(params, adj, ops, mask, saved, d_scores.to(params[0].dtype).contiguous())
+        _clear_other_grads(optimizer, params)
+        optimizer.step()
+        return value.detach()
+
+    def _loss_fn(self, loss: LossLike):
+        if isinstance(loss, str):
+            if loss not in self._losses:
+                self._losses[loss] = make_loss(loss)
+            return self._losses[loss]
+        if not callable(loss):
+            raise TypeError(f"loss must be a loss name, a module or a callable, got {type(loss).__name__}")
+        return loss
+
+    def _native_params(self):
+        """The parameters in the native kernels' order, or None where the native step does
+        not apply (a replaced encoder or head, parameters off the CPU, mixed dtypes).
+        Reads the modules' own dicts: nn.Module attribute lookups are most of this call."""
+        encoder, head = self._modules["encoder"], self._modules["head"]
+        if type(encoder) is not GCNEncoder or type(head) is not torch.nn.Sequential or len(head) != 3:
+            return None
+        first, relu, last = head._modules.values()
+        if type(first) is not torch.nn.Linear or type(relu) is not torch.nn.ReLU or type(last) is not torch.nn.Linear:
+            return None
+        embed = encoder._modules["embed"]
+        if last.out_features != 1 or first.in_features != embed.embedding_dim:
+            return None
+        params = [embed._parameters["weight"]]
+        for linear in encoder._modules["linears"]._modules.values():
+            params += linear._parameters.values()
+        params += first._parameters.values()
+        params += last._parameters.values()
+        dtype = params[0].dtype
+        if dtype not in _DTYPE_TAG or len(params) != 2 * len(encoder.linears) + 5:
+            return None
+        for p in params:
+            if p is None or not p.is_cpu or p.dtype is not dtype or not p.is_contiguous():
+                return None
+        return params
+
+    def _torch_step(self, adj, ops, mask, targets, optimizer, loss_fn) -> torch.Tensor:
+        optimizer.zero_grad()
+        value = loss_fn(self(adj, ops, mask), targets)
+        _check_loss(value)
+        value.backward()
+        optimizer.step()
+        return value.detach()
+
+    @staticmethod
+    def _check_graphs(adj, ops, mask, dtype):
+        for name, t in (("adj", adj), ("ops", ops), ("mask", mask)):
+            if not isinstance(t, torch.Tensor):
+                raise TypeError(f"{name} must be a tensor, got {type(t).__name__}")
+            if t.device.type != "cpu":
+                raise ValueError(f"the predictor is on the CPU but {name} is on {t.device}")
+        if adj.dim() != 3 or adj.shape[1] != adj.shape[2] or ops.shape != adj.shape[:2] or mask.shape != ops.shape:
+            raise ValueError(f"expected adj (B, N, N), ops and mask (B, N); got {tuple(adj.shape)}, "
+                             f"{tuple(ops.shape)}, {tuple(mask.shape)}")
+        if adj.shape[1] > _C.GCN_MAX_NODES:
+            raise ValueError(f"graphs may have at most {_C.GCN_MAX_NODES} nodes, got {adj.shape[1]}")
+        if ops.dtype.is_floating_point or ops.dtype == torch.bool or mask.dtype != torch.bool:
+            raise TypeError(f"ops must be integer op ids and mask a boolean tensor, got {ops.dtype} and {mask.dtype}")
+        if not adj.dtype.is_floating_point and adj.dtype != torch.bool:
+            raise TypeError(f"adj must hold edge weights (float or bool), got {adj.dtype}")
+        return adj.to(dtype).contiguous(), ops.to(torch.int64).contiguous(), mask.contiguous()
+
+    def _shape(self, params, adj):
+        batch, nodes = adj.shape[:2]
+        return [_DTYPE_TAG[params[0].dtype], batch, nodes, self.encoder.embed.embedding_dim,
+                len(self.encoder.linears), self.head[0].out_features, self.encoder.embed.num_embeddings,
+                int(self.encoder.pooling == "mean")]
+
+    def _native_forward(self, params, adj, ops, mask):
+        batch, nodes = adj.shape[:2]
+        width, layers, hidden = (self.encoder.embed.embedding_dim, len(self.encoder.linears),
+                                 self.head[0].out_features)
+        p0 = params[0]
+        saved = (p0.new_empty(layers, batch, nodes, width), p0.new_empty(batch, width), p0.new_empty(batch, hidden))
+        scores = p0.new_empty(batch)
+        buffers = [ops.data_ptr(), adj.data_ptr(), mask.data_ptr(), *(t.data_ptr() for t in saved),
+                   scores.data_ptr(), 0]
+        status = _C.gcn_predictor_forward_cpu(self._shape(params, adj), buffers, [p.data_ptr() for p in params])
+        _raise_for(status, self.encoder.embed.num_embeddings)
+        return scores, saved
+
+    def _native_backward(self, params, adj, ops, mask, saved, d_scores) -> None:
+        """Writes every parameter's gradient, as zero_grad + backward would: into the
+        existing .grad where it has the parameter's layout (what zero_grad(set_to_none=False)
+        and backward do), else into a fresh tensor. Raises before writing anything if d_scores
+        is not finite."""
+        targets, fresh = [], []  # targets: the tensors written, kept alive through the call
+        for p in params:
+            g = p.grad
+            if not p.requires_grad:  # frozen: torch computes no gradient, and zero_grad cleared it
+                if g is not None:
+                    p.grad = None
+                g = torch.empty_like(p, memory_format=torch.contiguous_format)
+            elif g is None or g.shape != p.shape or g.dtype is not p.dtype or not g.is_cpu or not g.is_contiguous():
+                g = torch.empty_like(p, memory_format=torch.contiguous_format)
+                fresh.append((p, g))
+            targets.append(g)
+        buffers = [ops.data_ptr(), adj.data_ptr(), mask.data_ptr(), *(t.data_ptr() for t in saved), 0,
+                   d_scores.data_ptr()]
+        status = _C.gcn_predictor_backward_cpu(self._shape(params, adj), buffers, [p.data_ptr() for p in params],
+                                               [g.data_ptr() for g in targets])
+        _raise_for(status, self.encoder.embed.num_embeddings)
+        for p, g in fresh:
+            p.grad = g
+
+
+def _clear_other_grads(optimizer, params) -> None:
+    """zero_grad's effect on the optimizer's parameters that are not the predictor's."""
+    ours = {id(p) for p in params}
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            if id(p) not in ours and p.grad is not None:
+                p.grad = None
+
+def _check_loss(value) -> None:
+    if not isinstance(value, torch.Tensor) or value.dim() != 0:
+        raise ValueError("the loss must return a scalar (0-dim) tensor; use reduction='mean' or 'sum'")
+    if not math.isfinite(value.item()):
+        raise ValueError(f"the loss is not finite ({value.item()}); the parameters were not updated")
+
+
+def _raise_for(status: int, table_rows: int) -> None:
+    if status & _C.STATUS_BAD_ADJACENCY:
+        raise ValueError("adj must be finite and non-negative")
+    if status & _C.STATUS_BAD_CODES:
+        raise ValueError(f"ops must be op ids in 0..{table_rows - 1}")
+    if status & _C.STATUS_NONFINITE_SCORES:
+        raise ValueError("the loss's gradient with respect to the scores is not finite; the parameters were "
+                         "not updated")
+    if status:
+        raise RuntimeError(f"gcn predictor kernel returned status {status}")
