@@ -156,34 +156,37 @@ int backward(const GcnPredictorArgs& g) {
     std::fill(acc, acc + lay.size, T(0));
     const int64_t first = t * block, count = std::min(batch, first + block) - first, rows = count * n;
     thread_local std::vector<T> scratch;
-    scratch.resize(size_t(2 * rows * f + n * f + f + hid + count * n * n));
+    scratch.resize(size_t(2 * rows * f + n * f + count * (f + hid + n * n)));
     T* dh = scratch.data();  // (rows, f): ∂loss/∂(this layer's output) for the block
     T* dz = dh + rows * f;   // (rows, f): ∂loss/∂(this layer's pre-propagation input)
     T* gate = dz + rows * f;
-    T* dp = gate + n * f;
-    T* dr = dp + f;
-    T* m = dr + hid;         // (count, n, n): each graph's propagation matrix
+    T* dp = gate + n * f;    // (count, f): ∂loss/∂pooled
+    T* dr = dp + count * f;  // (count, hid): ∂loss/∂(head's hidden layer, before ReLU)
+    T* m = dr + count * hid; // (count, n, n): each graph's propagation matrix
+    // The head over the block's graphs at once: one product each rather than one per graph.
+    for (int64_t k = 0; k < count; ++k) {
+      const int64_t b = first + k;
+      const T ds = d_scores[b];
+      const T* r = hidden + b * hid;
+      for (int64_t j = 0; j < hid; ++j) {
+        acc[lay.w2 + j] += ds * r[j];
+        dr[k * hid + j] = r[j] > T(0) ? ds * model.w2[j] : T(0);
+        acc[lay.b1 + j] += dr[k * hid + j];
+      }
+      acc[lay.b2] += ds;
+    }
+    graph_outer_accumulate(dr, pooled + first * f, acc + lay.w1, count, hid, f);
+    graph_linear(dr, model.w1, static_cast<const T*>(nullptr), dp, count, hid, f);
     for (int64_t k = 0; k < count; ++k) {
       const int64_t b = first + k;
       propagation_matrix(adj + b * n * n, n, m + k * n * n);
-      const T ds = d_scores[b];
-      const T* r = hidden + b * hid;
-      const T* p = pooled + b * f;
-      for (int64_t j = 0; j < hid; ++j) {
-        acc[lay.w2 + j] += ds * r[j];
-        dr[j] = r[j] > T(0) ? ds * model.w2[j] : T(0);
-        acc[lay.b1 + j] += dr[j];
-      }
-      acc[lay.b2] += ds;
-      graph_outer_accumulate(dr, p, acc + lay.w1, 1, hid, f);
-      graph_linear(dr, model.w1, static_cast<const T*>(nullptr), dp, 1, hid, f);
       T valid_nodes = 0;
       for (int64_t i = 0; i < n; ++i) valid_nodes += g.mask[b * n + i] ? T(1) : T(0);
       const T scale = g.mean_pool && valid_nodes > T(0) ? T(1) / valid_nodes : T(1);
       T* dhb = dh + k * n * f;
       for (int64_t i = 0; i < n; ++i) {
         const bool valid = g.mask[b * n + i];
-        for (int64_t c = 0; c < f; ++c) dhb[i * f + c] = valid ? dp[c] * scale : T(0);
+        for (int64_t c = 0; c < f; ++c) dhb[i * f + c] = valid ? dp[k * f + c] * scale : T(0);
       }
     }
     for (int64_t l = layers - 1; l >= 0; --l) {

@@ -61,13 +61,14 @@ class GCNPredictor(torch.nn.Module):
         if params is None:
             return self._torch_step(adj, ops, mask, targets, optimizer, loss_fn)
         adj, ops, mask = self._check_graphs(adj, ops, mask, params[0].dtype)
-        scores, saved = self._native_forward(params, adj, ops, mask)
+        shape = self._shape(params, adj)
+        scores, saved = self._native_forward(params, shape, adj, ops, mask)
         scores.requires_grad_(True)
         with torch.enable_grad():
             value = loss_fn(scores, targets)
             _check_loss(value)
             (d_scores,) = torch.autograd.grad(value, scores)
-        self._native_backward(params, adj, ops, mask, saved, d_scores.to(params[0].dtype).contiguous())
+        self._native_backward(params, shape, adj, ops, mask, saved, d_scores.to(params[0].dtype).contiguous())
         _clear_other_grads(optimizer, params)
         optimizer.step()
         return value.detach()
@@ -102,8 +103,12 @@ class GCNPredictor(torch.nn.Module):
         dtype = params[0].dtype
         if dtype not in _DTYPE_TAG or len(params) != 2 * len(encoder.linears) + 5:
             return None
-        for p in params:
-            if p is None or not p.is_cpu or p.dtype is not dtype or not p.is_contiguous():
+        # the shapes the kernels index with: a module swapped for one of another size goes to torch
+        width, hidden = embed.embedding_dim, first.out_features
+        expected = [(embed.num_embeddings, width)] + [(width, width), (width,)] * len(encoder.linears) + [
+            (hidden, width), (hidden,), (1, hidden), (1,)]
+        for p, shape in zip(params, expected):
+            if p is None or not p.is_cpu or p.dtype is not dtype or not p.is_contiguous() or p.shape != shape:
                 return None
         return params
 
@@ -134,25 +139,24 @@ class GCNPredictor(torch.nn.Module):
         return adj.to(dtype).contiguous(), ops.to(torch.int64).contiguous(), mask.contiguous()
 
     def _shape(self, params, adj):
+        """(dtype, batch, nodes, width, layers, hidden, n_ops, mean pooling), from the parameters."""
         batch, nodes = adj.shape[:2]
-        return [_DTYPE_TAG[params[0].dtype], batch, nodes, self.encoder.embed.embedding_dim,
-                len(self.encoder.linears), self.head[0].out_features, self.encoder.embed.num_embeddings,
+        (n_ops, width), hidden = params[0].shape, params[-4].shape[0]
+        return [_DTYPE_TAG[params[0].dtype], batch, nodes, width, (len(params) - 5) // 2, hidden, n_ops,
                 int(self.encoder.pooling == "mean")]
 
-    def _native_forward(self, params, adj, ops, mask):
-        batch, nodes = adj.shape[:2]
-        width, layers, hidden = (self.encoder.embed.embedding_dim, len(self.encoder.linears),
-                                 self.head[0].out_features)
+    def _native_forward(self, params, shape, adj, ops, mask):
+        _, batch, nodes, width, layers, hidden = shape[:6]
         p0 = params[0]
         saved = (p0.new_empty(layers, batch, nodes, width), p0.new_empty(batch, width), p0.new_empty(batch, hidden))
         scores = p0.new_empty(batch)
         buffers = [ops.data_ptr(), adj.data_ptr(), mask.data_ptr(), *(t.data_ptr() for t in saved),
                    scores.data_ptr(), 0]
-        status = _C.gcn_predictor_forward_cpu(self._shape(params, adj), buffers, [p.data_ptr() for p in params])
-        _raise_for(status, self.encoder.embed.num_embeddings)
+        status = _C.gcn_predictor_forward_cpu(shape, buffers, [p.data_ptr() for p in params])
+        _raise_for(status, shape[6])
         return scores, saved
 
-    def _native_backward(self, params, adj, ops, mask, saved, d_scores) -> None:
+    def _native_backward(self, params, shape, adj, ops, mask, saved, d_scores) -> None:
         """Writes every parameter's gradient, as zero_grad + backward would: into the
         existing .grad where it has the parameter's layout (what zero_grad(set_to_none=False)
         and backward do), else into a fresh tensor. Raises before writing anything if d_scores
@@ -170,9 +174,9 @@ class GCNPredictor(torch.nn.Module):
             targets.append(g)
         buffers = [ops.data_ptr(), adj.data_ptr(), mask.data_ptr(), *(t.data_ptr() for t in saved), 0,
                    d_scores.data_ptr()]
-        status = _C.gcn_predictor_backward_cpu(self._shape(params, adj), buffers, [p.data_ptr() for p in params],
+        status = _C.gcn_predictor_backward_cpu(shape, buffers, [p.data_ptr() for p in params],
                                                [g.data_ptr() for g in targets])
-        _raise_for(status, self.encoder.embed.num_embeddings)
+        _raise_for(status, shape[6])
         for p, g in fresh:
             p.grad = g
 
