@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 import fastrank
 from fastrank import _C
 from fastrank.ops import _device
-from fastrank.ops._custom_ops import _KERNELS, _run_cpu, _run_device
+from fastrank.ops._custom_ops import _run
 from fastrank.spaces import NASBench201, NASBenchMacro, TransNASMacro, TransNASMicro
 from test_ranking_ops import lists
 
@@ -51,7 +51,7 @@ LIST_CASES = [
 
 def on_device(backend, name, s, y, offsets, reduction, *hyper):
     if backend == "twin":
-        return _run_device(_device.TWIN, name, s, y, offsets, reduction, *hyper)
+        return _run(name, "device", s, y, offsets, reduction, *hyper)
     loss, grad = getattr(torch.ops.fastrank, name)(s.cuda(), y.cuda(), offsets.cuda(), reduction, *hyper)
     return loss.cpu(), grad.cpu()
 
@@ -65,7 +65,7 @@ def assert_close(ours, theirs, dtype):
 def check_list_op(backend, name, hyper, s, y, offsets, dtype=torch.float64):
     s, y = s.to(dtype), y.to(dtype)
     for reduction in (0, 1, 2):
-        expected = _run_cpu(_KERNELS[name], s, y, offsets, reduction, *hyper)
+        expected = _run(name, "cpu", s, y, offsets, reduction, *hyper)
         got = on_device(backend, name, s, y, offsets, reduction, *hyper)
         assert_close(got[0], expected[0], dtype)
         assert_close(got[1], expected[1], dtype)

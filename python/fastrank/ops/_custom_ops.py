@@ -68,19 +68,6 @@ def _check_raw(scores: torch.Tensor, targets: torch.Tensor, offsets: torch.Tenso
         raise ValueError(f"reduction tag must be 0 (none), 1 (sum) or 2 (mean), got {reduction}")
 
 
-def _run_cpu(kernel, scores, targets, offsets, reduction, *hyper):
-    _check_raw(scores, targets, offsets, reduction)
-    n_lists = offsets.shape[0] - 1
-    loss = scores.new_empty(n_lists if reduction == 0 else ())
-    grad = torch.empty_like(scores)
-    status = kernel(
-        _DTYPE_TAG[scores.dtype], scores.data_ptr(), targets.data_ptr(), offsets.data_ptr(), n_lists,
-        scores.shape[0], reduction, *hyper, loss.data_ptr(), grad.data_ptr(),
-    )
-    _raise_for_status(status)
-    return loss, grad
-
-
 def _check_offsets(offsets: torch.Tensor, n_items: int) -> None:
     """The device kernels trust the offsets (a CUDA kernel cannot stop on bad ones), so
     they are checked here; inside a CUDA graph capture that would synchronise, and only
@@ -106,23 +93,23 @@ def _cpu_is_subquadratic(name: str, hyper) -> bool:
     return False
 
 
-def _run_device(backend: int, name: str, scores, targets, offsets, reduction, *hyper):
-    """The op on the device algorithms: CUDA kernels, or their host twin (backend 0)."""
+def _run(name: str, kernel: str, scores, targets, offsets, reduction, *hyper):
+    """Op `name` on the C++ kernel (kernel "cpu") or on the device algorithm (kernel "device":
+    CUDA kernels for CUDA tensors, their host twin for CPU ones). The kernels check the
+    values they read (NaN/inf, and the offsets on the CPU) and report through a status word."""
     _check_raw(scores, targets, offsets, reduction)
-    if backend != _device.backend_of(scores.device):
-        raise ValueError(f"the {'CUDA' if backend else 'host twin'} backend cannot run on {scores.device}")
-    _check_offsets(offsets, scores.shape[0])
-    if (backend == _device.CUDA and scores.shape[0] > DEVICE_LIST_MAX and not _device.capturing(scores.device)
-            and _cpu_is_subquadratic(name, hyper) and int(offsets.diff().max()) > DEVICE_LIST_MAX):
-        loss, grad = _run_cpu(_KERNELS[name], scores.cpu(), targets.cpu(), offsets.cpu(), reduction, *hyper)
-        return loss.to(scores.device), grad.to(scores.device)
+    if kernel == "device":
+        _check_offsets(offsets, scores.shape[0])
+        if (scores.is_cuda and scores.shape[0] > DEVICE_LIST_MAX and not _device.capturing(scores.device)
+                and _cpu_is_subquadratic(name, hyper) and int(offsets.diff().max()) > DEVICE_LIST_MAX):
+            loss, grad = _run(name, "cpu", scores.cpu(), targets.cpu(), offsets.cpu(), reduction, *hyper)
+            return loss.to(scores.device), grad.to(scores.device)
     n_lists = offsets.shape[0] - 1
     loss = scores.new_empty(n_lists if reduction == 0 else ())
     grad = torch.empty_like(scores)
-    status = _device.call(
-        name, scores.device, _DTYPE_TAG[scores.dtype], scores.data_ptr(), targets.data_ptr(), offsets.data_ptr(),
-        n_lists, scores.shape[0], reduction, *hyper, loss.data_ptr(), grad.data_ptr(),
-    )
+    args = (_DTYPE_TAG[scores.dtype], scores.data_ptr(), targets.data_ptr(), offsets.data_ptr(), n_lists,
+            scores.shape[0], reduction, *hyper, loss.data_ptr(), grad.data_ptr())
+    status = _KERNELS[name](*args) if kernel == "cpu" else _device.call(name, scores.device, *args)
     _raise_for_status(status)
     return loss, grad
 
@@ -161,10 +148,9 @@ _KERNELS = {
 
 def _register(name: str) -> None:
     qualname = f"fastrank::{name}"
-    kernel = _KERNELS[name]
     _LIB.define(name + _SCHEMAS[name])
-    _LIB.impl(name, lambda *args: _run_cpu(kernel, *args), "CPU")
-    _LIB.impl(name, lambda *args: _run_device(_device.CUDA, name, *args), "CUDA")
+    _LIB.impl(name, lambda *args: _run(name, "cpu", *args), "CPU")
+    _LIB.impl(name, lambda *args: _run(name, "device", *args), "CUDA")
     torch.library.register_fake(qualname, _fake, lib=_LIB)
     torch.library.register_autograd(qualname, _backward, setup_context=_setup_context, lib=_LIB)
 
@@ -178,8 +164,8 @@ class _EagerListLoss(torch.autograd.Function):
     per-call Python overhead (tens of microseconds) that eager training loops pay."""
 
     @staticmethod
-    def forward(ctx, kernel, scores, targets, offsets, reduction, *hyper):
-        loss, grad = _run_cpu(kernel, scores, targets, offsets, reduction, *hyper)
+    def forward(ctx, name, scores, targets, offsets, reduction, *hyper):
+        loss, grad = _run(name, "cpu", scores, targets, offsets, reduction, *hyper)
         ctx.save_for_backward(grad, offsets)
         ctx.per_list = reduction == 0
         ctx.n_inputs = 5 + len(hyper)
@@ -195,5 +181,5 @@ def list_loss(name: str, scores, targets, offsets, reduction: int, *hyper) -> to
     """Calls op `name`: the torch.library op when tracing (torch.compile, export) or off
     the CPU, the equivalent autograd.Function in eager CPU code."""
     if scores.device.type == "cpu" and not torch.compiler.is_compiling():
-        return _EagerListLoss.apply(_KERNELS[name], scores, targets, offsets, reduction, *hyper)
+        return _EagerListLoss.apply(name, scores, targets, offsets, reduction, *hyper)
     return getattr(torch.ops.fastrank, name)(scores, targets, offsets, reduction, *hyper)[0]
