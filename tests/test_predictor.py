@@ -300,3 +300,38 @@ def test_fused_adam_hands_unsupported_groups_to_torch():
     loss_calls = []
     assert opt.step(lambda: loss_calls.append(1) or torch.tensor(0.0)) is not None
     assert loss_calls == [1]
+
+
+def test_fused_adam_notices_replaced_tensors():
+    """The cached update plan is rebuilt when a parameter's data, a gradient or a state
+    tensor is replaced between steps (same objects otherwise)."""
+    ours, theirs = make_params(torch.float64, 2), make_params(torch.float64, 2)
+    opt_ours, opt_theirs = FusedAdam(ours, lr=0.1), torch.optim.Adam(theirs, lr=0.1)
+    grads = [torch.randn(p.shape, dtype=p.dtype) for p in ours]
+
+    def both_step():
+        for a, b, g in zip(ours, theirs, grads):
+            if a.grad is None or b.grad is None:
+                a.grad, b.grad = g.clone(), g.clone()
+            else:
+                a.grad.copy_(g)
+                b.grad.copy_(g)
+        opt_ours.step()
+        opt_theirs.step()
+        for a, b in zip(ours, theirs):
+            torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+
+    both_step()
+    both_step()  # the plan is reused here
+    for group in (ours, theirs):
+        group[0].data = torch.full_like(group[0], 0.5)  # new storage, same Parameter object
+    both_step()
+    for opt, group in ((opt_ours, ours), (opt_theirs, theirs)):
+        opt.state[group[1]]["exp_avg"] = torch.ones_like(group[1])
+    both_step()
+    ours[2].grad, theirs[2].grad = None, None  # a parameter without gradient is skipped
+    grads[2] = None
+    for opt in (opt_ours, opt_theirs):
+        opt.step()
+    for a, b in zip(ours, theirs):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)

@@ -36,6 +36,7 @@ class FusedAdam(torch.optim.Adam):
         extra = {"decoupled_weight_decay": True} if decoupled_weight_decay else {}
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                          maximize=maximize, **extra)
+        self._plans = {}  # id(param group) -> _Plan
 
     def step(self, closure=None):
         if closure is not None:
@@ -46,53 +47,22 @@ class FusedAdam(torch.optim.Adam):
         return None
 
     def _native_group(self, group) -> bool:
-        """Updates the group natively if it can (True), else leaves it to torch (False).
-        Written for few attribute reads: at ~10 tensors they are most of this call's time."""
+        """Updates the group natively if it can (True), else leaves it to torch (False)."""
         if group["capturable"] or group["differentiable"] or group["fused"] or group["foreach"]:
             return False
-        params = [p for p in group["params"] if p.grad is not None]
-        if not params:
-            return True
+        params = group["params"]
         grads = [p.grad for p in params]
-        dtype = params[0].dtype
-        if dtype not in _DTYPE_TAG:
-            return False
-        for p, g in zip(params, grads):
-            if (p.dtype is not dtype or g.dtype is not dtype or not p.is_cpu or not g.is_cpu
-                    or g.layout is not torch.strided or not p.is_contiguous() or not g.is_contiguous()):
+        plan = self._plans.get(id(group))
+        if plan is None or not plan.still_valid(params, grads, self.state, bool(group["amsgrad"])):
+            plan = _Plan.build(self, group, params, grads)
+            if plan is None:
                 return False
-        amsgrad = bool(group["amsgrad"])
-        buffers = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if amsgrad else ("exp_avg", "exp_avg_sq")
-        states = [self.state[p] for p in params]
-        for p, state in zip(params, states):
-            if len(state) == 0:
-                # torch's lazy initialisation, so that either implementation can continue the other
-                state["step"] = torch.tensor(0.0, dtype=torch.float64 if torch.get_default_dtype() == torch.float64
-                                             else torch.float32)
-                for key in buffers:
-                    state[key] = torch.zeros_like(p, memory_format=torch.preserve_format)
-        steps = [state["step"] for state in states]
-        step_dtype = steps[0].dtype if isinstance(steps[0], torch.Tensor) else None
-        if step_dtype not in _DTYPE_TAG:
-            return False
-        for step in steps:
-            if (type(step) is not torch.Tensor or step.dtype is not step_dtype or not step.is_cpu or step.dim() != 0
-                    or step.requires_grad):
-                return False
-        columns = []
-        for key in buffers:
-            column = [state.get(key) for state in states]
-            for buf in column:
-                if type(buf) is not torch.Tensor or buf.dtype is not dtype or not buf.is_cpu or not buf.is_contiguous():
-                    return False
-            columns.append([buf.data_ptr() for buf in column])
-        beta1, beta2 = group["betas"]
-        _C.adam_step_cpu(
-            _DTYPE_TAG[dtype], [p.data_ptr() for p in params], [g.data_ptr() for g in grads], columns[0], columns[1],
-            columns[2] if amsgrad else [], [p.numel() for p in params], [s.data_ptr() for s in steps],
-            _DTYPE_TAG[step_dtype], _scalar(group["lr"]), _scalar(beta1), _scalar(beta2), _scalar(group["eps"]),
-            _scalar(group["weight_decay"]), amsgrad, bool(group["maximize"]),
-            bool(group.get("decoupled_weight_decay", False)))
+            self._plans[id(group)] = plan
+        if plan.count:
+            beta1, beta2 = group["betas"]
+            _C.adam_step_cpu(*plan.tensors, _scalar(group["lr"]), _scalar(beta1), _scalar(beta2),
+                             _scalar(group["eps"]), _scalar(group["weight_decay"]), plan.amsgrad,
+                             bool(group["maximize"]), bool(group.get("decoupled_weight_decay", False)))
         return True
 
     def _torch_step(self, group) -> None:
@@ -108,3 +78,77 @@ class FusedAdam(torch.optim.Adam):
             adam_step(self)
         finally:
             self.param_groups = groups
+
+
+class _Plan:
+    """What the native update of one param group needs (addresses, sizes), built after a
+    full check of every tensor and reused while the group's tensors are the same objects at
+    the same addresses: at ~10 small tensors, re-checking every property each step cost
+    more than the update itself."""
+
+    __slots__ = ("params", "grads", "addresses", "state", "slots", "amsgrad", "count", "tensors")
+
+    @staticmethod
+    def build(opt, group, params, grads):
+        with_grad = [(p, g) for p, g in zip(params, grads) if g is not None]
+        amsgrad = bool(group["amsgrad"])
+        plan = _Plan()
+        plan.params, plan.grads, plan.state, plan.amsgrad = tuple(params), tuple(grads), opt.state, amsgrad
+        plan.count = len(with_grad)
+        plan.addresses, plan.slots = (), ()
+        if not with_grad:
+            plan.tensors = ()
+            return plan
+        dtype = with_grad[0][0].dtype
+        if dtype not in _DTYPE_TAG:
+            return None
+        for p, g in with_grad:
+            if (p.dtype is not dtype or g.dtype is not dtype or not p.is_cpu or not g.is_cpu
+                    or g.layout is not torch.strided or not p.is_contiguous() or not g.is_contiguous()
+                    or g.numel() != p.numel()):
+                return None
+        keys = ("step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq") if amsgrad else ("step", "exp_avg", "exp_avg_sq")
+        slots = []
+        for p, _ in with_grad:
+            state = opt.state[p]
+            if len(state) == 0:
+                # torch's lazy initialisation, so that either implementation can continue the other
+                state["step"] = torch.tensor(0.0, dtype=torch.float64 if torch.get_default_dtype() == torch.float64
+                                             else torch.float32)
+                for key in keys[1:]:
+                    state[key] = torch.zeros_like(p, memory_format=torch.preserve_format)
+            slots.append((state, *(state.get(key) for key in keys)))
+        step_dtype = slots[0][1].dtype if isinstance(slots[0][1], torch.Tensor) else None
+        if step_dtype not in _DTYPE_TAG:
+            return None
+        for (p, _), (_, step, *buffers) in zip(with_grad, slots):
+            if (type(step) is not torch.Tensor or step.dtype is not step_dtype or not step.is_cpu or step.dim() != 0
+                    or step.requires_grad):
+                return None
+            for buf in buffers:
+                if (type(buf) is not torch.Tensor or buf.dtype is not dtype or not buf.is_cpu
+                        or not buf.is_contiguous() or buf.numel() != p.numel()):
+                    return None
+        plan.addresses = tuple((p.data_ptr(), g.data_ptr()) for p, g in with_grad)
+        plan.slots = tuple(slots)
+        columns = [[slot[k].data_ptr() for slot in slots] for k in range(2, len(keys) + 1)]
+        plan.tensors = (
+            _DTYPE_TAG[dtype], [a for a, _ in plan.addresses], [b for _, b in plan.addresses], columns[0],
+            columns[1], columns[2] if amsgrad else [], [p.numel() for p, _ in with_grad],
+            [slot[1].data_ptr() for slot in slots], _DTYPE_TAG[step_dtype])
+        return plan
+
+    def still_valid(self, params, grads, state, amsgrad) -> bool:
+        if (state is not self.state or amsgrad != self.amsgrad or len(params) != len(self.params)
+                or any(p is not q for p, q in zip(params, self.params))
+                or any(g is not h for g, h in zip(grads, self.grads))):
+            return False
+        keys = ("step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq") if amsgrad else ("step", "exp_avg", "exp_avg_sq")
+        with_grad = [(p, g) for p, g in zip(params, grads) if g is not None]
+        for (p, g), (pa, ga), (st, *tensors) in zip(with_grad, self.addresses, self.slots):
+            # .data or a state entry may have been replaced without changing the objects above
+            if p.data_ptr() != pa or g.data_ptr() != ga or state.get(p) is not st:
+                return False
+            if any(st.get(key) is not t for key, t in zip(keys, tensors)):
+                return False
+        return True
