@@ -9,6 +9,7 @@ run; the ratio is the other row's median time over fastrank's median time.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import sys
 from collections import defaultdict
@@ -56,6 +57,17 @@ def main(path: str) -> None:
                 print(f"| {label} | {fmt_time(mine)} | {other} | {fmt_time(theirs)} | {verdict} |")
     for group, rate in traffic.items():
         print(f"\n{group}: fastrank moves its least memory traffic at {rate:,.0f} GB/s.")
+    paired = os.path.join(os.path.dirname(os.path.abspath(path)), "paired_training_step.json")
+    if os.path.exists(paired):
+        result = json.load(open(paired))
+        print(f"\nGCN predictor training step, batch 32 (NB201), in {result['rounds']} interleaved rounds of "
+              f"{result['steps']} steps (`python bench/paired_training_step.py --json bench/paired_training_step.json`); "
+              "ratio = median over rounds of other / fastrank:\n")
+        print("| implementation | median step | ratio |")
+        print("|---|---|---|")
+        for name, ms in result["median_ms"].items():
+            ratio = result["ratio_median"].get(name)
+            print(f"| {name} | {fmt_time(ms / 1e3)} | {'-' if ratio is None else f'{ratio:.2f}×'} |")
 
 
 if __name__ == "__main__":
