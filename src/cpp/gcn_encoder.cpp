@@ -41,16 +41,7 @@ int encode(const GcnEncoderArgs& g) {
       graph_linear(h.data(), weight_t + l * f * f, bias + l * f, z.data(), n, f, f);
       graph_product(m, z.data(), h.data(), n, f, true);
     }
-    T* row = out + b * f;
-    std::fill(row, row + f, T(0));
-    T count = 0;
-    for (int64_t i = 0; i < n; ++i) {
-      if (!g.mask[b * n + i]) continue;
-      count += T(1);
-      for (int64_t c = 0; c < f; ++c) row[c] += h[i * f + c];
-    }
-    if (g.mean_pool && count > T(0))
-      for (int64_t c = 0; c < f; ++c) row[c] /= count;
+    masked_pool(h.data(), g.mask + b * n, n, f, g.mean_pool, out + b * f);
   });
   return status.load();
 }

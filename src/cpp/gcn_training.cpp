@@ -93,15 +93,7 @@ int forward(const GcnPredictorArgs& g) {
       prev = out;
     }
     T* p = pooled + b * f;
-    std::fill(p, p + f, T(0));
-    T count = 0;
-    for (int64_t i = 0; i < n; ++i) {
-      if (!g.mask[b * n + i]) continue;
-      count += T(1);
-      for (int64_t c = 0; c < f; ++c) p[c] += prev[i * f + c];
-    }
-    if (g.mean_pool && count > T(0))
-      for (int64_t c = 0; c < f; ++c) p[c] /= count;
+    masked_pool(prev, g.mask + b * n, n, f, g.mean_pool, p);
     T* r = hidden + b * hid;
     graph_linear(p, w1_t, model.b1, r, 1, f, hid);
     T s = model.b2[0];

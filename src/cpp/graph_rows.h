@@ -45,6 +45,20 @@ bool propagation_matrix(const T* a, int64_t n, T* m) {
   return ok;
 }
 
+// out (f) = sum, or mean, of the rows of h (n × f) whose mask is set (0 if none is).
+template <typename T>
+void masked_pool(const T* h, const bool* mask, int64_t n, int64_t f, bool mean, T* out) {
+  std::fill(out, out + f, T(0));
+  T count = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    if (!mask[i]) continue;
+    count += T(1);
+    for (int64_t c = 0; c < f; ++c) out[c] += h[i * f + c];
+  }
+  if (mean && count > T(0))
+    for (int64_t c = 0; c < f; ++c) out[c] /= count;
+}
+
 // out = M h, then ReLU if relu; M is n×n row-major, h and out n×f.
 void graph_product(const float* m, const float* h, float* out, int64_t n, int64_t f, bool relu);
 void graph_product(const double* m, const double* h, double* out, int64_t n, int64_t f, bool relu);
