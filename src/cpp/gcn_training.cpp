@@ -217,7 +217,7 @@ int backward(const GcnPredictorArgs& g) {
       T* total = sums.data();
       for (int64_t k = c * chunk, end = std::min(lay.size, k + chunk); k < end; ++k)
         for (int64_t t = 1; t < blocks; ++t) total[k] += sums[size_t(t * lay.size + k)];
-    });
+    }, kStepLingerUs);
   const T* total = sums.data();
 
   auto grad = [&](int64_t k) { return static_cast<T*>(g.grads[k]); };
