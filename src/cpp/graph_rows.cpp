@@ -52,36 +52,52 @@ FASTRANK_INLINE void product_any(const T* __restrict m, const T* __restrict h, T
 // whole k loop (instead of a load and a store per multiply-add).
 // Two rows per pass, in two named accumulators (an acc[R][F] array measured 1.7x slower:
 // GCC keeps it in memory), so each weight row loaded feeds two multiply-adds.
+// One row of out = h Wᵀ + b for rows r .. r+R-1, with R named accumulators (each weight row
+// loaded feeds R multiply-adds; an acc[R][F] array measured 1.7x slower: GCC keeps it in
+// memory).
+template <typename T, int FO, int R>
+FASTRANK_INLINE void linear_rows(const T* __restrict h, const T* __restrict weight_t, const T* __restrict bias,
+                                 T* __restrict out, int64_t r, int64_t fi) {
+  T acc0[FO], acc1[FO], acc2[FO], acc3[FO];
+  for (int o = 0; o < FO; ++o) {
+    const T b = bias ? bias[o] : T(0);
+    acc0[o] = b;
+    if (R > 1) acc1[o] = b;
+    if (R > 2) acc2[o] = b;
+    if (R > 3) acc3[o] = b;
+  }
+  for (int64_t k = 0; k < fi; ++k) {
+    const T* __restrict w = weight_t + k * FO;
+    const T x0 = h[r * fi + k];
+    const T x1 = R > 1 ? h[(r + 1) * fi + k] : T(0);
+    const T x2 = R > 2 ? h[(r + 2) * fi + k] : T(0);
+    const T x3 = R > 3 ? h[(r + 3) * fi + k] : T(0);
+    for (int o = 0; o < FO; ++o) {
+      acc0[o] += x0 * w[o];
+      if (R > 1) acc1[o] += x1 * w[o];
+      if (R > 2) acc2[o] += x2 * w[o];
+      if (R > 3) acc3[o] += x3 * w[o];
+    }
+  }
+  for (int o = 0; o < FO; ++o) {
+    out[r * FO + o] = acc0[o];
+    if (R > 1) out[(r + 1) * FO + o] = acc1[o];
+    if (R > 2) out[(r + 2) * FO + o] = acc2[o];
+    if (R > 3) out[(r + 3) * FO + o] = acc3[o];
+  }
+}
+
+// Output widths known at compile time let output rows live in vector registers across the
+// whole k loop (instead of a load and a store per multiply-add). Four float rows at a time
+// (16 512-bit accumulators at width 64), two double rows (the same register count).
 template <typename T, int FO>
 FASTRANK_INLINE void linear_fixed(const T* __restrict h, const T* __restrict weight_t, const T* __restrict bias,
                                   T* __restrict out, int64_t n, int64_t fi) {
+  constexpr int kRows = sizeof(T) == 4 && FO <= 64 ? 4 : 2;
   int64_t i = 0;
-  for (; i + 1 < n; i += 2) {
-    T acc0[FO], acc1[FO];
-    for (int o = 0; o < FO; ++o) acc0[o] = acc1[o] = bias ? bias[o] : T(0);
-    for (int64_t k = 0; k < fi; ++k) {
-      const T x0 = h[i * fi + k], x1 = h[(i + 1) * fi + k];
-      const T* __restrict w = weight_t + k * FO;
-      for (int o = 0; o < FO; ++o) {
-        acc0[o] += x0 * w[o];
-        acc1[o] += x1 * w[o];
-      }
-    }
-    for (int o = 0; o < FO; ++o) {
-      out[i * FO + o] = acc0[o];
-      out[(i + 1) * FO + o] = acc1[o];
-    }
-  }
-  if (i < n) {
-    T acc[FO];
-    for (int o = 0; o < FO; ++o) acc[o] = bias ? bias[o] : T(0);
-    for (int64_t k = 0; k < fi; ++k) {
-      const T x = h[i * fi + k];
-      const T* __restrict w = weight_t + k * FO;
-      for (int o = 0; o < FO; ++o) acc[o] += x * w[o];
-    }
-    for (int o = 0; o < FO; ++o) out[i * FO + o] = acc[o];
-  }
+  for (; i + kRows <= n; i += kRows) linear_rows<T, FO, kRows>(h, weight_t, bias, out, i, fi);
+  for (; i + 2 <= n; i += 2) linear_rows<T, FO, 2>(h, weight_t, bias, out, i, fi);
+  if (i < n) linear_rows<T, FO, 1>(h, weight_t, bias, out, i, fi);
 }
 
 template <typename T>
