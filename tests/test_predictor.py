@@ -335,3 +335,17 @@ def test_fused_adam_notices_replaced_tensors():
         opt.step()
     for a, b in zip(ours, theirs):
         torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_fused_adam_survives_deepcopy_and_drops_stale_plans():
+    params = make_params(torch.float64, 3)
+    opt = run_optimizer(FusedAdam, params, 2, 0)
+    clone = copy.deepcopy(opt)  # torch restores only defaults, state and param_groups
+    for p in clone.param_groups[0]["params"]:
+        p.grad = torch.ones_like(p)
+    clone.step()
+    opt.load_state_dict(opt.state_dict())  # new group dicts: the old plans must go
+    for p in params:
+        p.grad = torch.ones_like(p)
+    opt.step()
+    assert set(opt._plans) == {id(g) for g in opt.param_groups}

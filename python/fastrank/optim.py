@@ -36,11 +36,18 @@ class FusedAdam(torch.optim.Adam):
         extra = {"decoupled_weight_decay": True} if decoupled_weight_decay else {}
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                          maximize=maximize, **extra)
-        self._plans = {}  # id(param group) -> _Plan
 
     def step(self, closure=None):
         if closure is not None:
             return super().step(closure)
+        # id(param group) -> _Plan. Not in __init__: torch's __setstate__ (deepcopy, pickle)
+        # restores only defaults, state and param_groups. Plans of groups that are gone
+        # (load_state_dict makes new group dicts) are dropped, with the tensors they hold.
+        plans = self.__dict__.setdefault("_plans", {})
+        if len(plans) > len(self.param_groups) or any(id(g) not in plans for g in self.param_groups):
+            live = {id(g) for g in self.param_groups}
+            for key in [k for k in plans if k not in live]:
+                del plans[key]
         for group in self.param_groups:
             if not self._native_group(group):
                 self._torch_step(group)
@@ -52,7 +59,7 @@ class FusedAdam(torch.optim.Adam):
             return False
         params = group["params"]
         grads = [p.grad for p in params]
-        plan = self._plans.get(id(group))
+        plan = self._plans.get(id(group))  # set up by step()
         if plan is None or not plan.still_valid(params, grads, self.state, bool(group["amsgrad"])):
             plan = _Plan.build(self, group, params, grads)
             if plan is None:
