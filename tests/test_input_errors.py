@@ -196,3 +196,23 @@ def test_set_num_threads_checks():
         fastrank.set_num_threads(2.0)
     assert fastrank.num_threads() >= 1
     assert fastrank.cuda_available() is False or torch.cuda.is_available()
+
+
+@pytest.mark.parametrize("name", ["MSE", "MSE+SR", "ListMLE", "ListNet", "EW", "MAPE"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("contiguous", [True, False])
+@pytest.mark.parametrize("where", ["scores", "targets"])
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_dense_losses_reject_non_finite(name, dtype, contiguous, where, bad):
+    """The pointwise and listwise losses check finiteness natively for contiguous CPU
+    tensors and with torch otherwise; both must catch every kind of bad value."""
+    from fastrank.nn import make_loss
+
+    s = torch.rand(16, dtype=dtype) + 0.5
+    y = torch.rand(16, dtype=dtype) + 0.5
+    (s if where == "scores" else y)[5] = bad
+    if not contiguous:
+        s, y = s.repeat_interleave(2)[::2], y.repeat_interleave(2)[::2]
+        assert not s.is_contiguous()
+    with pytest.raises(ValueError, match=f"{where} contain NaN or infinity"):
+        make_loss(name)(s, y)

@@ -13,6 +13,7 @@ from typing import Optional, Sequence, Union
 
 import torch
 
+from .. import _C
 from .._native import cuda_available
 from ._custom_ops import REDUCTION_TAGS
 
@@ -193,11 +194,27 @@ class DenseLists:
         return self.where_valid(terms, 0).sum(1)
 
 
+_FLOAT_TAG = {torch.float32: 0, torch.float64: 1}
+
+
+def _finite(t: torch.Tensor) -> bool:
+    tag = _FLOAT_TAG.get(t.dtype)
+    if tag is not None and t.is_cpu and t.is_contiguous():
+        return _C.all_finite_cpu(tag, t.data_ptr(), t.numel())  # one native pass, no torch op
+    return not t.is_floating_point() or bool(torch.isfinite(t).all())
+
+
 def _check_finite(scores: torch.Tensor, targets: torch.Tensor) -> None:
-    # One host sync for both tensors; which one is bad is looked up only on failure.
-    if scores.numel() and not bool(torch.isfinite(scores).all() & torch.isfinite(targets).all()):
-        name = "scores" if not bool(torch.isfinite(scores).all()) else "targets"
-        raise ValueError(f"{name} contain NaN or infinity")
+    if not scores.numel():
+        return
+    if scores.is_cpu:
+        bad = "scores" if not _finite(scores) else "targets" if not _finite(targets) else None
+    elif not bool(torch.isfinite(scores).all() & torch.isfinite(targets).all()):  # one host sync for both
+        bad = "scores" if not bool(torch.isfinite(scores).all()) else "targets"
+    else:
+        bad = None
+    if bad:
+        raise ValueError(f"{bad} contain NaN or infinity")
 
 
 def dense_lists(scores, targets, group_sizes: GroupSizes = None, mask: Optional[torch.Tensor] = None) -> DenseLists:
