@@ -28,13 +28,9 @@ int encode(const GcnEncoderArgs& g) {
     z.resize(size_t(n * f));
     T m[kMaxGraphNodes * kMaxGraphNodes];
     if (!propagation_matrix(adj + b * n * n, n, m)) status |= kBadAdjacency;
-    for (int64_t i = 0; i < n; ++i) {
-      const int64_t op = g.ops[b * n + i];
-      if (op < 0 || op >= g.table_rows) {
-        status |= kBadCodes;
-        return;
-      }
-      std::copy(table + op * f, table + (op + 1) * f, z.data() + i * f);
+    if (!gather_rows(table, g.table_rows, g.ops + b * n, n, f, z.data())) {
+      status |= kBadCodes;
+      return;
     }
     graph_product(m, z.data(), h.data(), n, f, true);
     for (int64_t l = 0; l < layers; ++l) {

@@ -34,16 +34,6 @@ int forward(const GcnArgs& g) {
   return status.load();
 }
 
-// out[k] = g[k] where the forward output was positive: a loop of its own so that it
-// vectorises (random signs would defeat a branch).
-template <typename T>
-void relu_mask(const T* __restrict g, const T* __restrict forward_out, T* __restrict out, int64_t count) {
-  for (int64_t k = 0; k < count; ++k) {
-    const T value = g[k];  // loaded unconditionally, so the select needs no branch
-    out[k] = forward_out[k] > T(0) ? value : T(0);
-  }
-}
-
 template <typename T>
 int backward(const GcnArgs& g) {
   const T* d_out = static_cast<const T*>(g.d_out);

@@ -76,15 +76,7 @@ int forward(const GcnPredictorArgs& g) {
     const T* prev = nullptr;
     for (int64_t l = 0; l < layers; ++l) {
       if (l == 0) {
-        for (int64_t i = 0; i < n; ++i) {
-          const int64_t op = g.ops[b * n + i];
-          if (op < 0 || op >= model.rows) {
-            status |= kBadCodes;
-            std::fill(z.begin() + i * f, z.begin() + (i + 1) * f, T(0));
-          } else {
-            std::copy(table.data() + op * f, table.data() + (op + 1) * f, z.data() + i * f);
-          }
-        }
+        if (!gather_rows(table.data(), model.rows, g.ops + b * n, n, f, z.data())) status |= kBadCodes;
       } else {
         graph_linear(prev, w_t.data() + l * f * f, model.b[l], z.data(), n, f, f);
       }
@@ -184,12 +176,7 @@ int backward(const GcnPredictorArgs& g) {
     for (int64_t l = layers - 1; l >= 0; --l) {
       const T* out = act + (l * batch + first) * n * f;
       for (int64_t k = 0; k < count; ++k) {
-        const T* dhb = dh + k * n * f;
-        const T* ob = out + k * n * f;
-        for (int64_t e = 0; e < n * f; ++e) {
-          const T v = dhb[e];  // loaded unconditionally so that the select vectorises
-          gate[e] = ob[e] > T(0) ? v : T(0);
-        }
+        relu_mask(dh + k * n * f, out + k * n * f, gate, n * f);
         graph_product_transposed(m + k * n * n, gate, dz + k * n * f, n, f);
       }
       if (l > 0) {

@@ -45,6 +45,33 @@ bool propagation_matrix(const T* a, int64_t n, T* m) {
   return ok;
 }
 
+// out row i = table row ops[i] for one graph's n nodes; an id outside [0, rows) gives a zero
+// row and a false return (the caller reports kBadCodes).
+template <typename T>
+bool gather_rows(const T* table, int64_t rows, const int64_t* ops, int64_t n, int64_t f, T* out) {
+  bool ok = true;
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t op = ops[i];
+    if (op < 0 || op >= rows) {
+      ok = false;
+      std::fill(out + i * f, out + (i + 1) * f, T(0));
+    } else {
+      std::copy(table + op * f, table + (op + 1) * f, out + i * f);
+    }
+  }
+  return ok;
+}
+
+// out[k] = g[k] where the forward output was positive (the ReLU's backward): a loop of its
+// own so that it vectorises (random signs would defeat a branch).
+template <typename T>
+void relu_mask(const T* __restrict g, const T* __restrict forward_out, T* __restrict out, int64_t count) {
+  for (int64_t k = 0; k < count; ++k) {
+    const T value = g[k];  // loaded unconditionally, so the select needs no branch
+    out[k] = forward_out[k] > T(0) ? value : T(0);
+  }
+}
+
 // out (f) = sum, or mean, of the rows of h (n × f) whose mask is set (0 if none is).
 template <typename T>
 void masked_pool(const T* h, const bool* mask, int64_t n, int64_t f, bool mean, T* out) {
