@@ -146,6 +146,34 @@ def gcn_propagate(h: torch.Tensor, adj: torch.Tensor, activation: str = "relu") 
     return _EagerPropagate.apply(h, adj, relu)
 
 
+def _check_graph_batch(adj, ops, mask, dtype):
+    """A batch of encoded graphs for the native encoder kernels (CPU): adj (B, N, N), ops (B, N)
+    integer op ids, mask (B, N) bool. Returns adj in `dtype` and ops as int64, all contiguous."""
+    for name, t in (("adj", adj), ("ops", ops), ("mask", mask)):
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"{name} must be a tensor, got {type(t).__name__}")
+        if t.device.type != "cpu":
+            raise ValueError(f"the native encoder runs on the CPU but {name} is on {t.device}")
+    if adj.dim() != 3 or adj.shape[1] != adj.shape[2] or ops.shape != adj.shape[:2] or mask.shape != ops.shape:
+        raise ValueError(f"expected adj (B, N, N), ops and mask (B, N); got {tuple(adj.shape)}, "
+                         f"{tuple(ops.shape)}, {tuple(mask.shape)}")
+    if adj.shape[1] > _C.GCN_MAX_NODES:
+        raise ValueError(f"graphs may have at most {_C.GCN_MAX_NODES} nodes, got {adj.shape[1]}")
+    if ops.dtype.is_floating_point or ops.dtype == torch.bool or mask.dtype != torch.bool:
+        raise TypeError(f"ops must be integer op ids and mask a boolean tensor, got {ops.dtype} and {mask.dtype}")
+    return adj.to(dtype).contiguous(), ops.to(torch.int64).contiguous(), mask.contiguous()
+
+
+def _raise_for_encoder_status(status: int, n_ops: int, kernel: str) -> None:
+    """The data errors the encoder kernels find while reading (see kernels.h)."""
+    if status & _C.STATUS_BAD_ADJACENCY:
+        raise ValueError("adj must be finite and non-negative")
+    if status & _C.STATUS_BAD_CODES:
+        raise ValueError(f"ops must be op ids in 0..{n_ops - 1}")
+    if status:
+        raise RuntimeError(f"{kernel} kernel returned status {status}")
+
+
 def _pool(h: torch.Tensor, mask: torch.Tensor, pooling: str) -> torch.Tensor:
     weights = mask.to(h.dtype).unsqueeze(-1)
     if pooling == "sum":
@@ -192,33 +220,19 @@ class GCNEncoder(torch.nn.Module):
         activations stay in cache instead of batch-sized tensors per layer."""
         if table.dtype not in _DTYPE_TAG:
             raise TypeError(f"native inference runs in float32/float64, not {table.dtype}")
-        if adj.dim() != 3 or ops.shape != adj.shape[:2] or mask.shape != ops.shape:
-            raise ValueError(f"expected adj (B, N, N), ops and mask (B, N); got {tuple(adj.shape)}, "
-                             f"{tuple(ops.shape)}, {tuple(mask.shape)}")
-        if adj.shape[1] > _C.GCN_MAX_NODES:
-            raise ValueError(f"graphs may have at most {_C.GCN_MAX_NODES} nodes, got {adj.shape[1]}")
-        if ops.dtype.is_floating_point or mask.dtype != torch.bool:
-            raise TypeError("ops must be integer op ids and mask a boolean tensor")
+        adj, ops, mask = _check_graph_batch(adj, ops, mask, table.dtype)
         rest = self.linears[1:]
         width = table.shape[1]
         weight_t = (torch.stack([linear.weight.t() for linear in rest]) if len(rest)
                     else table.new_zeros(0, width, width)).contiguous()
         bias = (torch.stack([linear.bias for linear in rest]) if len(rest) else table.new_zeros(0, width)).contiguous()
         table = table.contiguous()
-        adj = adj.to(table.dtype).contiguous()
-        ops = ops.to(torch.int64).contiguous()
-        mask = mask.contiguous()
         out = table.new_empty(adj.shape[0], width)
         status = _C.gcn_encoder_forward_cpu(
             _DTYPE_TAG[table.dtype], adj.shape[0], adj.shape[1], width, len(rest), table.shape[0],
             self.pooling == "mean", table.data_ptr(), ops.data_ptr(), adj.data_ptr(), mask.data_ptr(),
             weight_t.data_ptr(), bias.data_ptr(), out.data_ptr())
-        if status & _C.STATUS_BAD_ADJACENCY:
-            raise ValueError("adj must be finite and non-negative")
-        if status & _C.STATUS_BAD_CODES:
-            raise ValueError(f"ops must be op ids in 0..{table.shape[0] - 1}")
-        if status:
-            raise RuntimeError(f"gcn encoder kernel returned status {status}")
+        _raise_for_encoder_status(status, table.shape[0], "gcn encoder")
         return out
 
 

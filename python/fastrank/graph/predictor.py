@@ -8,7 +8,7 @@ import torch
 
 from .. import _C
 from ..nn import make_loss
-from .gcn import _DTYPE_TAG, GCNEncoder
+from .gcn import _DTYPE_TAG, GCNEncoder, _check_graph_batch, _raise_for_encoder_status
 
 __all__ = ["GCNPredictor"]
 
@@ -122,21 +122,9 @@ class GCNPredictor(torch.nn.Module):
 
     @staticmethod
     def _check_graphs(adj, ops, mask, dtype):
-        for name, t in (("adj", adj), ("ops", ops), ("mask", mask)):
-            if not isinstance(t, torch.Tensor):
-                raise TypeError(f"{name} must be a tensor, got {type(t).__name__}")
-            if t.device.type != "cpu":
-                raise ValueError(f"the predictor is on the CPU but {name} is on {t.device}")
-        if adj.dim() != 3 or adj.shape[1] != adj.shape[2] or ops.shape != adj.shape[:2] or mask.shape != ops.shape:
-            raise ValueError(f"expected adj (B, N, N), ops and mask (B, N); got {tuple(adj.shape)}, "
-                             f"{tuple(ops.shape)}, {tuple(mask.shape)}")
-        if adj.shape[1] > _C.GCN_MAX_NODES:
-            raise ValueError(f"graphs may have at most {_C.GCN_MAX_NODES} nodes, got {adj.shape[1]}")
-        if ops.dtype.is_floating_point or ops.dtype == torch.bool or mask.dtype != torch.bool:
-            raise TypeError(f"ops must be integer op ids and mask a boolean tensor, got {ops.dtype} and {mask.dtype}")
-        if not adj.dtype.is_floating_point and adj.dtype != torch.bool:
+        if isinstance(adj, torch.Tensor) and not adj.dtype.is_floating_point and adj.dtype != torch.bool:
             raise TypeError(f"adj must hold edge weights (float or bool), got {adj.dtype}")
-        return adj.to(dtype).contiguous(), ops.to(torch.int64).contiguous(), mask.contiguous()
+        return _check_graph_batch(adj, ops, mask, dtype)
 
     def _shape(self, params, adj):
         """(dtype, batch, nodes, width, layers, hidden, n_ops, mean pooling), from the parameters."""
@@ -197,12 +185,7 @@ def _check_loss(value) -> None:
 
 
 def _raise_for(status: int, table_rows: int) -> None:
-    if status & _C.STATUS_BAD_ADJACENCY:
-        raise ValueError("adj must be finite and non-negative")
-    if status & _C.STATUS_BAD_CODES:
-        raise ValueError(f"ops must be op ids in 0..{table_rows - 1}")
-    if status & _C.STATUS_NONFINITE_SCORES:
+    if status & _C.STATUS_NONFINITE_SCORES:  # only the backward reads d_scores
         raise ValueError("the loss's gradient with respect to the scores is not finite; the parameters were "
                          "not updated")
-    if status:
-        raise RuntimeError(f"gcn predictor kernel returned status {status}")
+    _raise_for_encoder_status(status, table_rows, "gcn predictor")
