@@ -22,39 +22,14 @@ import torch
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
 
-import test_bench_graph as graph_bench  # noqa: E402  (the models of the pytest-benchmark rows)
-from fastrank.graph import GCNPredictor  # noqa: E402
-from fastrank.optim import FusedAdam  # noqa: E402
+import test_bench_graph as graph_bench  # noqa: E402  (the steps of the pytest-benchmark rows)
 
 
 def steps():
-    gen = torch.Generator().manual_seed(1)
-    idx = torch.randint(0, graph_bench.SPACE.size, (32,), generator=gen)
-    adj, ops, mask = graph_bench.ADJ[idx], graph_bench.OPS[idx], graph_bench.MASK[idx]
-    y = torch.rand(32, generator=gen)
-    mse = torch.nn.functional.mse_loss
-    torch.manual_seed(0)
-    ours = GCNPredictor(len(graph_bench.SPACE.node_ops), graph_bench.WIDTH, graph_bench.LAYERS)
-    ours_opt = FusedAdam(ours.parameters(), lr=1e-3)
-    out = {"fastrank": lambda: ours.train_step(adj, ops, mask, y, ours_opt, mse)}
-
-    def torch_step(impl, fused):
-        encoder, head = graph_bench.predictor(impl)
-        params = list(encoder.parameters()) + list(head.parameters())
-        opt = torch.optim.Adam(params, lr=1e-3, **({"fused": True} if fused else {}))
-
-        def step():
-            opt.zero_grad()
-            mse(head(encoder(adj, ops, mask)).squeeze(-1), y).backward()
-            opt.step()
-
-        return step
-
-    out["plain_torch"] = torch_step("plain_torch", False)
-    out["plain_torch_fused_adam"] = torch_step("plain_torch", True)
+    impls = ["fastrank", "plain_torch", "plain_torch_fused_adam"]
     if graph_bench.HAS_PYG:
-        out["torch_geometric"] = torch_step("torch_geometric", False)
-    return out
+        impls.append("torch_geometric")
+    return {impl: graph_bench.training_step(impl) for impl in impls}
 
 
 def main(argv=None) -> dict:

@@ -74,8 +74,8 @@ IMPLS = ["fastrank", "plain_torch", "torch_geometric"]
 TRAIN_IMPLS = ["fastrank", "fastrank_autograd", "plain_torch", "plain_torch_fused_adam", "torch_geometric"]
 
 
-@pytest.mark.parametrize("impl", TRAIN_IMPLS)
-def test_training_step(benchmark, impl):
+def training_step(impl):
+    """One Adam training step (MSE, batch 32 of NB201) of implementation `impl`, as a closure."""
     gen = torch.Generator().manual_seed(1)
     idx = torch.randint(0, SPACE.size, (32,), generator=gen)
     adj, ops, mask, y = ADJ[idx], OPS[idx], MASK[idx], torch.rand(32, generator=gen)
@@ -84,25 +84,29 @@ def test_training_step(benchmark, impl):
         torch.manual_seed(0)
         model = GCNPredictor(len(SPACE.node_ops), WIDTH, LAYERS)
         opt = FusedAdam(model.parameters(), lr=1e-3)
-        step = lambda: model.train_step(adj, ops, mask, y, opt, mse)  # noqa: E731
+        return lambda: model.train_step(adj, ops, mask, y, opt, mse)
+    if impl == "fastrank_autograd":
+        torch.manual_seed(0)
+        model = GCNPredictor(len(SPACE.node_ops), WIDTH, LAYERS)
+        forward = model
     else:
-        if impl == "fastrank_autograd":
-            torch.manual_seed(0)
-            model = GCNPredictor(len(SPACE.node_ops), WIDTH, LAYERS)
-            forward = model
-        else:
-            encoder, head = predictor(impl.removesuffix("_fused_adam"))
-            model = torch.nn.ModuleList([encoder, head])
-            forward = lambda a, o, m: head(encoder(a, o, m)).squeeze(-1)  # noqa: E731
-        opt = torch.optim.Adam(model.parameters(), lr=1e-3, **({"fused": True} if "fused" in impl else {}))
+        encoder, head = predictor(impl.removesuffix("_fused_adam"))
+        model = torch.nn.ModuleList([encoder, head])
+        forward = lambda a, o, m: head(encoder(a, o, m)).squeeze(-1)  # noqa: E731
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, **({"fused": True} if "fused" in impl else {}))
 
-        def step():
-            opt.zero_grad()
-            loss = mse(forward(adj, ops, mask), y)
-            loss.backward()
-            opt.step()
+    def step():
+        opt.zero_grad()
+        loss = mse(forward(adj, ops, mask), y)
+        loss.backward()
+        opt.step()
 
-    run(benchmark, "GCN predictor: Adam training step, batch 32 (NB201)", impl, 32, step)
+    return step
+
+
+@pytest.mark.parametrize("impl", TRAIN_IMPLS)
+def test_training_step(benchmark, impl):
+    run(benchmark, "GCN predictor: Adam training step, batch 32 (NB201)", impl, 32, training_step(impl))
 
 
 @pytest.mark.parametrize("impl", IMPLS)
