@@ -94,6 +94,30 @@ class SearchSpace:
         return f"{type(self).__name__}()"
 
 
+class ListedSpace(SearchSpace):
+    """A space held as the list of its architectures: an architecture's code is its position.
+    Subclasses call ``_list(archs)`` once and define ``_member(arch)``, which returns arch if
+    the list has it and otherwise raises InvalidArchitecture saying what the space's
+    architectures look like."""
+
+    def _list(self, archs) -> None:
+        self._archs = list(archs)
+        self._index = {a: i for i, a in enumerate(self._archs)}
+        self.size = len(self._archs)
+
+    def _member(self, arch):
+        raise NotImplementedError
+
+    def encode(self, arch) -> int:
+        return self._index[self._member(arch)]
+
+    def decode(self, code: int):
+        return self._archs[check_code(code, self.size)]
+
+    def sample(self, rng: np.random.Generator):
+        return self._archs[int(rng.integers(self.size))]
+
+
 def check_code(code, size: int) -> int:
     if isinstance(code, bool) or not isinstance(code, (int, np.integer)):
         raise TypeError(f"an architecture code must be an int, got {type(code).__name__}")

@@ -7,7 +7,7 @@ from typing import List, Tuple
 
 import numpy as np
 
-from .base import Graph, InvalidArchitecture, SearchSpace, check_code
+from .base import Graph, InvalidArchitecture, ListedSpace, SearchSpace, check_code
 
 
 def chain_graph(layer_ops: Tuple[int, ...]) -> Graph:
@@ -25,7 +25,7 @@ def chain_graph(layer_ops: Tuple[int, ...]) -> Graph:
     return Graph(ops, adjacency)
 
 
-class TransNASMacro(SearchSpace):
+class TransNASMacro(ListedSpace):
     """TransNAS-Bench-101 macro (skeleton) space: 4–6 stages, each 1 (normal), 2 (channels
     ×2), 3 (stride 2) or 4 (both), with 1–4 stride-2 stages and 1–3 channel doublings:
     3,256 networks written ``64-<digits>-basic``. Architecture: the tuple of stage digits."""
@@ -36,9 +36,7 @@ class TransNASMacro(SearchSpace):
 
     def __init__(self):
         self.node_ops = ("input", "output") + self.stage_ops
-        self._all = [p for n in (4, 5, 6) for p in itertools.product((1, 2, 3, 4), repeat=n) if self._valid(p)]
-        self._index = {a: i for i, a in enumerate(self._all)}
-        self.size = len(self._all)
+        self._list(p for n in (4, 5, 6) for p in itertools.product((1, 2, 3, 4), repeat=n) if self._valid(p))
 
     @staticmethod
     def _valid(stages) -> bool:
@@ -46,7 +44,7 @@ class TransNASMacro(SearchSpace):
         ups = sum(s in (2, 4) for s in stages)
         return 4 <= len(stages) <= 6 and 1 <= downs <= 4 and 1 <= ups <= 3
 
-    def _stages(self, arch) -> Tuple[int, ...]:
+    def _member(self, arch) -> Tuple[int, ...]:
         if not isinstance(arch, tuple) or arch not in self._index:
             raise InvalidArchitecture(
                 f"TransNAS macro architectures are 4-6 stage digits in 1..4 with 1-4 stride-2 and 1-3 "
@@ -59,22 +57,13 @@ class TransNASMacro(SearchSpace):
         m = re.match(r"^64-([1-4]{4,6})-basic$", text.strip())
         if not m:
             raise InvalidArchitecture(f"not a TransNAS macro string (64-<4 to 6 digits 1-4>-basic): {text!r}")
-        return self._stages(tuple(int(c) for c in m.group(1)))
+        return self._member(tuple(int(c) for c in m.group(1)))
 
     def to_string(self, arch) -> str:
-        return "64-" + "".join(str(s) for s in self._stages(arch)) + "-basic"
-
-    def encode(self, arch) -> int:
-        return self._index[self._stages(arch)]
-
-    def decode(self, code: int):
-        return self._all[check_code(code, self.size)]
-
-    def sample(self, rng: np.random.Generator):
-        return self._all[int(rng.integers(self.size))]
+        return "64-" + "".join(str(s) for s in self._member(arch)) + "-basic"
 
     def neighbours(self, arch) -> List[Tuple[int, ...]]:
-        stages = self._stages(arch)
+        stages = self._member(arch)
         out = set()
         for i in range(len(stages)):  # change one stage
             for s in (1, 2, 3, 4):
@@ -87,7 +76,7 @@ class TransNASMacro(SearchSpace):
         return sorted(a for a in out if a in self._index)
 
     def graph(self, arch) -> Graph:
-        return chain_graph(tuple(s - 1 for s in self._stages(arch)))
+        return chain_graph(tuple(s - 1 for s in self._member(arch)))
 
 
 class NASBenchMacro(SearchSpace):

@@ -14,14 +14,14 @@ from typing import Iterable, List, Optional, Tuple
 
 import numpy as np
 
-from .base import Graph, InvalidArchitecture, SearchSpace, check_code
+from .base import Graph, InvalidArchitecture, ListedSpace
 
 LINKS = ((0, 0, 0, 0), (0, 0, 0, 1), (0, 0, 1, 1), (0, 0, 1, 2), (0, 0, 1, 3), (0, 1, 1, 1), (0, 1, 1, 2),
          (0, 1, 2, 2), (0, 1, 2, 3))
 OPS = ("gat", "gcn", "gin", "cheb", "sage", "arma", "graph", "fc", "skip")
 
 
-class NASBenchGraph(SearchSpace):
+class NASBenchGraph(ListedSpace):
     """Architecture: ``(link index, op1, op2, op3, op4)`` (op indices into ``ops``); string
     ``"0,1,2,3|gcn,gat,skip,fc"`` (the link's parents, then the ops). ``proteins=True`` is
     the proteins dataset's smaller space (ops gcn, sage, arma, fc, skip; hashed with the same
@@ -36,9 +36,7 @@ class NASBenchGraph(SearchSpace):
         if hashes is None:
             hashes = _package_hashes(proteins)
         self._hashes = sorted(int(h) for h in hashes)
-        self._archs = [self._unhash(h) for h in self._hashes]
-        self._index = {a: i for i, a in enumerate(self._archs)}
-        self.size = len(self._archs)
+        self._list(self._unhash(h) for h in self._hashes)
 
     def _unhash(self, value: int) -> Tuple[int, ...]:
         base = len(self.ops) + 1
@@ -53,12 +51,12 @@ class NASBenchGraph(SearchSpace):
     def hash(self, arch) -> int:
         """The benchmark's key of an architecture."""
         base = len(self.ops) + 1
-        value = self._arch(arch)[0]
+        value = self._member(arch)[0]
         for op in arch[1:]:
             value = value * base + op
         return value
 
-    def _arch(self, arch):
+    def _member(self, arch):
         if arch not in self._index:
             raise InvalidArchitecture(
                 f"{arch!r} is not one of the {self.size} distinct NAS-Bench-Graph architectures "
@@ -75,23 +73,14 @@ class NASBenchGraph(SearchSpace):
         bad = [o for o in m.groups()[1:] if o not in self.ops]
         if bad:
             raise InvalidArchitecture(f"unknown NAS-Bench-Graph operation(s) {bad}; known: {self.ops}")
-        return self._arch((LINKS.index(link),) + tuple(self.ops.index(o) for o in m.groups()[1:]))
+        return self._member((LINKS.index(link),) + tuple(self.ops.index(o) for o in m.groups()[1:]))
 
     def to_string(self, arch) -> str:
-        link, *ops = self._arch(arch)
+        link, *ops = self._member(arch)
         return ",".join(str(p) for p in LINKS[link]) + "|" + ",".join(self.ops[o] for o in ops)
 
-    def encode(self, arch) -> int:
-        return self._index[self._arch(arch)]
-
-    def decode(self, code: int):
-        return self._archs[check_code(code, self.size)]
-
-    def sample(self, rng: np.random.Generator):
-        return self._archs[int(rng.integers(self.size))]
-
     def neighbours(self, arch) -> List:
-        link, *ops = self._arch(arch)
+        link, *ops = self._member(arch)
         out = []
         for i in range(4):  # one operation changed
             for o in range(len(self.ops)):
@@ -106,7 +95,7 @@ class NASBenchGraph(SearchSpace):
         return out
 
     def graph(self, arch) -> Graph:
-        link, *ops = self._arch(arch)
+        link, *ops = self._member(arch)
         parents = LINKS[link]
         adjacency = np.zeros((6, 6), dtype=np.uint8)
         node_ops = np.array([0] + [2 + o for o in ops] + [1], dtype=np.int64)
