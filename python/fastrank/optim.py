@@ -87,6 +87,11 @@ class FusedAdam(torch.optim.Adam):
             self.param_groups = groups
 
 
+def _state_keys(amsgrad: bool):
+    """torch's Adam state per parameter, in the order the plan keeps it."""
+    return ("step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq") if amsgrad else ("step", "exp_avg", "exp_avg_sq")
+
+
 class _Plan:
     """What the native update of one param group needs (addresses, sizes), built after a
     full check of every tensor and reused while the group's tensors are the same objects at
@@ -114,7 +119,7 @@ class _Plan:
                     or g.layout is not torch.strided or not p.is_contiguous() or not g.is_contiguous()
                     or g.numel() != p.numel()):
                 return None
-        keys = ("step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq") if amsgrad else ("step", "exp_avg", "exp_avg_sq")
+        keys = _state_keys(amsgrad)
         slots = []
         for p, _ in with_grad:
             state = opt.state[p]
@@ -150,7 +155,7 @@ class _Plan:
                 or any(p is not q for p, q in zip(params, self.params))
                 or any(g is not h for g, h in zip(grads, self.grads))):
             return False
-        keys = ("step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq") if amsgrad else ("step", "exp_avg", "exp_avg_sq")
+        keys = _state_keys(amsgrad)
         with_grad = [(p, g) for p, g in zip(params, grads) if g is not None]
         for (p, g), (pa, ga), (st, *tensors) in zip(with_grad, self.addresses, self.slots):
             # .data or a state entry may have been replaced without changing the objects above
