@@ -28,16 +28,13 @@ int encode(const GcnEncoderArgs& g) {
     z.resize(size_t(n * f));
     T m[kMaxGraphNodes * kMaxGraphNodes];
     if (!propagation_matrix(adj + b * n * n, n, m)) status |= kBadAdjacency;
-    if (!gather_rows(table, g.table_rows, g.ops + b * n, n, f, z.data())) {
+    const T* last = encoder_layers(m, table, g.table_rows, g.ops + b * n, n, f, weight_t, bias, layers, z.data(),
+                                   [&](int64_t) { return h.data(); });
+    if (last == nullptr) {
       status |= kBadCodes;
       return;
     }
-    graph_product(m, z.data(), h.data(), n, f, true);
-    for (int64_t l = 0; l < layers; ++l) {
-      graph_linear(h.data(), weight_t + l * f * f, bias + l * f, z.data(), n, f, f);
-      graph_product(m, z.data(), h.data(), n, f, true);
-    }
-    masked_pool(h.data(), g.mask + b * n, n, f, g.mean_pool, out + b * f);
+    masked_pool(last, g.mask + b * n, n, f, g.mean_pool, out + b * f);
   });
   return status.load();
 }

@@ -54,9 +54,14 @@ template <typename T>
 int forward(const GcnPredictorArgs& g) {
   const Model<T> model(g);
   const int64_t n = g.nodes, f = model.f, hid = model.h, layers = model.layers, batch = g.batch;
-  // The forward multiplies by Wᵀ (vectorised over output features): transposed copies, once.
+  // The forward multiplies by Wᵀ (vectorised over output features): transposed copies, once;
+  // the later layers' biases stacked as encoder_layers takes them.
   std::vector<T> w_t(size_t(layers * f * f + f * hid)), table(size_t(model.rows * f));
-  for (int64_t l = 0; l < layers; ++l) transpose(model.w[l], w_t.data() + l * f * f, f, f);
+  std::vector<T> later_bias(size_t((layers - 1) * f));
+  for (int64_t l = 0; l < layers; ++l) {
+    transpose(model.w[l], w_t.data() + l * f * f, f, f);
+    if (l > 0) std::copy(model.b[l], model.b[l] + f, later_bias.data() + (l - 1) * f);
+  }
   T* w1_t = w_t.data() + layers * f * f;
   transpose(model.w1, w1_t, hid, f);
   // linear(embed(ops)) = linear(embed.weight)[ops]: the first layer runs on the table.
@@ -73,19 +78,16 @@ int forward(const GcnPredictorArgs& g) {
     z.resize(size_t(n * f));
     T m[kMaxGraphNodes * kMaxGraphNodes];
     if (!propagation_matrix(adj + b * n * n, n, m)) status |= kBadAdjacency;
-    const T* prev = nullptr;
-    for (int64_t l = 0; l < layers; ++l) {
-      if (l == 0) {
-        if (!gather_rows(table.data(), model.rows, g.ops + b * n, n, f, z.data())) status |= kBadCodes;
-      } else {
-        graph_linear(prev, w_t.data() + l * f * f, model.b[l], z.data(), n, f, f);
-      }
-      T* out = act + (l * batch + b) * n * f;
-      graph_product(m, z.data(), out, n, f, true);
-      prev = out;
+    // every layer's output is kept: the backward reads them
+    const T* last = encoder_layers(m, table.data(), model.rows, g.ops + b * n, n, f, w_t.data() + f * f,
+                                   later_bias.data(), layers - 1, z.data(),
+                                   [&](int64_t l) { return act + (l * batch + b) * n * f; });
+    if (last == nullptr) {
+      status |= kBadCodes;
+      return;
     }
     T* p = pooled + b * f;
-    masked_pool(prev, g.mask + b * n, n, f, g.mean_pool, p);
+    masked_pool(last, g.mask + b * n, n, f, g.mean_pool, p);
     T* r = hidden + b * hid;
     graph_linear(p, w1_t, model.b1, r, 1, f, hid);
     T s = model.b2[0];

@@ -105,4 +105,24 @@ void graph_linear(const double* h, const double* weight_t, const double* bias, d
 void graph_outer_accumulate(const float* a, const float* b, float* acc, int64_t n, int64_t fa, int64_t fb);
 void graph_outer_accumulate(const double* a, const double* b, double* acc, int64_t n, int64_t fa, int64_t fb);
 
+// One graph through a GCN encoder's layers, as GCNEncoder computes them: h = relu(M ·
+// table[ops]) (the first linear layer already applied to the op table), then for each of the
+// `later` layers h = relu(M (h Wᵀ + b)), with weight_t / bias those layers' stacked Wᵀ (f×f)
+// and b (f). Layer k's output (k = 0..later) is written to out(k), which may return the same
+// buffer every time. z: n×f scratch. Returns the last output, or nullptr on an op id outside
+// the table.
+template <typename T, typename Out>
+const T* encoder_layers(const T* m, const T* table, int64_t rows, const int64_t* ops, int64_t n, int64_t f,
+                        const T* weight_t, const T* bias, int64_t later, T* z, Out&& out) {
+  if (!gather_rows(table, rows, ops, n, f, z)) return nullptr;
+  T* h = out(int64_t(0));
+  graph_product(m, z, h, n, f, true);
+  for (int64_t l = 0; l < later; ++l) {
+    graph_linear(h, weight_t + l * f * f, bias + l * f, z, n, f, f);
+    h = out(l + 1);
+    graph_product(m, z, h, n, f, true);
+  }
+  return h;
+}
+
 }  // namespace fastrank
