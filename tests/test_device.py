@@ -8,8 +8,10 @@ The CPU kernels are themselves tested against dense references (test_ranking_ops
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import math
+from unittest import mock
 
 import pytest
 import torch
@@ -19,6 +21,7 @@ from hypothesis import strategies as st
 import fastrank
 from fastrank import _C
 from fastrank.ops import _device
+from fastrank.ops import _custom_ops
 from fastrank.ops._custom_ops import _run
 from fastrank.spaces import NASBench201, NASBenchMacro, TransNASMacro, TransNASMicro
 from test_ranking_ops import lists
@@ -113,6 +116,86 @@ def test_list_ops_report_bad_values(backend):
         on_device(backend, "pairwise_hinge", y, y, torch.tensor([0, 2, 1, 3]), 2, 1.0, False, False, 0)
     with pytest.raises(ValueError, match="offsets"):
         on_device(backend, "pairwise_hinge", y, y, torch.tensor([0, 2]), 2, 1.0, False, False, 0)
+
+
+HINGE_CASES = [case for case in LIST_CASES if case[0] == "pairwise_hinge"] + [
+    ("pairwise_hinge", (0.3, False, True, 1)),
+    ("pairwise_hinge", (1.5, True, False, 2)),
+]
+
+
+@contextlib.contextmanager
+def sweeping_every_list():
+    """Lowers the length past which the device pairwise hinge takes its O(n log n) sweep to 0,
+    so that every list goes through it (on the twin as on CUDA)."""
+    with mock.patch.object(_custom_ops, "DEVICE_LIST_MAX", 0):
+        yield
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("case", range(len(HINGE_CASES)))
+@given(data=lists(max_size=150), single=st.booleans(), many_levels=st.booleans())
+def test_hinge_sweep_matches_cpu(backend, case, data, single, many_levels):
+    _, hyper = HINGE_CASES[case]
+    s, y, sizes = data
+    if many_levels:  # up to one level per item: every level bit of the sweep is used
+        y = torch.randperm(len(y), generator=torch.Generator().manual_seed(len(y))).double() * 0.5
+    with sweeping_every_list():
+        check_list_op(backend, "pairwise_hinge", hyper, s, y, offsets_of(sizes),
+                      torch.float32 if single else torch.float64)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("case", range(len(HINGE_CASES)))
+def test_hinge_sweep_edge_shapes_and_long_lists(backend, case):
+    _, hyper = HINGE_CASES[case]
+    gen = torch.Generator().manual_seed(case)
+    with sweeping_every_list():
+        for sizes in ([0], [1], [2, 0, 1], [0, 0], [1, 1, 1], [0, 5, 0], [32] * 50, [3000], [1500, 0, 2000]):
+            n = sum(sizes)
+            s = torch.randn(n, generator=gen, dtype=torch.float64)
+            for y in (torch.randint(0, 4, (n,), generator=gen).double(), torch.ones(n, dtype=torch.float64),
+                      torch.randn(n, generator=gen, dtype=torch.float64), -torch.arange(n, dtype=torch.float64)):
+                check_list_op(backend, "pairwise_hinge", hyper, s, y, offsets_of(sizes))
+        # Equal keys across the two roles (s_b + m == s_a) and both zeros.
+        s = torch.tensor([0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 0.0, 1.0] * 20, dtype=torch.float64)
+        y = torch.tensor([0.0, -0.0, 1.0, 2.0, 1.0, 0.0, 3.0, 3.0] * 20, dtype=torch.float64)
+        check_list_op(backend, "pairwise_hinge", hyper, s, y, offsets_of([60, 100]))
+
+
+def test_hinge_sweep_takes_lists_past_the_item_parallel_limit(monkeypatch):
+    """Through the public op: a list longer than DEVICE_LIST_MAX goes to the sweep, shorter
+    ones to the item-parallel kernel, and both agree with the CPU kernel."""
+    monkeypatch.setattr(_custom_ops, "DEVICE_LIST_MAX", 100)
+    calls = []
+    real_call = _device.call
+    monkeypatch.setattr(_device, "call", lambda name, *args: calls.append(name) or real_call(name, *args))
+    gen = torch.Generator().manual_seed(3)
+    for sizes, expected in (([101, 7], "pairwise_hinge_sweep"), ([100, 90], "pairwise_hinge")):
+        n = sum(sizes)
+        s, y = torch.randn(n, generator=gen, dtype=torch.float64), torch.rand(n, generator=gen, dtype=torch.float64)
+        check_list_op("twin", "pairwise_hinge", (1.0, True, True, 1), s, y, offsets_of(sizes))
+        assert set(calls) == {expected}
+        calls.clear()
+
+
+def test_hinge_sweep_rejects_bad_values_and_a_short_longest():
+    s = torch.tensor([0.1, float("inf"), 0.3, 0.2], dtype=torch.float64)
+    y = torch.tensor([0.0, 1.0, 2.0, 1.0], dtype=torch.float64)
+    off = torch.tensor([0, 4])
+    with sweeping_every_list():
+        with pytest.raises(ValueError, match="scores contain NaN"):
+            _run("pairwise_hinge", "device", s, y, off, 2, 1.0, False, False, 0)
+        with pytest.raises(ValueError, match="targets contain NaN"):
+            _run("pairwise_hinge", "device", y, s, off, 2, 1.0, False, False, 0)
+    loss, grad = torch.empty(()), torch.empty_like(y)
+    args = (1, y.data_ptr(), y.data_ptr(), off.data_ptr(), 1, 4, 2, 1.0, False, False, 0, loss.data_ptr(),
+            grad.data_ptr())
+    status = _device.call("pairwise_hinge_sweep", y.device, *args, 3)  # the list has 4 items
+    assert status & _C.STATUS_BAD_OFFSETS
+    assert _device.call("pairwise_hinge_sweep", y.device, *args, 4) == 0
+    with pytest.raises(ValueError, match="longest"):
+        _C.pairwise_hinge_sweep_device(_device.TWIN, *args, -1, 0, 0, 0, 0)
 
 
 def test_workspace_query_and_too_small_workspace():

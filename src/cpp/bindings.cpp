@@ -58,6 +58,18 @@ PairwiseHingeArgs hinge_args(int dtype, uintptr_t scores, uintptr_t targets, uin
   return a;
 }
 
+device::HingeSweepArgs hinge_sweep_args(int dtype, uintptr_t scores, uintptr_t targets, uintptr_t offsets,
+                                        int64_t n_lists, int64_t n_items, int reduction, double margin, bool squared,
+                                        bool weighted, int rank_weight, uintptr_t out, uintptr_t grad,
+                                        int64_t longest) {
+  if (longest < 0) throw py::value_error("longest must be non-negative");
+  device::HingeSweepArgs a;
+  static_cast<PairwiseHingeArgs&>(a) = hinge_args(dtype, scores, targets, offsets, n_lists, n_items, reduction, margin,
+                                                  squared, weighted, rank_weight, out, grad);
+  a.longest = longest;
+  return a;
+}
+
 PairwiseLogisticArgs logistic_args(int dtype, uintptr_t scores, uintptr_t targets, uintptr_t offsets,
                                    int64_t n_lists, int64_t n_items, int reduction, double sigma, uintptr_t out,
                                    uintptr_t grad) {
@@ -219,6 +231,8 @@ PYBIND11_MODULE(_C, m) {
 
   def_cpu(m, "pairwise_hinge", &hinge_args, &pairwise_hinge_cpu);
   def_device(m, "pairwise_hinge", &hinge_args, &device::pairwise_hinge_twin, FASTRANK_CUDA_FN(pairwise_hinge));
+  def_device(m, "pairwise_hinge_sweep", &hinge_sweep_args, &device::pairwise_hinge_sweep_twin,
+             FASTRANK_CUDA_FN(pairwise_hinge_sweep));
   def_cpu(m, "pairwise_logistic", &logistic_args, &pairwise_logistic_cpu);
   def_device(m, "pairwise_logistic", &logistic_args, &device::pairwise_logistic_twin,
              FASTRANK_CUDA_FN(pairwise_logistic));

@@ -2,6 +2,7 @@
 // kernels run, executed as loops, so the GPU's algorithms are tested on any machine.
 #include "device_api.h"
 #include "graph_device.h"
+#include "hinge_sweep_device.h"
 #include "kendall_device.h"
 #include "list_device.h"
 

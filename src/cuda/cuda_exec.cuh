@@ -6,8 +6,11 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cub/device/device_radix_sort.cuh>
 #include <cub/device/device_reduce.cuh>
+#include <cub/device/device_scan.cuh>
 #include <cub/device/device_segmented_reduce.cuh>
+#include <cuda/std/functional>
 
 #include "device_common.h"
 
@@ -19,6 +22,13 @@ __global__ void for_each_kernel(int64_t n, F f) {
   const int64_t stride = int64_t(gridDim.x) * blockDim.x;
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) f(i);
 }
+
+struct AddValues {
+  template <typename V>
+  __host__ __device__ V operator()(const V& a, const V& b) const {
+    return a + b;
+  }
+};
 
 class CudaExec {
  public:
@@ -63,6 +73,52 @@ class CudaExec {
       return;
     }
     note(cub::DeviceReduce::Sum(temp, temp_bytes, in, out, n, stream_));
+  }
+
+  // Scratch bytes of sort_pairs over n pairs sorted by end_bit key bits.
+  size_t sort_temp_bytes(int64_t n, int end_bit) const {
+    size_t bytes = 0;
+    note(cub::DeviceRadixSort::SortPairs(nullptr, bytes, static_cast<const uint64_t*>(nullptr),
+                                         static_cast<uint64_t*>(nullptr), static_cast<const int64_t*>(nullptr),
+                                         static_cast<int64_t*>(nullptr), n, 0, end_bit, stream_));
+    return bytes;
+  }
+  // Stable (CUB's radix sorts are) sort of (key, value) pairs by the key's low end_bit bits.
+  void sort_pairs(const uint64_t* keys_in, uint64_t* keys_out, const int64_t* values_in, int64_t* values_out,
+                  int64_t n, int end_bit, void* temp, size_t temp_bytes) const {
+    if (n <= 0 || error_ != cudaSuccess) return;
+    note(cub::DeviceRadixSort::SortPairs(temp, temp_bytes, keys_in, keys_out, values_in, values_out, n, 0, end_bit,
+                                         stream_));
+  }
+
+  template <typename V>
+  size_t scan_by_key_temp_bytes(int64_t n) const {
+    size_t bytes = 0;
+    note(cub::DeviceScan::ExclusiveScanByKey(nullptr, bytes, static_cast<const uint64_t*>(nullptr),
+                                             static_cast<const V*>(nullptr), static_cast<V*>(nullptr), AddValues{},
+                                             V{}, n, ::cuda::std::equal_to<>{}, stream_));
+    return bytes;
+  }
+  // out[i] = sum of in[j] over the j < i of i's run of equal keys.
+  template <typename V>
+  void exclusive_sum_by_key(const uint64_t* keys, const V* in, V* out, int64_t n, void* temp,
+                            size_t temp_bytes) const {
+    if (n <= 0 || error_ != cudaSuccess) return;
+    note(cub::DeviceScan::ExclusiveScanByKey(temp, temp_bytes, keys, in, out, AddValues{}, V{}, n,
+                                             ::cuda::std::equal_to<>{}, stream_));
+  }
+
+  template <typename V>
+  size_t inclusive_sum_temp_bytes(int64_t n) const {
+    size_t bytes = 0;
+    note(cub::DeviceScan::InclusiveSum(nullptr, bytes, static_cast<const V*>(nullptr), static_cast<V*>(nullptr), n,
+                                       stream_));
+    return bytes;
+  }
+  template <typename V>
+  void inclusive_sum(const V* in, V* out, int64_t n, void* temp, size_t temp_bytes) const {
+    if (n <= 0 || error_ != cudaSuccess) return;
+    note(cub::DeviceScan::InclusiveSum(temp, temp_bytes, in, out, n, stream_));
   }
 
   int error() const { return int(error_); }

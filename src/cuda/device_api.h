@@ -30,8 +30,15 @@ struct KendallArgs {
   double* out = nullptr;  // one value, in the op's memory space
 };
 
+// The O(n log n) hinge (hinge_sweep_device.h) takes the longest list's length, which sets
+// its number of passes; a longer list is reported as bad offsets.
+struct HingeSweepArgs : PairwiseHingeArgs {
+  int64_t longest = 0;
+};
+
 #define FASTRANK_DEVICE_OPS(X)                 \
   X(pairwise_hinge, PairwiseHingeArgs)         \
+  X(pairwise_hinge_sweep, HingeSweepArgs)      \
   X(pairwise_logistic, PairwiseLogisticArgs)   \
   X(lambdarank, LambdaRankArgs)                \
   X(encode_graphs, EncodeArgs)                 \

@@ -5,9 +5,13 @@
 // GPU execute and test the exact arithmetic and indexing the GPU runs.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <numeric>
+#include <vector>
 
 #include "host_device.h"
 #include "kernels.h"
@@ -50,6 +54,38 @@ FR_HD inline int64_t list_of(const int64_t* offsets, int64_t n_lists, int64_t i)
   }
   return lo;
 }
+
+// Unsigned keys whose order is the order of the doubles (finite ones; NaN sorts past the
+// infinities), so one integer radix sort serves scores of either dtype. Both zeros get
+// the key of +0: they are equal values, and pairs are decided by value.
+FR_HD inline uint64_t ordered_bits(double x) {
+  if (x == 0.0) x = 0.0;
+  uint64_t b;
+#if defined(__CUDA_ARCH__)
+  b = static_cast<uint64_t>(__double_as_longlong(x));
+#else
+  std::memcpy(&b, &x, sizeof b);
+#endif
+  return (b >> 63) != 0 ? ~b : b | (uint64_t(1) << 63);
+}
+
+// Bits needed to write values below `bound` (bound <= 1 needs none).
+inline int bits_below(int64_t bound) {
+  int bits = 0;
+  for (uint64_t v = bound > 1 ? uint64_t(bound - 1) : 0; v != 0; v >>= 1) ++bits;
+  return bits;
+}
+
+// M running sums carried through a scan as one value.
+template <int M>
+struct Sums {
+  double v[M];
+  FR_HD Sums operator+(const Sums& o) const {
+    Sums r;
+    for (int q = 0; q < M; ++q) r.v[q] = v[q] + o.v[q];
+    return r;
+  }
+};
 
 // Carves aligned typed arrays out of one workspace. With a null base it only measures,
 // so the size query and the real call walk the same layout code.
@@ -101,6 +137,39 @@ struct HostExec {
     double total = 0;
     for (int64_t i = 0; i < n; ++i) total += in[i];
     *out = total;
+  }
+  size_t sort_temp_bytes(int64_t, int) const { return 0; }
+  // Stable sort of (key, value) pairs by the key's low end_bit bits.
+  void sort_pairs(const uint64_t* keys_in, uint64_t* keys_out, const int64_t* values_in, int64_t* values_out,
+                  int64_t n, int end_bit, void*, size_t) const {
+    const uint64_t mask = end_bit >= 64 ? ~uint64_t(0) : (uint64_t(1) << end_bit) - 1;
+    std::vector<int64_t> order(size_t(n > 0 ? n : 0));
+    std::iota(order.begin(), order.end(), int64_t(0));
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int64_t a, int64_t b) { return (keys_in[a] & mask) < (keys_in[b] & mask); });
+    for (int64_t p = 0; p < n; ++p) {
+      keys_out[p] = keys_in[order[p]];
+      values_out[p] = values_in[order[p]];
+    }
+  }
+  template <typename V>
+  size_t scan_by_key_temp_bytes(int64_t) const { return 0; }
+  // out[i] = sum of in[j] over the j < i of i's run of equal keys.
+  template <typename V>
+  void exclusive_sum_by_key(const uint64_t* keys, const V* in, V* out, int64_t n, void*, size_t) const {
+    V run{};
+    for (int64_t i = 0; i < n; ++i) {
+      if (i == 0 || keys[i] != keys[i - 1]) run = V{};
+      out[i] = run;
+      run = run + in[i];
+    }
+  }
+  template <typename V>
+  size_t inclusive_sum_temp_bytes(int64_t) const { return 0; }
+  template <typename V>
+  void inclusive_sum(const V* in, V* out, int64_t n, void*, size_t) const {
+    V run{};
+    for (int64_t i = 0; i < n; ++i) out[i] = run = run + in[i];
   }
   int error() const { return kDeviceOk; }
 };

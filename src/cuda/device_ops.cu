@@ -2,6 +2,7 @@
 #include "cuda_exec.cuh"
 #include "device_api.h"
 #include "graph_device.h"
+#include "hinge_sweep_device.h"
 #include "kendall_device.h"
 #include "list_device.h"
 

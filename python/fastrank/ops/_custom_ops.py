@@ -79,18 +79,25 @@ def _check_offsets(offsets: torch.Tensor, n_items: int) -> None:
         _raise_for_status(_C.STATUS_BAD_OFFSETS)
 
 
-# The device kernels spend O(n²) on a list; beyond this length, ops whose CPU kernel is
-# O(n log n) (hinge sweeps) or O(n·k) (truncated LambdaRank) run there instead.
+# The item-parallel device kernels spend O(n²) on a list. Beyond this length the pairwise
+# hinge takes its O(n log n) device sweep (src/cuda/hinge_sweep_device.h), and the other ops
+# whose CPU kernel is subquadratic (truncated or hinge LambdaRank) run on the CPU instead.
 DEVICE_LIST_MAX = 1 << 16
 
 
 def _cpu_is_subquadratic(name: str, hyper) -> bool:
-    if name == "pairwise_hinge":
-        return True
     if name == "lambdarank":
         k, _gain, pair_loss = hyper[:3]
         return pair_loss != 0 or k > 0
     return False
+
+
+def _longest_list(offsets: torch.Tensor, n_items: int) -> int:
+    """The longest list when it may exceed DEVICE_LIST_MAX, else 0 (also inside a CUDA graph
+    capture, where reading it would synchronise: captured steps keep the item-parallel kernels)."""
+    if n_items <= DEVICE_LIST_MAX or offsets.shape[0] < 2 or _device.capturing(offsets.device):
+        return 0
+    return int(offsets.diff().max())
 
 
 def _run(name: str, kernel: str, scores, targets, offsets, reduction, *hyper):
@@ -98,18 +105,21 @@ def _run(name: str, kernel: str, scores, targets, offsets, reduction, *hyper):
     CUDA kernels for CUDA tensors, their host twin for CPU ones). The kernels check the
     values they read (NaN/inf, and the offsets on the CPU) and report through a status word."""
     _check_raw(scores, targets, offsets, reduction)
+    device_op, extra = name, ()
     if kernel == "device":
         _check_offsets(offsets, scores.shape[0])
-        if (scores.is_cuda and scores.shape[0] > DEVICE_LIST_MAX and not _device.capturing(scores.device)
-                and _cpu_is_subquadratic(name, hyper) and int(offsets.diff().max()) > DEVICE_LIST_MAX):
+        longest = _longest_list(offsets, scores.shape[0])
+        if longest > DEVICE_LIST_MAX and name == "pairwise_hinge":
+            device_op, extra = "pairwise_hinge_sweep", (longest,)
+        elif longest > DEVICE_LIST_MAX and scores.is_cuda and _cpu_is_subquadratic(name, hyper):
             loss, grad = _run(name, "cpu", scores.cpu(), targets.cpu(), offsets.cpu(), reduction, *hyper)
             return loss.to(scores.device), grad.to(scores.device)
     n_lists = offsets.shape[0] - 1
     loss = scores.new_empty(n_lists if reduction == 0 else ())
     grad = torch.empty_like(scores)
     args = (_DTYPE_TAG[scores.dtype], scores.data_ptr(), targets.data_ptr(), offsets.data_ptr(), n_lists,
-            scores.shape[0], reduction, *hyper, loss.data_ptr(), grad.data_ptr())
-    status = _KERNELS[name](*args) if kernel == "cpu" else _device.call(name, scores.device, *args)
+            scores.shape[0], reduction, *hyper, loss.data_ptr(), grad.data_ptr(), *extra)
+    status = _KERNELS[name](*args) if kernel == "cpu" else _device.call(device_op, scores.device, *args)
     _raise_for_status(status)
     return loss, grad
 
