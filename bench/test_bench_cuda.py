@@ -63,10 +63,28 @@ def test_cuda_hinge_n4000(benchmark, impl):
 
 @pytest.mark.parametrize("impl", ["fastrank", "torch_sort"])
 @pytest.mark.parametrize("n", [10**5, 10**7])
-def test_cuda_hinge_one_long_list(benchmark, impl, n):
-    s, y = gpu_list(n)
+@pytest.mark.parametrize("levels", [5, None], ids=["5_levels", "distinct_targets"])
+def test_cuda_hinge_one_long_list(benchmark, impl, n, levels):
+    # Past DEVICE_LIST_MAX items the O(n log n) device sweep runs: one pass per bit of the
+    # target level, so 5 levels take 3 passes and distinct targets log2(n).
+    s, y = gpu_list(n, levels) if levels else (gpu_list(n)[0], torch.rand(n, device="cuda"))
     fn = synced(lambda: torch.sort(s)) if impl == "torch_sort" else loss_and_grad_cuda(fastrank.pairwise_hinge, s, y)
-    run(benchmark, f"CUDA pairwise hinge, 1 list, n={n:,}", impl, n, fn, slow=True)
+    label = f"{levels} target levels" if levels else "distinct targets"
+    run(benchmark, f"CUDA pairwise hinge, 1 list, n={n:,}, {label}", impl, n, fn, slow=True)
+
+
+@pytest.mark.parametrize("impl", ["fastrank", "dense_torch", "torch_sort"])
+@pytest.mark.parametrize("n", [10**4, 10**6])
+def test_cuda_kendall_tau(benchmark, impl, n):
+    if impl == "dense_torch" and n > 10**4:
+        pytest.skip("the dense (n, n) reference does not fit at this n")
+    s, y = gpu_list(n, levels=100)
+    if impl == "torch_sort":
+        fn = synced(lambda: torch.sort(s))
+    else:  # each returns a host float or syncs: timed to the end of the GPU work
+        fn = (lambda: fastrank.metrics.kendall_tau(s, y)) if impl == "fastrank" else synced(
+            lambda: ref.kendall_tau_b(s, y))
+    run(benchmark, f"CUDA Kendall tau-b, n={n:,}", impl, n, fn, slow=n > 10**4)
 
 
 @pytest.mark.parametrize("impl", ["fastrank", "dense_torch"])

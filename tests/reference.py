@@ -105,6 +105,17 @@ def dense_batched_hinge(scores, targets, margin=1.0):
 
 
 
+def kendall_tau_b(x, y):
+    """Kendall's τ-b from the dense (n, n) sign matrices: the O(n²) torch baseline."""
+    dx = torch.sign(x[:, None] - x[None, :])
+    dy = torch.sign(y[:, None] - y[None, :])
+    n = x.shape[0]
+    n0 = n * (n - 1) / 2
+    n1 = ((dx == 0).sum().to(x.dtype) - n) / 2  # counts in x's dtype (an int tensor would go float32)
+    n2 = ((dy == 0).sum().to(x.dtype) - n) / 2
+    return (dx * dy).sum() / 2 / torch.sqrt((n0 - n1) * (n0 - n2))
+
+
 # --- the predictor loss zoo, one list at a time (value, number of terms) -------------
 
 def _zoo(scores, targets, per_list, group_sizes=None, mask=None, reduction="mean", **kw):

@@ -40,6 +40,15 @@ def test_kendall_tau_matches_scipy(data):
 
 
 @given(data=scored())
+def test_dense_kendall_reference_matches_scipy(data):
+    """The O(n²) torch baseline the CUDA benchmark times Kendall τ against."""
+    from reference import kendall_tau_b
+
+    t, p = data
+    assert same(float(kendall_tau_b(torch.from_numpy(t), torch.from_numpy(p))), scipy.stats.kendalltau(t, p)[0])
+
+
+@given(data=scored())
 def test_spearman_matches_scipy(data):
     t, p = data
     with warnings.catch_warnings():

@@ -47,16 +47,16 @@ def _count(value, name: str, n: int) -> int:
     return min(int(value), n)
 
 
-# Longest CUDA input counted on the GPU (O(n²) pair counts, ~10^9 pairs in a few ms);
-# longer ones go to the O(n log n) CPU kernel.
-KENDALL_GPU_MAX = 1 << 16
+# Longest CUDA input counted by one thread per item (O(n²) pair counts in one launch);
+# longer ones take the O(n log n) device sweep of sorts and scans.
+KENDALL_ITEM_PARALLEL_MAX = 1 << 16
 
 
 def kendall_tau(x, y) -> float:
     """Kendall's τ-b in O(n log n) (native); NaN for fewer than 2 items or a constant input.
-    CUDA tensors of up to ``KENDALL_GPU_MAX`` items are counted on their GPU."""
+    CUDA tensors are counted on their GPU."""
     if (isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor) and x.is_cuda and y.device == x.device
-            and x.dim() == 1 and x.shape == y.shape and x.numel() <= KENDALL_GPU_MAX and cuda_available()):
+            and x.dim() == 1 and x.shape == y.shape and cuda_available()):
         return _kendall_on_device(x, y)
     a, b = _pair(x, y, "x", "y")
     return float(_C.kendall_tau_b_cpu(1, a.ctypes.data, b.ctypes.data, a.shape[0]))
@@ -70,7 +70,8 @@ def _kendall_on_device(x: torch.Tensor, y: torch.Tensor) -> float:
         if not bool(torch.isfinite(t).all()):
             raise ValueError(f"{name} contains NaN or infinity")
     out = torch.empty(1, dtype=torch.float64, device=x.device)
-    _device.call("kendall_tau_b", x.device, 1, x.data_ptr(), y.data_ptr(), x.numel(), out.data_ptr())
+    name = "kendall_tau_b" if x.numel() <= KENDALL_ITEM_PARALLEL_MAX else "kendall_tau_b_sweep"
+    _device.call(name, x.device, 1, x.data_ptr(), y.data_ptr(), x.numel(), out.data_ptr())
     return float(out.item())
 
 

@@ -390,4 +390,6 @@ PYBIND11_MODULE(_C, m) {
     return kendall_tau_b_cpu(t, ptr<const void>(x), ptr<const void>(y), n);
   });
   def_device(m, "kendall_tau_b", &kendall_args, &device::kendall_tau_b_twin, FASTRANK_CUDA_FN(kendall_tau_b));
+  def_device(m, "kendall_tau_b_sweep", &kendall_args, &device::kendall_tau_b_sweep_twin,
+             FASTRANK_CUDA_FN(kendall_tau_b_sweep));
 }

@@ -44,7 +44,8 @@ struct HingeSweepArgs : PairwiseHingeArgs {
   X(encode_graphs, EncodeArgs)                 \
   X(gcn_propagate, GcnArgs)                    \
   X(gcn_propagate_backward, GcnArgs)           \
-  X(kendall_tau_b, KendallArgs)
+  X(kendall_tau_b, KendallArgs)                \
+  X(kendall_tau_b_sweep, KendallArgs)
 
 #define FASTRANK_DECLARE_DEVICE_OP(NAME, ARGS) \
   int NAME##_twin(const ARGS& args, DeviceCall& call); \

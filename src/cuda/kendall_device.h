@@ -1,11 +1,13 @@
-// Kendall's τ-b on the device: one thread per item counts its pairs with every later
-// item (ties in x, ties in y, and concordant minus discordant) in O(n) — exact
-// integer counts held in doubles (exact below 2^53) — then three sums give τ-b as
-// kendall_tau.cpp does. O(n²) work: the Python layer sends long sequences to the
-// O(n log n) CPU kernel instead.
+// Kendall's τ-b on the device, two ways, both with exact integer counts held in doubles
+// (exact below 2^53) and τ-b formed as kendall_tau.cpp forms it:
+// - kendall_tau_b: one thread per item counts its pairs with every later item (ties in x,
+//   ties in y, concordant minus discordant) in O(n): O(n²) work, one launch, for short inputs;
+// - kendall_tau_b_sweep: O(n log n) work with sorts and scans (sweep_device.h): ties from
+//   the sizes of the levels of x, of y and of (x, y), discordant pairs as dominance sums.
 #pragma once
 
 #include "device_api.h"
+#include "sweep_device.h"
 
 namespace fastrank {
 namespace device {
@@ -44,6 +46,68 @@ int kendall_tau_b_run(const Exec& ex, const KendallArgs& a, DeviceCall& call) {
     const double n0 = double(n) * double(n - 1) / 2.0;
     const double denominator = sqrt((n0 - totals[0]) * (n0 - totals[1]));
     out[0] = n >= 2 && denominator > 0 ? totals[2] / denominator : NAN;
+  });
+  return ex.error();
+}
+
+// out[i] = how many other items share item i's level (in list 0).
+template <typename Exec>
+void count_level_ties(const Exec& ex, const SweepWork& sw, double* out) {
+  const LevelIndex levels = sw.levels;
+  const int64_t* level = sw.level;
+  ex.for_each(sw.n_items, [=] FR_HD(int64_t i) {
+    const int64_t l = level[i];
+    out[i] = double(levels.below(0, l + 1) - levels.below(0, l) - 1);
+  });
+}
+
+template <typename T, typename Exec>
+int kendall_tau_b_sweep_run(const Exec& ex, const KendallArgs& a, DeviceCall& call) {
+  const int64_t n = a.n;
+  Carver c(call.workspace);
+  int64_t* offsets = c.take<int64_t>(2);  // one list of all n items
+  const SweepWork sw = carve_sweep(ex, c, offsets, n, 1, n);
+  int64_t* x_level = c.take<int64_t>(n);
+  int64_t* y_level = c.take<int64_t>(n);
+  double* counts[4];  // per item: ties in x, ties in y, ties in both, discordant partners with smaller x
+  for (auto& p : counts) p = c.take<double>(n);
+  double* totals = c.take<double>(4);
+  const size_t temp_bytes = ex.sum_temp_bytes(n, 1);
+  void* temp = c.bytes(temp_bytes);
+  FASTRANK_CARVE_OR_MEASURE(c, call)
+  const T* x = static_cast<const T*>(a.x);
+  const T* y = static_cast<const T*>(a.y);
+  const int64_t* level = sw.level;
+  ex.for_each(2, [=] FR_HD(int64_t q) { offsets[q] = q == 0 ? 0 : n; });
+  assign_lists(ex, sw);
+
+  rank_levels(ex, sw, [=] FR_HD(int64_t i) { return ordered_bits(double(x[i])); });
+  count_level_ties(ex, sw, counts[0]);
+  ex.for_each(n, [=] FR_HD(int64_t i) { x_level[i] = level[i]; });
+  rank_levels(ex, sw, [=] FR_HD(int64_t i) { return ordered_bits(double(y[i])); });
+  ex.for_each(n, [=] FR_HD(int64_t i) { y_level[i] = level[i]; });
+  // Levels are below n < 2^32, so the pair of levels fits one key.
+  rank_levels(ex, sw, [=] FR_HD(int64_t i) { return (uint64_t(x_level[i]) << 32) | uint64_t(y_level[i]); });
+  count_level_ties(ex, sw, counts[2]);
+  // The y levels again, for their ties and as the levels of the dominance sums.
+  rank_levels(ex, sw, [=] FR_HD(int64_t i) { return ordered_bits(double(y[i])); });
+  count_level_ties(ex, sw, counts[1]);
+
+  // Discordant pairs: for each item q, the items p with x_p < x_q (before it in ascending x,
+  // a query ahead of an equal x) on higher y levels.
+  int64_t* order = sort_entries(ex, sw, [=] FR_HD(int64_t i, bool) { return ordered_bits(double(x[i])); });
+  dominance_sums<2>(ex, sw, order, 1, [=] FR_HD(int64_t, double* v) { v[0] = 1.0; });
+  const double* acc = sw.acc;
+  double* discordant = counts[3];
+  ex.for_each(n, [=] FR_HD(int64_t i) { discordant[i] = acc[i]; });
+
+  for (int q = 0; q < 4; ++q) ex.sum(counts[q], n, totals + q, temp, temp_bytes);
+  double* out = a.out;
+  ex.for_each(1, [=] FR_HD(int64_t) {
+    const double n0 = double(n) * double(n - 1) / 2.0;
+    const double n1 = totals[0] / 2, n2 = totals[1] / 2, n3 = totals[2] / 2;
+    const double denominator = sqrt((n0 - n1) * (n0 - n2));
+    out[0] = n >= 2 && denominator > 0 ? (n0 - n1 - n2 + n3 - 2 * totals[3]) / denominator : NAN;
   });
   return ex.error();
 }
