@@ -121,6 +121,35 @@ class CudaExec {
     note(cub::DeviceScan::InclusiveSum(temp, temp_bytes, in, out, n, stream_));
   }
 
+  size_t max_temp_bytes(int64_t n) const {
+    size_t bytes = 0;
+    note(cub::DeviceReduce::Max(nullptr, bytes, static_cast<const int64_t*>(nullptr), static_cast<int64_t*>(nullptr),
+                                std::max<int64_t>(n, 1), stream_));
+    return bytes;
+  }
+  // out = max(0, in[0..n)).
+  void max(const int64_t* in, int64_t n, int64_t* out, void* temp, size_t temp_bytes) const {
+    if (error_ != cudaSuccess) return;
+    if (n <= 0) {
+      note(cudaMemsetAsync(out, 0, sizeof(int64_t), stream_));
+      return;
+    }
+    note(cub::DeviceReduce::Max(temp, temp_bytes, in, out, n, stream_));
+  }
+  // A value the algorithm needs on the host to shape its later launches: waits for the
+  // stream. While the stream is being captured into a CUDA graph waiting is not allowed,
+  // and the caller's bound `fallback` is returned instead.
+  int64_t read_back(const int64_t* value, int64_t fallback) const {
+    if (error_ != cudaSuccess) return fallback;
+    cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
+    note(cudaStreamIsCapturing(stream_, &capture));
+    if (error_ != cudaSuccess || capture != cudaStreamCaptureStatusNone) return fallback;
+    int64_t host = fallback;
+    note(cudaMemcpyAsync(&host, value, sizeof host, cudaMemcpyDeviceToHost, stream_));
+    note(cudaStreamSynchronize(stream_));
+    return error_ == cudaSuccess ? host : fallback;
+  }
+
   int error() const { return int(error_); }
 
  private:

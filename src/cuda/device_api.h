@@ -30,8 +30,9 @@ struct KendallArgs {
   double* out = nullptr;  // one value, in the op's memory space
 };
 
-// The O(n log n) hinge (hinge_sweep_device.h) takes the longest list's length, which sets
-// its number of passes; a longer list is reported as bad offsets.
+// The O(n log n) hinge (hinge_sweep_device.h) takes the longest list's length: it sizes
+// the WARP weights' table and bounds the passes where the levels cannot be read back (a
+// CUDA graph capture). A longer list is reported as bad offsets.
 struct HingeSweepArgs : PairwiseHingeArgs {
   int64_t longest = 0;
 };

@@ -171,6 +171,14 @@ struct HostExec {
     V run{};
     for (int64_t i = 0; i < n; ++i) out[i] = run = run + in[i];
   }
+  size_t max_temp_bytes(int64_t) const { return 0; }
+  void max(const int64_t* in, int64_t n, int64_t* out, void*, size_t) const {
+    int64_t best = 0;
+    for (int64_t i = 0; i < n; ++i) best = std::max(best, in[i]);
+    *out = best;
+  }
+  // A value the algorithm needs on the host to shape its later launches.
+  int64_t read_back(const int64_t* value, int64_t) const { return *value; }
   int error() const { return kDeviceOk; }
 };
 

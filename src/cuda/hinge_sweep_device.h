@@ -20,7 +20,7 @@ int pairwise_hinge_sweep_run(const Exec& ex, const HingeSweepArgs& a, DeviceCall
   const bool ranked = a.rank_weight != RankWeight::kNone;
   Carver c(call.workspace);
   const ListWork w = carve_list_work(ex, c, n, n_lists);
-  const SweepWork sw = carve_sweep(ex, c, a.offsets, n, n_lists, longest);
+  SweepWork sw = carve_sweep(ex, c, a.offsets, n, n_lists, longest);
   double* omega = c.take<double>(n);
   double* harmonic = ranked ? c.take<double>(longest + 1) : nullptr;
   double* inverse = ranked ? c.take<double>(longest + 1) : nullptr;
@@ -44,7 +44,7 @@ int pairwise_hinge_sweep_run(const Exec& ex, const HingeSweepArgs& a, DeviceCall
     if (!is_finite(double(s[i]))) raise_status(status, kNonFiniteScores);
     if (!is_finite(double(y[i]))) raise_status(status, kNonFiniteTargets);
   });
-  // The level bits come from `longest`; a longer list would have levels past them.
+  // `longest` sizes the WARP table and bounds the level bits inside a graph capture.
   ex.for_each(n_lists, [=] FR_HD(int64_t g) {
     if (off[g + 1] - off[g] > longest) raise_status(status, kBadOffsets);
   });
@@ -79,7 +79,9 @@ int pairwise_hinge_sweep_run(const Exec& ex, const HingeSweepArgs& a, DeviceCall
     const double sa = double(s[i]), u = m - sa;
     double om = 1.0;
     if (ranked) {
-      const int64_t v = int64_t(q[0] + 0.5);  // an exact count held in a double
+      // An exact count held in a double; below the list's length, which is at most `longest`
+      // unless the offsets were reported bad.
+      const int64_t v = int64_t(q[0] + 0.5) < longest ? int64_t(q[0] + 0.5) : longest;
       om = v == 0 ? 0.0 : (warp_mean ? harmonic[v] / double(v) : harmonic[v]);
     }
     omega[i] = om;

@@ -66,7 +66,7 @@ int kendall_tau_b_sweep_run(const Exec& ex, const KendallArgs& a, DeviceCall& ca
   const int64_t n = a.n;
   Carver c(call.workspace);
   int64_t* offsets = c.take<int64_t>(2);  // one list of all n items
-  const SweepWork sw = carve_sweep(ex, c, offsets, n, 1, n);
+  SweepWork sw = carve_sweep(ex, c, offsets, n, 1, n);
   int64_t* x_level = c.take<int64_t>(n);
   int64_t* y_level = c.take<int64_t>(n);
   double* counts[4];  // per item: ties in x, ties in y, ties in both, discordant partners with smaller x

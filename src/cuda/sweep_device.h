@@ -37,13 +37,16 @@ constexpr int kMaxSums = 7;
 // The arrays of a sweep over n items in n_lists lists (of at most `longest` items).
 struct SweepWork {
   int64_t n_items = 0, n_lists = 0;
-  int list_bits = 0, level_bits = 0;
+  int list_bits = 0;
+  int level_bits = 0;  // set by rank_levels
+  int64_t longest = 0;  // a bound on the list lengths (levels per list)
   int64_t* list_id = nullptr;
   int64_t* level = nullptr;     // each item's level in its list
   int64_t* first = nullptr;     // LevelIndex::first
   int64_t* n_levels = nullptr;  // per list
   int64_t* flags = nullptr;     // scratch of rank_levels
   int64_t* rank = nullptr;
+  int64_t* most_levels = nullptr;  // levels of the list with the most
   double* acc = nullptr;        // the sums, (kMaxSums - 1) per item
   LevelIndex levels;
   uint64_t* keys[2] = {nullptr, nullptr};
@@ -61,13 +64,14 @@ SweepWork carve_sweep(const Exec& ex, Carver& c, const int64_t* offsets, int64_t
   sw.n_items = n;
   sw.n_lists = n_lists;
   sw.list_bits = bits_below(n_lists);
-  sw.level_bits = bits_below(longest);
+  sw.longest = longest;
   sw.list_id = c.take<int64_t>(n);
   sw.level = c.take<int64_t>(n);
   sw.first = c.take<int64_t>(n);
   sw.n_levels = c.take<int64_t>(n_lists);
   sw.flags = c.take<int64_t>(n);
   sw.rank = c.take<int64_t>(n);
+  sw.most_levels = c.take<int64_t>(1);
   sw.acc = c.take<double>(n * (kMaxSums - 1));
   for (int b = 0; b < 2; ++b) {
     sw.keys[b] = c.take<uint64_t>(n_entries);
@@ -82,7 +86,7 @@ SweepWork carve_sweep(const Exec& ex, Carver& c, const int64_t* offsets, int64_t
                             ex.template scan_by_key_temp_bytes<Sums<4>>(n_entries),
                             ex.template scan_by_key_temp_bytes<Sums<3>>(n_entries),
                             ex.template scan_by_key_temp_bytes<Sums<2>>(n_entries),
-                            ex.template inclusive_sum_temp_bytes<int64_t>(n)});
+                            ex.template inclusive_sum_temp_bytes<int64_t>(n), ex.max_temp_bytes(n_lists)});
   sw.temp = c.bytes(sw.temp_bytes);
   sw.levels.offsets = offsets;
   sw.levels.first = sw.first;
@@ -100,9 +104,12 @@ void assign_lists(const Exec& ex, const SweepWork& sw) {
 }
 
 // Levels of key_of(i) within each list (sw.level, sw.first, sw.n_levels): items sorted by
-// (list, key); a level starts where the list or the key changes.
+// (list, key); a level starts where the list or the key changes. Sets sw.level_bits to the
+// bits the levels need, which is how many passes dominance_sums makes: 2 for 4 target
+// values however long the lists (read back from the device; log2(longest) while a CUDA
+// graph is captured).
 template <typename Exec, typename KeyOf>
-void rank_levels(const Exec& ex, const SweepWork& sw, KeyOf key_of) {
+void rank_levels(const Exec& ex, SweepWork& sw, KeyOf key_of) {
   const int64_t n = sw.n_items;
   const int64_t* off = sw.levels.offsets;
   const int64_t* list_id = sw.list_id;
@@ -140,6 +147,8 @@ void rank_levels(const Exec& ex, const SweepWork& sw, KeyOf key_of) {
   ex.for_each(sw.n_lists, [=] FR_HD(int64_t g) {
     n_levels[g] = off[g + 1] > off[g] ? rank[off[g + 1] - 1] - rank[off[g]] + 1 : 0;
   });
+  ex.max(n_levels, sw.n_lists, sw.most_levels, sw.temp, sw.temp_bytes);
+  sw.level_bits = bits_below(ex.read_back(sw.most_levels, sw.longest));
 }
 
 // Sorts 2n entries by (list, key_of(item, is_query)), queries ahead of points of equal key,
@@ -217,8 +226,9 @@ void dominance_sums(const Exec& ex, const SweepWork& sw, int64_t* codes, int poi
       const int64_t zeros = 2 * (levels.below(g, low + (int64_t(1) << k)) - below_low);
       const int64_t zeros_before = int64_t(before.v[0]);
       const int64_t dest = bit == 0 ? start + zeros_before : start + zeros + (e - start - zeros_before);
-      // Always inside the list's entries; the guard keeps a call whose `longest` is too
-      // short (reported as bad offsets, levels past the bits) from writing outside them.
+      // Always inside the list's entries; the guard keeps a call whose level bits came from
+      // a `longest` that is too short (inside a graph capture; its offsets are reported bad)
+      // from writing outside them.
       if (dest >= 2 * levels.offsets[g] && dest < 2 * levels.offsets[g + 1]) to[dest] = code;
     });
     int64_t* t = from;
