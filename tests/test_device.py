@@ -125,9 +125,10 @@ HINGE_CASES = [case for case in LIST_CASES if case[0] == "pairwise_hinge"] + [
 
 
 @contextlib.contextmanager
-def sweeping_every_list():
-    """Lowers the length past which the device pairwise hinge takes its O(n log n) sweep to 0,
-    so that every list goes through it (on the twin as on CUDA)."""
+def long_list_algorithms():
+    """Lowers the length past which the device ops take their long-list algorithms (the
+    hinge sweep, truncated LambdaRank's top-k units) to 0, so that every list goes through
+    them (on the twin as on CUDA)."""
     with mock.patch.object(_custom_ops, "DEVICE_LIST_MAX", 0):
         yield
 
@@ -140,7 +141,7 @@ def test_hinge_sweep_matches_cpu(backend, case, data, single, many_levels):
     s, y, sizes = data
     if many_levels:  # up to one level per item: every level bit of the sweep is used
         y = torch.randperm(len(y), generator=torch.Generator().manual_seed(len(y))).double() * 0.5
-    with sweeping_every_list():
+    with long_list_algorithms():
         check_list_op(backend, "pairwise_hinge", hyper, s, y, offsets_of(sizes),
                       torch.float32 if single else torch.float64)
 
@@ -150,7 +151,7 @@ def test_hinge_sweep_matches_cpu(backend, case, data, single, many_levels):
 def test_hinge_sweep_edge_shapes_and_long_lists(backend, case):
     _, hyper = HINGE_CASES[case]
     gen = torch.Generator().manual_seed(case)
-    with sweeping_every_list():
+    with long_list_algorithms():
         for sizes in ([0], [1], [2, 0, 1], [0, 0], [1, 1, 1], [0, 5, 0], [32] * 50, [3000], [1500, 0, 2000]):
             n = sum(sizes)
             s = torch.randn(n, generator=gen, dtype=torch.float64)
@@ -163,27 +164,11 @@ def test_hinge_sweep_edge_shapes_and_long_lists(backend, case):
         check_list_op(backend, "pairwise_hinge", hyper, s, y, offsets_of([60, 100]))
 
 
-def test_hinge_sweep_takes_lists_past_the_item_parallel_limit(monkeypatch):
-    """Through the public op: a list longer than DEVICE_LIST_MAX goes to the sweep, shorter
-    ones to the item-parallel kernel, and both agree with the CPU kernel."""
-    monkeypatch.setattr(_custom_ops, "DEVICE_LIST_MAX", 100)
-    calls = []
-    real_call = _device.call
-    monkeypatch.setattr(_device, "call", lambda name, *args: calls.append(name) or real_call(name, *args))
-    gen = torch.Generator().manual_seed(3)
-    for sizes, expected in (([101, 7], "pairwise_hinge_sweep"), ([100, 90], "pairwise_hinge")):
-        n = sum(sizes)
-        s, y = torch.randn(n, generator=gen, dtype=torch.float64), torch.rand(n, generator=gen, dtype=torch.float64)
-        check_list_op("twin", "pairwise_hinge", (1.0, True, True, 1), s, y, offsets_of(sizes))
-        assert set(calls) == {expected}
-        calls.clear()
-
-
 def test_hinge_sweep_rejects_bad_values_and_a_short_longest():
     s = torch.tensor([0.1, float("inf"), 0.3, 0.2], dtype=torch.float64)
     y = torch.tensor([0.0, 1.0, 2.0, 1.0], dtype=torch.float64)
     off = torch.tensor([0, 4])
-    with sweeping_every_list():
+    with long_list_algorithms():
         with pytest.raises(ValueError, match="scores contain NaN"):
             _run("pairwise_hinge", "device", s, y, off, 2, 1.0, False, False, 0)
         with pytest.raises(ValueError, match="targets contain NaN"):
@@ -196,6 +181,76 @@ def test_hinge_sweep_rejects_bad_values_and_a_short_longest():
     assert _device.call("pairwise_hinge_sweep", y.device, *args, 4) == 0
     with pytest.raises(ValueError, match="longest"):
         _C.pairwise_hinge_sweep_device(_device.TWIN, *args, -1, 0, 0, 0, 0)
+
+
+TOPK_CASES = [case for case in LIST_CASES if case[0] == "lambdarank" and case[1][0] > 0] + [
+    ("lambdarank", (1, 0, 0, 1.0, 1.0)),
+    ("lambdarank", (40, 1, 1, 0.5, 1.0)),
+]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("case", range(len(TOPK_CASES)))
+@given(data=lists(max_size=150), single=st.booleans())
+def test_lambdarank_topk_matches_cpu(backend, case, data, single):
+    _, hyper = TOPK_CASES[case]
+    s, y, sizes = data
+    with long_list_algorithms():
+        check_list_op(backend, "lambdarank", hyper, s, y, offsets_of(sizes), torch.float32 if single else torch.float64)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("case", range(len(TOPK_CASES)))
+def test_lambdarank_topk_edge_shapes_and_long_lists(backend, case):
+    _, hyper = TOPK_CASES[case]
+    gen = torch.Generator().manual_seed(case)
+    with long_list_algorithms():
+        # 5000 items: three partner chunks for each of the first k items.
+        for sizes in ([0], [1], [2, 0, 1], [0, 0], [3, 3], [32] * 50, [5000], [2100, 0, 1900]):
+            n = sum(sizes)
+            s = torch.randn(n, generator=gen, dtype=torch.float64)
+            for y in (torch.randint(0, 4, (n,), generator=gen).double(), torch.zeros(n, dtype=torch.float64),
+                      torch.rand(n, generator=gen, dtype=torch.float64) * 3):
+                check_list_op(backend, "lambdarank", hyper, s, y, offsets_of(sizes))
+        s = torch.tensor([0.0, -0.0, 1.0, 1.0, 0.5] * 30, dtype=torch.float64)  # tied scores: ranks by index
+        check_list_op(backend, "lambdarank", hyper, s, torch.arange(150.0) % 7, offsets_of([150]))
+
+
+def test_long_lists_take_their_device_algorithms(monkeypatch):
+    """Through the op runner: a list longer than DEVICE_LIST_MAX takes the long-list device
+    algorithm of its op (or stays), shorter ones the item-parallel kernel; all agree with the CPU."""
+    monkeypatch.setattr(_custom_ops, "DEVICE_LIST_MAX", 100)
+    calls = []
+    real_call = _device.call
+    monkeypatch.setattr(_device, "call", lambda name, *args: calls.append(name) or real_call(name, *args))
+    gen = torch.Generator().manual_seed(3)
+    for name, hyper, long_op in (("pairwise_hinge", (1.0, True, True, 1), "pairwise_hinge_sweep"),
+                                 ("lambdarank", (10, 0, 0, 1.0, 1.0), "lambdarank_topk"),
+                                 ("lambdarank", (-1, 0, 0, 1.0, 1.0), "lambdarank"),
+                                 ("pairwise_logistic", (1.0,), "pairwise_logistic")):
+        for sizes, expected in (([101, 7], long_op), ([100, 90], name)):
+            n = sum(sizes)
+            s, y = torch.randn(n, generator=gen, dtype=torch.float64), torch.rand(n, generator=gen, dtype=torch.float64)
+            check_list_op("twin", name, hyper, s, y, offsets_of(sizes))
+            assert set(calls) == {expected}
+            calls.clear()
+
+
+def test_lambdarank_topk_rejects_bad_values():
+    s = torch.tensor([0.1, float("nan"), 0.3, 0.2], dtype=torch.float64)
+    y = torch.tensor([0.0, 1.0, 2.0, 1.0], dtype=torch.float64)
+    off = torch.tensor([0, 4])
+    with long_list_algorithms():
+        with pytest.raises(ValueError, match="scores contain NaN"):
+            _run("lambdarank", "device", s, y, off, 2, 2, 0, 0, 1.0, 1.0)
+        with pytest.raises(ValueError, match="overflow"):
+            _run("lambdarank", "device", y, y * 600, off, 2, 2, 0, 0, 1.0, 1.0)
+    loss, grad = torch.empty(()), torch.empty_like(y)
+    args = (1, y.data_ptr(), y.data_ptr(), off.data_ptr(), 1, 4, 2, 2, 0, 0, 1.0, 1.0, loss.data_ptr(),
+            grad.data_ptr())
+    assert _device.call("lambdarank_topk", y.device, *args, 3) & _C.STATUS_BAD_OFFSETS  # the list has 4 items
+    with pytest.raises(ValueError, match="k >= 1"):
+        _C.lambdarank_topk_device(_device.TWIN, *args[:7], -1, *args[8:], 4, 0, 0, 0, 0)
 
 
 def test_workspace_query_and_too_small_workspace():

@@ -94,6 +94,19 @@ LambdaRankArgs lambdarank_args(int dtype, uintptr_t scores, uintptr_t targets, u
   return a;
 }
 
+device::LambdaRankTopArgs lambdarank_topk_args(int dtype, uintptr_t scores, uintptr_t targets, uintptr_t offsets,
+                                               int64_t n_lists, int64_t n_items, int reduction, int64_t k, int gain,
+                                               int pair_loss, double sigma, double margin, uintptr_t out,
+                                               uintptr_t grad, int64_t longest) {
+  if (k < 1) throw py::value_error("lambdarank_topk needs k >= 1");
+  if (longest < 0) throw py::value_error("longest must be non-negative");
+  device::LambdaRankTopArgs a;
+  static_cast<LambdaRankArgs&>(a) = lambdarank_args(dtype, scores, targets, offsets, n_lists, n_items, reduction, k,
+                                                    gain, pair_loss, sigma, margin, out, grad);
+  a.longest = longest;
+  return a;
+}
+
 GcnArgs gcn_shape(int dtype, int64_t batch, int64_t nodes, int64_t features, bool relu) {
   if (batch < 0 || nodes < 0 || features < 0) throw py::value_error("sizes must be non-negative");
   GcnArgs a;
@@ -238,6 +251,8 @@ PYBIND11_MODULE(_C, m) {
              FASTRANK_CUDA_FN(pairwise_logistic));
   def_cpu(m, "lambdarank", &lambdarank_args, &lambdarank_cpu);
   def_device(m, "lambdarank", &lambdarank_args, &device::lambdarank_twin, FASTRANK_CUDA_FN(lambdarank));
+  def_device(m, "lambdarank_topk", &lambdarank_topk_args, &device::lambdarank_topk_twin,
+             FASTRANK_CUDA_FN(lambdarank_topk));
 
   m.def("graph_space_nodes", [](int space) { return graph_space_nodes(check_space(space)); });
   m.def("graph_space_size", [](int space) { return graph_space_size(check_space(space)); });

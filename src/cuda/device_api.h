@@ -37,11 +37,18 @@ struct HingeSweepArgs : PairwiseHingeArgs {
   int64_t longest = 0;
 };
 
+// LambdaRank truncated at k > 0 on long lists (lambdarank_topk_device.h); `longest` (the
+// longest list's length) sizes its scratch. A longer list is reported as bad offsets.
+struct LambdaRankTopArgs : LambdaRankArgs {
+  int64_t longest = 0;
+};
+
 #define FASTRANK_DEVICE_OPS(X)                 \
   X(pairwise_hinge, PairwiseHingeArgs)         \
   X(pairwise_hinge_sweep, HingeSweepArgs)      \
   X(pairwise_logistic, PairwiseLogisticArgs)   \
   X(lambdarank, LambdaRankArgs)                \
+  X(lambdarank_topk, LambdaRankTopArgs)        \
   X(encode_graphs, EncodeArgs)                 \
   X(gcn_propagate, GcnArgs)                    \
   X(gcn_propagate_backward, GcnArgs)           \

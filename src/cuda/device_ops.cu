@@ -4,6 +4,7 @@
 #include "graph_device.h"
 #include "hinge_sweep_device.h"
 #include "kendall_device.h"
+#include "lambdarank_topk_device.h"
 #include "list_device.h"
 
 namespace fastrank {

@@ -196,49 +196,17 @@ int pairwise_logistic_run(const Exec& ex, const PairwiseLogisticArgs& a, DeviceC
   return ex.error();
 }
 
-template <typename T, typename Exec>
-int lambdarank_run(const Exec& ex, const LambdaRankArgs& a, DeviceCall& call) {
-  Carver c(call.workspace);
-  const ListWork w = carve_list_work(ex, c, a.n_items, a.n_lists);
-  double* gain = c.take<double>(a.n_items);
-  double* disc = c.take<double>(a.n_items);
-  double* ideal = c.take<double>(a.n_items);
-  double* idcg = c.take<double>(a.n_lists);
-  FASTRANK_CARVE_OR_MEASURE(c, call)
-  const T* s = static_cast<const T*>(a.scores);
-  const T* y = static_cast<const T*>(a.targets);
-  const int64_t* off = a.offsets;
-  const int64_t n_lists = a.n_lists;
-  const int64_t k = a.k < 0 ? INT64_MAX : a.k;
-  const bool exp2_gain = a.gain == Gain::kExp2;
-  const int pair_loss = int(a.pair_loss);
-  const double sigma = a.sigma, m = a.margin;
-  int* status = call.status;
+// The terms of one LambdaRank pair (i, j) seen from item i, given every item's gain and
+// rank discount and each list's IDCG@k (ALGORITHMS.md §2).
+struct LambdaPairTerms {
+  const double* gain = nullptr;
+  const double* disc = nullptr;
+  const double* idcg = nullptr;
+  int pair_loss = 0;
+  double sigma = 1.0, margin = 1.0;
 
-  // Rank position by score (descending, ties by index) gives the discount; position by
-  // target (descending, ties by index) gives the item's term of the ideal DCG@k: gains
-  // are non-decreasing in the target, so this orders the gains as the ideal ranking does.
-  ex.for_each(a.n_items, [=] FR_HD(int64_t i) {
-    const int64_t g = list_of(off, n_lists, i);
-    const double si = double(s[i]), yi = double(y[i]);
-    if (!is_finite(si)) raise_status(status, kNonFiniteScores);
-    if (!is_finite(yi)) raise_status(status, kNonFiniteTargets);
-    if (exp2_gain && yi > 1000.0) raise_status(status, kGainOverflow);
-    int64_t p = 0, q = 0;
-    for (int64_t j = off[g]; j < off[g + 1]; ++j) {
-      const double sj = double(s[j]), yj = double(y[j]);
-      p += sj > si || (sj == si && j < i);
-      q += yj > yi || (yj == yi && j < i);
-    }
-    const double gi = exp2_gain ? exp2(yi) - 1.0 : yi;
-    gain[i] = gi;
-    disc[i] = p < k ? 1.0 / log2(double(p) + 2.0) : 0.0;
-    ideal[i] = q < k ? gi / log2(double(q) + 2.0) : 0.0;
-  });
-  ex.segmented_sum(ideal, off, n_lists, idcg, w.temp, w.temp_bytes);
-
-  for_item_pairs<T>(ex, a, status, w, [=] FR_HD(int64_t g, int64_t i, int64_t j, double si, double yi, double sj,
-                                                double yj, ItemSums& sums) {
+  FR_HD void operator()(int64_t g, int64_t i, int64_t j, double si, double yi, double sj, double yj,
+                        ItemSums& sums) const {
     if (yj == yi) return;
     const bool better = yi > yj;
     sums.pairs += better;
@@ -257,6 +225,7 @@ int lambdarank_run(const Exec& ex, const LambdaRankArgs& a, DeviceCall& call) {
       return;
     }
     const bool squared = pair_loss == int(PairLoss::kSquaredHinge);
+    const double m = margin;
     if (better && sj + m > si) {
       const double z = (sj + m) - si;
       sums.loss += wt * (squared ? z * z : z);
@@ -265,7 +234,55 @@ int lambdarank_run(const Exec& ex, const LambdaRankArgs& a, DeviceCall& call) {
       const double z = (si + m) - sj;
       sums.grad += wt * (squared ? 2 * z : 1.0);
     }
+  }
+};
+
+// Gain of a target value, and the overflow check of 2^y - 1.
+FR_HD inline double lambda_gain(double y, bool exp2_gain, int* status) {
+  if (exp2_gain && y > 1000.0) raise_status(status, kGainOverflow);
+  return exp2_gain ? exp2(y) - 1.0 : y;
+}
+
+template <typename T, typename Exec>
+int lambdarank_run(const Exec& ex, const LambdaRankArgs& a, DeviceCall& call) {
+  Carver c(call.workspace);
+  const ListWork w = carve_list_work(ex, c, a.n_items, a.n_lists);
+  double* gain = c.take<double>(a.n_items);
+  double* disc = c.take<double>(a.n_items);
+  double* ideal = c.take<double>(a.n_items);
+  double* idcg = c.take<double>(a.n_lists);
+  FASTRANK_CARVE_OR_MEASURE(c, call)
+  const T* s = static_cast<const T*>(a.scores);
+  const T* y = static_cast<const T*>(a.targets);
+  const int64_t* off = a.offsets;
+  const int64_t n_lists = a.n_lists;
+  const int64_t k = a.k < 0 ? INT64_MAX : a.k;
+  const bool exp2_gain = a.gain == Gain::kExp2;
+  int* status = call.status;
+
+  // Rank position by score (descending, ties by index) gives the discount; position by
+  // target (descending, ties by index) gives the item's term of the ideal DCG@k: gains
+  // are non-decreasing in the target, so this orders the gains as the ideal ranking does.
+  ex.for_each(a.n_items, [=] FR_HD(int64_t i) {
+    const int64_t g = list_of(off, n_lists, i);
+    const double si = double(s[i]), yi = double(y[i]);
+    if (!is_finite(si)) raise_status(status, kNonFiniteScores);
+    if (!is_finite(yi)) raise_status(status, kNonFiniteTargets);
+    int64_t p = 0, q = 0;
+    for (int64_t j = off[g]; j < off[g + 1]; ++j) {
+      const double sj = double(s[j]), yj = double(y[j]);
+      p += sj > si || (sj == si && j < i);
+      q += yj > yi || (yj == yi && j < i);
+    }
+    const double gi = lambda_gain(yi, exp2_gain, status);
+    gain[i] = gi;
+    disc[i] = p < k ? 1.0 / log2(double(p) + 2.0) : 0.0;
+    ideal[i] = q < k ? gi / log2(double(q) + 2.0) : 0.0;
   });
+  ex.segmented_sum(ideal, off, n_lists, idcg, w.temp, w.temp_bytes);
+
+  const LambdaPairTerms terms{gain, disc, idcg, int(a.pair_loss), a.sigma, a.margin};
+  for_item_pairs<T>(ex, a, status, w, terms);
   finish_lists<T>(ex, a, w);
   return ex.error();
 }

@@ -42,6 +42,7 @@ struct SweepWork {
   int64_t longest = 0;  // a bound on the list lengths (levels per list)
   int64_t* list_id = nullptr;
   int64_t* level = nullptr;     // each item's level in its list
+  int64_t* position = nullptr;  // each item's place in the (list, key, index) order of rank_levels
   int64_t* first = nullptr;     // LevelIndex::first
   int64_t* n_levels = nullptr;  // per list
   int64_t* flags = nullptr;     // scratch of rank_levels
@@ -57,36 +58,42 @@ struct SweepWork {
   size_t temp_bytes = 0;
 };
 
+// The arrays of a sweep. With entries = false only what rank_levels needs: sort_entries and
+// dominance_sums need the 2n entries and their sums.
 template <typename Exec>
-SweepWork carve_sweep(const Exec& ex, Carver& c, const int64_t* offsets, int64_t n, int64_t n_lists, int64_t longest) {
+SweepWork carve_sweep(const Exec& ex, Carver& c, const int64_t* offsets, int64_t n, int64_t n_lists, int64_t longest,
+                      bool entries = true) {
   SweepWork sw;
-  const int64_t n_entries = 2 * n;
+  const int64_t n_sorted = entries ? 2 * n : n;
   sw.n_items = n;
   sw.n_lists = n_lists;
   sw.list_bits = bits_below(n_lists);
   sw.longest = longest;
   sw.list_id = c.take<int64_t>(n);
   sw.level = c.take<int64_t>(n);
+  sw.position = c.take<int64_t>(n);
   sw.first = c.take<int64_t>(n);
   sw.n_levels = c.take<int64_t>(n_lists);
   sw.flags = c.take<int64_t>(n);
   sw.rank = c.take<int64_t>(n);
   sw.most_levels = c.take<int64_t>(1);
-  sw.acc = c.take<double>(n * (kMaxSums - 1));
   for (int b = 0; b < 2; ++b) {
-    sw.keys[b] = c.take<uint64_t>(n_entries);
-    sw.codes[b] = c.take<int64_t>(n_entries);
+    sw.keys[b] = c.take<uint64_t>(n_sorted);
+    sw.codes[b] = c.take<int64_t>(n_sorted);
   }
-  sw.values = c.take<double>(n_entries * kMaxSums);
-  sw.prefix = c.take<double>(n_entries * kMaxSums);
-  sw.temp_bytes = std::max({ex.sort_temp_bytes(n_entries, 64), ex.sort_temp_bytes(n_entries, sw.list_bits),
-                            ex.template scan_by_key_temp_bytes<Sums<7>>(n_entries),
-                            ex.template scan_by_key_temp_bytes<Sums<6>>(n_entries),
-                            ex.template scan_by_key_temp_bytes<Sums<5>>(n_entries),
-                            ex.template scan_by_key_temp_bytes<Sums<4>>(n_entries),
-                            ex.template scan_by_key_temp_bytes<Sums<3>>(n_entries),
-                            ex.template scan_by_key_temp_bytes<Sums<2>>(n_entries),
+  sw.temp_bytes = std::max({ex.sort_temp_bytes(n_sorted, 64), ex.sort_temp_bytes(n_sorted, sw.list_bits),
                             ex.template inclusive_sum_temp_bytes<int64_t>(n), ex.max_temp_bytes(n_lists)});
+  if (entries) {
+    sw.acc = c.take<double>(n * (kMaxSums - 1));
+    sw.values = c.take<double>(n_sorted * kMaxSums);
+    sw.prefix = c.take<double>(n_sorted * kMaxSums);
+    sw.temp_bytes = std::max({sw.temp_bytes, ex.template scan_by_key_temp_bytes<Sums<7>>(n_sorted),
+                              ex.template scan_by_key_temp_bytes<Sums<6>>(n_sorted),
+                              ex.template scan_by_key_temp_bytes<Sums<5>>(n_sorted),
+                              ex.template scan_by_key_temp_bytes<Sums<4>>(n_sorted),
+                              ex.template scan_by_key_temp_bytes<Sums<3>>(n_sorted),
+                              ex.template scan_by_key_temp_bytes<Sums<2>>(n_sorted)});
+  }
   sw.temp = c.bytes(sw.temp_bytes);
   sw.levels.offsets = offsets;
   sw.levels.first = sw.first;
@@ -103,8 +110,9 @@ void assign_lists(const Exec& ex, const SweepWork& sw) {
   ex.for_each(sw.n_items, [=] FR_HD(int64_t i) { list_id[i] = list_of(off, n_lists, i); });
 }
 
-// Levels of key_of(i) within each list (sw.level, sw.first, sw.n_levels): items sorted by
-// (list, key); a level starts where the list or the key changes. Sets sw.level_bits to the
+// Levels of key_of(i) within each list (sw.level, sw.first, sw.n_levels) and each item's
+// place in the order (sw.position): items sorted stably by (list, key), so equal keys keep
+// index order; a level starts where the list or the key changes. Sets sw.level_bits to the
 // bits the levels need, which is how many passes dominance_sums makes: 2 for 4 target
 // values however long the lists (read back from the device; log2(longest) while a CUDA
 // graph is captured).
@@ -120,6 +128,7 @@ void rank_levels(const Exec& ex, SweepWork& sw, KeyOf key_of) {
   int64_t* flags = sw.flags;
   int64_t* rank = sw.rank;
   int64_t* level = sw.level;
+  int64_t* position = sw.position;
   int64_t* first = sw.first;
   int64_t* n_levels = sw.n_levels;
   ex.for_each(n, [=] FR_HD(int64_t i) {
@@ -142,6 +151,7 @@ void rank_levels(const Exec& ex, SweepWork& sw, KeyOf key_of) {
     const int64_t i = sorted[p], g = list_id[i];
     const int64_t l = rank[p] - rank[off[g]];
     level[i] = l;
+    position[i] = p;
     if (flags[p]) first[off[g] + l] = p;
   });
   ex.for_each(sw.n_lists, [=] FR_HD(int64_t g) {

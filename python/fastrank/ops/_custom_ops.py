@@ -80,16 +80,22 @@ def _check_offsets(offsets: torch.Tensor, n_items: int) -> None:
 
 
 # The item-parallel device kernels spend O(n²) on a list. Beyond this length the pairwise
-# hinge takes its O(n log n) device sweep (src/cuda/hinge_sweep_device.h), and the other ops
-# whose CPU kernel is subquadratic (truncated or hinge LambdaRank) run on the CPU instead.
+# hinge takes its O(n log n) device sweep (src/cuda/hinge_sweep_device.h), LambdaRank truncated
+# at k its O(n·k) device algorithm (lambdarank_topk_device.h), and the untruncated LambdaRank
+# with a hinge pair loss its O(n log n) CPU kernel; the untruncated logistic one is O(n²) anyway.
 DEVICE_LIST_MAX = 1 << 16
 
 
-def _cpu_is_subquadratic(name: str, hyper) -> bool:
+def _long_list_route(name: str, hyper) -> str | None:
+    """Where a list longer than DEVICE_LIST_MAX goes: a device op, "cpu", or None (stay)."""
+    if name == "pairwise_hinge":
+        return "pairwise_hinge_sweep"
     if name == "lambdarank":
         k, _gain, pair_loss = hyper[:3]
-        return pair_loss != 0 or k > 0
-    return False
+        if k > 0:
+            return "lambdarank_topk"
+        return "cpu" if pair_loss != 0 else None
+    return None
 
 
 def _longest_list(offsets: torch.Tensor, n_items: int) -> int:
@@ -109,11 +115,12 @@ def _run(name: str, kernel: str, scores, targets, offsets, reduction, *hyper):
     if kernel == "device":
         _check_offsets(offsets, scores.shape[0])
         longest = _longest_list(offsets, scores.shape[0])
-        if longest > DEVICE_LIST_MAX and name == "pairwise_hinge":
-            device_op, extra = "pairwise_hinge_sweep", (longest,)
-        elif longest > DEVICE_LIST_MAX and scores.is_cuda and _cpu_is_subquadratic(name, hyper):
+        route = _long_list_route(name, hyper) if longest > DEVICE_LIST_MAX else None
+        if route == "cpu" and scores.is_cuda:
             loss, grad = _run(name, "cpu", scores.cpu(), targets.cpu(), offsets.cpu(), reduction, *hyper)
             return loss.to(scores.device), grad.to(scores.device)
+        if route not in (None, "cpu"):
+            device_op, extra = route, (longest,)
     n_lists = offsets.shape[0] - 1
     loss = scores.new_empty(n_lists if reduction == 0 else ())
     grad = torch.empty_like(scores)
