@@ -28,7 +28,9 @@ def numpy_scalars() -> Dict[Tuple[str, str], object]:
     """numpy scalars are pickled as numpy.core.multiarray.scalar(dtype, bytes)."""
     import numpy as np
 
-    scalar = np.core.multiarray.scalar if hasattr(np, "core") else np._core.multiarray.scalar
+    # numpy 2 keeps it in numpy._core (touching numpy.core there warns); numpy 1 in numpy.core.
+    core = getattr(np, "_core", None)
+    scalar = core.multiarray.scalar if core is not None else np.core.multiarray.scalar
     allowed = {}
     for module in ("numpy.core.multiarray", "numpy._core.multiarray"):
         allowed[(module, "scalar")] = scalar
