@@ -2,15 +2,16 @@
 # Everything a session with a lent GPU checks, in one call of the device tool (its machine
 # keeps nothing between leases, and one command may run 10 minutes):
 #   build with CUDA for the card, the device tests on CUDA, compute-sanitizer memcheck and
-#   racecheck over the CUDA tests, then the CUDA benchmarks and their table.
+#   racecheck over the CUDA tests, the CUDA benchmarks and their table, and a per-kernel
+#   profile of the long-list algorithms (bench/profile_cuda.py).
 # Logs, the benchmark JSON and the table go to $OUT (default gpu_out/); a summary of every
 # step is printed last. Usage (repository root, on the GPU machine):
-#   bash bench/gpu_session.sh [build] [tests] [sanitize] [bench]      (default: all four)
+#   bash bench/gpu_session.sh [build] [tests] [sanitize] [bench] [profile]   (default: all)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-gpu_out}
 mkdir -p "$OUT"
-STEPS=${*:-build tests sanitize bench}
+STEPS=${*:-build tests sanitize bench profile}
 ARCHS=${FASTRANK_CUDA_ARCHS:-90-real}
 PY=${PYTHON:-python3}
 summary="$OUT/summary.txt"
@@ -55,10 +56,14 @@ for s in $STEPS; do
         --benchmark-json "$OUT/bench_cuda.json"
       "$PY" bench/report.py "$OUT/bench_cuda.json" > "$OUT/RESULTS_cuda.md" 2>> "$OUT/bench.log"
       ;;
+    profile)
+      step profile 240 "$PY" bench/profile_cuda.py --out "$OUT/profile.txt"
+      ;;
     *) echo "unknown step $s" >> "$summary" ;;
   esac
 done
 
 cat "$OUT/device.txt"
 [ -f "$OUT/RESULTS_cuda.md" ] && cat "$OUT/RESULTS_cuda.md"
+[ -f "$OUT/profile.log" ] && tail -n 8 "$OUT/profile.log"
 cat "$summary"
