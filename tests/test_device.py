@@ -253,6 +253,26 @@ def test_lambdarank_topk_rejects_bad_values():
         _C.lambdarank_topk_device(_device.TWIN, *args[:7], -1, *args[8:], 4, 0, 0, 0, 0)
 
 
+BAD_OFFSETS = [[0, 5, 3, 8], [0, 3, 9], [0, -2, 8], [1, 4, 8], [0, 4, 7], [0, 8, 8, 4, 8], [0, 12, 8]]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("case", range(len(LIST_CASES)))
+@pytest.mark.parametrize("long_lists", [False, True], ids=["item_parallel", "long_list_algorithms"])
+def test_bad_offsets_are_reported_by_every_device_algorithm(backend, case, long_lists):
+    """The device algorithms check the offsets themselves (no sync in the caller) and clamp
+    them before indexing, so every bad set is reported as an error, never read past."""
+    name, hyper = LIST_CASES[case]
+    s = torch.linspace(-1, 1, 8, dtype=torch.float64)
+    y = torch.tensor([0.0, 1.0, 2.0, 1.0, 0.0, 3.0, 2.0, 1.0], dtype=torch.float64)
+    for bad in BAD_OFFSETS + [[0], [8]]:
+        with contextlib.ExitStack() as stack:
+            if long_lists:
+                stack.enter_context(long_list_algorithms())
+            with pytest.raises(ValueError, match="offsets"):
+                on_device(backend, name, s, y, torch.tensor(bad), 2, *hyper)
+
+
 def test_workspace_query_and_too_small_workspace():
     s = torch.randn(10, dtype=torch.float64)
     off = torch.tensor([0, 4, 10])

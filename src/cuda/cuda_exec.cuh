@@ -10,6 +10,7 @@
 #include <cub/device/device_reduce.cuh>
 #include <cub/device/device_scan.cuh>
 #include <cub/device/device_segmented_reduce.cuh>
+#include <cuda/functional>
 #include <cuda/std/functional>
 
 #include "device_common.h"
@@ -119,6 +120,19 @@ class CudaExec {
   void inclusive_sum(const V* in, V* out, int64_t n, void* temp, size_t temp_bytes) const {
     if (n <= 0 || error_ != cudaSuccess) return;
     note(cub::DeviceScan::InclusiveSum(temp, temp_bytes, in, out, n, stream_));
+  }
+
+  size_t running_max_temp_bytes(int64_t n) const {
+    size_t bytes = 0;
+    note(cub::DeviceScan::InclusiveScan(nullptr, bytes, static_cast<const int64_t*>(nullptr),
+                                        static_cast<int64_t*>(nullptr), ::cuda::maximum<>{}, std::max<int64_t>(n, 1),
+                                        stream_));
+    return bytes;
+  }
+  // out[i] = max(in[0..i]).
+  void running_max(const int64_t* in, int64_t* out, int64_t n, void* temp, size_t temp_bytes) const {
+    if (n <= 0 || error_ != cudaSuccess) return;
+    note(cub::DeviceScan::InclusiveScan(temp, temp_bytes, in, out, ::cuda::maximum<>{}, n, stream_));
   }
 
   size_t max_temp_bytes(int64_t n) const {

@@ -171,6 +171,11 @@ struct HostExec {
     V run{};
     for (int64_t i = 0; i < n; ++i) out[i] = run = run + in[i];
   }
+  size_t running_max_temp_bytes(int64_t) const { return 0; }
+  // out[i] = max(in[0..i]).
+  void running_max(const int64_t* in, int64_t* out, int64_t n, void*, size_t) const {
+    for (int64_t i = 0; i < n; ++i) out[i] = i == 0 || in[i] > out[i - 1] ? in[i] : out[i - 1];
+  }
   size_t max_temp_bytes(int64_t) const { return 0; }
   void max(const int64_t* in, int64_t n, int64_t* out, void*, size_t) const {
     int64_t best = 0;

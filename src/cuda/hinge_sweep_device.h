@@ -20,17 +20,18 @@ int pairwise_hinge_sweep_run(const Exec& ex, const HingeSweepArgs& a, DeviceCall
   const bool ranked = a.rank_weight != RankWeight::kNone;
   Carver c(call.workspace);
   const ListWork w = carve_list_work(ex, c, n, n_lists);
-  SweepWork sw = carve_sweep(ex, c, a.offsets, n, n_lists, longest);
+  SweepWork sw = carve_sweep(ex, c, w.offsets, n, n_lists, longest);
   double* omega = c.take<double>(n);
   double* harmonic = ranked ? c.take<double>(longest + 1) : nullptr;
   double* inverse = ranked ? c.take<double>(longest + 1) : nullptr;
   const size_t harmonic_temp_bytes = ranked ? ex.template inclusive_sum_temp_bytes<double>(longest + 1) : 0;
   void* harmonic_temp = c.bytes(harmonic_temp_bytes);
   FASTRANK_CARVE_OR_MEASURE(c, call)
+  safe_offsets(ex, a, w, call.status);
 
   const T* s = static_cast<const T*>(a.scores);
   const T* y = static_cast<const T*>(a.targets);
-  const int64_t* off = a.offsets;
+  const int64_t* off = w.offsets;
   const double m = a.margin;
   const bool squared = a.squared, weighted = a.weighted, warp_mean = a.rank_weight == RankWeight::kWarp;
   int* status = call.status;

@@ -44,7 +44,7 @@ int lambdarank_topk_run(const Exec& ex, const LambdaRankTopArgs& a, DeviceCall& 
   const int64_t max_units = std::min(k, longest) * (n / chunk + 1) + n;
   Carver c(call.workspace);
   const ListWork w = carve_list_work(ex, c, n, n_lists);
-  SweepWork sw = carve_sweep(ex, c, a.offsets, n, n_lists, longest, false);
+  SweepWork sw = carve_sweep(ex, c, w.offsets, n, n_lists, longest, false);
   double* gain = c.take<double>(n);
   double* disc = c.take<double>(n);
   double* ideal = c.take<double>(n);
@@ -58,10 +58,11 @@ int lambdarank_topk_run(const Exec& ex, const LambdaRankTopArgs& a, DeviceCall& 
   const size_t scan_temp_bytes = ex.template inclusive_sum_temp_bytes<int64_t>(n_lists);
   void* scan_temp = c.bytes(scan_temp_bytes);
   FASTRANK_CARVE_OR_MEASURE(c, call)
+  safe_offsets(ex, a, w, call.status);
 
   const T* s = static_cast<const T*>(a.scores);
   const T* y = static_cast<const T*>(a.targets);
-  const int64_t* off = a.offsets;
+  const int64_t* off = w.offsets;
   const bool exp2_gain = a.gain == Gain::kExp2;
   int* status = call.status;
   const int64_t* list_id = sw.list_id;
@@ -133,7 +134,8 @@ int lambdarank_topk_run(const Exec& ex, const LambdaRankTopArgs& a, DeviceCall& 
     if (p < k) {
       const int64_t chunks = (len + chunk - 1) / chunk;
       const int64_t base = units_end[g] - list_units[g] + p * chunks;
-      for (int64_t q = 0; q < chunks; ++q) {
+      // base + q < units unless the offsets were reported bad (lists longer than `longest`).
+      for (int64_t q = 0; q < chunks && base + q < units; ++q) {
         sums.loss += unit_loss[base + q];
         sums.grad += unit_grad[base + q];
       }

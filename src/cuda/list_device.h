@@ -25,6 +25,8 @@ FR_HD inline double softplus(double x) { return (x > 0 ? x : 0.0) + log1p(exp(-f
 
 // Scratch every list op leaves its per-item results in before the reduction.
 struct ListWork {
+  int64_t* offsets = nullptr;  // the caller's offsets made safe to index (safe_offsets)
+  int64_t* clamped = nullptr;
   double* item_loss = nullptr;
   double* item_pairs = nullptr;
   double* item_grad = nullptr;
@@ -40,6 +42,8 @@ struct ListWork {
 template <typename Exec>
 ListWork carve_list_work(const Exec& ex, Carver& c, int64_t n_items, int64_t n_lists) {
   ListWork w;
+  w.offsets = c.take<int64_t>(n_lists + 1);
+  w.clamped = c.take<int64_t>(n_lists + 1);
   w.item_loss = c.take<double>(n_items);
   w.item_pairs = c.take<double>(n_items);
   w.item_grad = c.take<double>(n_items);
@@ -48,9 +52,29 @@ ListWork carve_list_work(const Exec& ex, Carver& c, int64_t n_items, int64_t n_l
   w.list_mean = c.take<double>(n_lists);
   w.list_has_pairs = c.take<double>(n_lists);
   w.totals = c.take<double>(2);
-  w.temp_bytes = ex.sum_temp_bytes(n_items, n_lists);
+  w.temp_bytes = std::max(ex.sum_temp_bytes(n_items, n_lists), ex.running_max_temp_bytes(n_lists + 1));
   w.temp = c.bytes(w.temp_bytes);
   return w;
+}
+
+// The kernels index with the offsets, so they are checked here, on the device, instead of
+// by the caller (which would have to wait for the GPU to read them): a bad set is reported
+// as kBadOffsets, and every kernel reads w.offsets, the caller's clamped into [0, n] and made
+// non-decreasing from 0 to n, so that nothing is read or written out of bounds before the
+// caller sees the report.
+template <typename Exec>
+void safe_offsets(const Exec& ex, const ListArgs& a, const ListWork& w, int* status) {
+  const int64_t* off = a.offsets;
+  const int64_t n_lists = a.n_lists, n = a.n_items;
+  int64_t* clamped = w.clamped;
+  ex.for_each(n_lists + 1, [=] FR_HD(int64_t g) {
+    const int64_t o = off[g];
+    const bool bad = o < 0 || o > n || (g == 0 && o != 0) || (g == n_lists && o != n) ||
+                     (g < n_lists && off[g + 1] < o);
+    if (bad) raise_status(status, kBadOffsets);
+    clamped[g] = g == 0 ? 0 : g == n_lists ? n : (o < 0 ? 0 : (o > n ? n : o));
+  });
+  ex.running_max(clamped, w.offsets, n_lists + 1, w.temp, w.temp_bytes);
 }
 
 // Per-list sums → the reduced output, and the gradient rescaled to match (lists.h's
@@ -58,7 +82,7 @@ ListWork carve_list_work(const Exec& ex, Carver& c, int64_t n_items, int64_t n_l
 template <typename T, typename Exec>
 void finish_lists(const Exec& ex, const ListArgs& a, const ListWork& w) {
   const int64_t n_lists = a.n_lists, n_items = a.n_items;
-  const int64_t* off = a.offsets;
+  const int64_t* off = w.offsets;
   T* out = static_cast<T*>(a.out);
   T* grad = static_cast<T*>(a.grad);
   const double* item_grad = w.item_grad;
@@ -108,7 +132,7 @@ template <typename T, typename Exec, typename Visit>
 void for_item_pairs(const Exec& ex, const ListArgs& a, int* status, const ListWork& w, Visit visit) {
   const T* s = static_cast<const T*>(a.scores);
   const T* y = static_cast<const T*>(a.targets);
-  const int64_t* off = a.offsets;
+  const int64_t* off = w.offsets;
   const int64_t n_lists = a.n_lists;
   double* item_loss = w.item_loss;
   double* item_pairs = w.item_pairs;
@@ -133,9 +157,10 @@ int pairwise_hinge_run(const Exec& ex, const PairwiseHingeArgs& a, DeviceCall& c
   const bool ranked = a.rank_weight != RankWeight::kNone;
   double* omega = ranked ? c.take<double>(a.n_items) : nullptr;
   FASTRANK_CARVE_OR_MEASURE(c, call)
+  safe_offsets(ex, a, w, call.status);
   const T* s = static_cast<const T*>(a.scores);
   const T* y = static_cast<const T*>(a.targets);
-  const int64_t* off = a.offsets;
+  const int64_t* off = w.offsets;
   const int64_t n_lists = a.n_lists;
   const double m = a.margin;
   const bool squared = a.squared, weighted = a.weighted, warp_mean = a.rank_weight == RankWeight::kWarp;
@@ -180,6 +205,7 @@ int pairwise_logistic_run(const Exec& ex, const PairwiseLogisticArgs& a, DeviceC
   Carver c(call.workspace);
   const ListWork w = carve_list_work(ex, c, a.n_items, a.n_lists);
   FASTRANK_CARVE_OR_MEASURE(c, call)
+  safe_offsets(ex, a, w, call.status);
   const double sigma = a.sigma;
   for_item_pairs<T>(ex, a, call.status, w, [=] FR_HD(int64_t, int64_t, int64_t, double si, double yi, double sj,
                                                      double yj, ItemSums& sums) {
@@ -252,9 +278,10 @@ int lambdarank_run(const Exec& ex, const LambdaRankArgs& a, DeviceCall& call) {
   double* ideal = c.take<double>(a.n_items);
   double* idcg = c.take<double>(a.n_lists);
   FASTRANK_CARVE_OR_MEASURE(c, call)
+  safe_offsets(ex, a, w, call.status);
   const T* s = static_cast<const T*>(a.scores);
   const T* y = static_cast<const T*>(a.targets);
-  const int64_t* off = a.offsets;
+  const int64_t* off = w.offsets;
   const int64_t n_lists = a.n_lists;
   const int64_t k = a.k < 0 ? INT64_MAX : a.k;
   const bool exp2_gain = a.gain == Gain::kExp2;

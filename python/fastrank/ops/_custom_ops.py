@@ -64,19 +64,10 @@ def _check_raw(scores: torch.Tensor, targets: torch.Tensor, offsets: torch.Tenso
         raise ValueError(f"targets has {targets.shape[0]} items but scores has {scores.shape[0]}")
     if offsets.shape[0] < 1:
         raise ValueError("offsets needs at least one entry")
+    if offsets.shape[0] == 1 and scores.shape[0] > 0:  # no list, yet items: known without reading offsets
+        _raise_for_status(_C.STATUS_BAD_OFFSETS)
     if reduction not in (0, 1, 2):
         raise ValueError(f"reduction tag must be 0 (none), 1 (sum) or 2 (mean), got {reduction}")
-
-
-def _check_offsets(offsets: torch.Tensor, n_items: int) -> None:
-    """The device kernels trust the offsets (a CUDA kernel cannot stop on bad ones), so
-    they are checked here; inside a CUDA graph capture that would synchronise, and only
-    offsets built by fastrank's own packing reach the kernels there."""
-    if _device.capturing(offsets.device):
-        return
-    ok = (offsets[0] == 0) & (offsets[-1] == n_items) & (offsets.diff() >= 0).all()
-    if not bool(ok):
-        _raise_for_status(_C.STATUS_BAD_OFFSETS)
 
 
 # The item-parallel device kernels spend O(n²) on a list. Beyond this length the pairwise
@@ -109,11 +100,11 @@ def _longest_list(offsets: torch.Tensor, n_items: int) -> int:
 def _run(name: str, kernel: str, scores, targets, offsets, reduction, *hyper):
     """Op `name` on the C++ kernel (kernel "cpu") or on the device algorithm (kernel "device":
     CUDA kernels for CUDA tensors, their host twin for CPU ones). The kernels check the
-    values they read (NaN/inf, and the offsets on the CPU) and report through a status word."""
+    values they read (NaN/inf, the offsets) and report through a status word; the device
+    algorithms clamp bad offsets before indexing with them, so no check has to wait for the GPU."""
     _check_raw(scores, targets, offsets, reduction)
     device_op, extra = name, ()
     if kernel == "device":
-        _check_offsets(offsets, scores.shape[0])
         longest = _longest_list(offsets, scores.shape[0])
         route = _long_list_route(name, hyper) if longest > DEVICE_LIST_MAX else None
         if route == "cpu" and scores.is_cuda:
