@@ -253,6 +253,26 @@ def test_lambdarank_topk_rejects_bad_values():
         _C.lambdarank_topk_device(_device.TWIN, *args[:7], -1, *args[8:], 4, 0, 0, 0, 0)
 
 
+@pytest.mark.parametrize("case", range(len(HINGE_CASES + TOPK_CASES)))
+def test_long_list_algorithms_without_reading_back(case, monkeypatch):
+    """Inside a CUDA graph capture the sweep cannot read the level count back (it makes
+    log2(longest) passes) nor the top-k algorithm its unit count (it launches its bound):
+    the twin takes those paths when asked to, and the results are the same."""
+    monkeypatch.setattr(_device, "TWIN_STREAM", _C.TWIN_AS_IF_CAPTURED)
+    name, hyper = (HINGE_CASES + TOPK_CASES)[case]
+    gen = torch.Generator().manual_seed(case)
+    with long_list_algorithms():
+        for sizes in ([3000], [5, 0, 700, 64]):
+            n = sum(sizes)
+            s = torch.randn(n, generator=gen, dtype=torch.float64)
+            check_list_op("twin", name, hyper, s, torch.randint(0, 3, (n,), generator=gen).double(), offsets_of(sizes))
+    x = torch.randint(0, 50, (3000,), generator=gen).double()
+    y = x.flip(0) + torch.randint(0, 4, (3000,), generator=gen)
+    with mock.patch.object(fastrank.metrics, "KENDALL_ITEM_PARALLEL_MAX", 0):
+        assert fastrank.metrics._kendall_on_device(x, y) == pytest.approx(fastrank.metrics.kendall_tau(x.numpy(), y.numpy()),
+                                                                          rel=1e-12)
+
+
 BAD_OFFSETS = [[0, 5, 3, 8], [0, 3, 9], [0, -2, 8], [1, 4, 8], [0, 4, 7], [0, 8, 8, 4, 8], [0, 12, 8]]
 
 

@@ -231,6 +231,7 @@ PYBIND11_MODULE(_C, m) {
   m.attr("GCN_MAX_NODES") = gcn_max_nodes();
   m.attr("DEVICE_WORKSPACE_TOO_SMALL") = device::kWorkspaceTooSmall;
   m.attr("DEVICE_BUILT_WITHOUT_CUDA") = device::kBuiltWithoutCuda;
+  m.attr("TWIN_AS_IF_CAPTURED") = int64_t(device::kTwinAsIfCaptured);
 #ifdef FASTRANK_WITH_CUDA
   m.attr("has_cuda") = true;
   m.def("cuda_probe", &device::cuda_probe);

@@ -117,8 +117,12 @@ class Carver {
   if ((carver).used() > (call).workspace_bytes) return kWorkspaceTooSmall;
 
 // Runs the item functions as loops: the reference executor of the device algorithms.
+// The twin's "stream" argument: kTwinAsIfCaptured makes it behave as CUDA does inside a
+// graph capture, where values cannot be read back (tests of that path use it).
+constexpr intptr_t kTwinAsIfCaptured = 1;
+
 struct HostExec {
-  explicit HostExec(intptr_t = 0) {}
+  explicit HostExec(intptr_t stream = 0) : as_if_captured_(stream == kTwinAsIfCaptured) {}
   template <typename F>
   void for_each(int64_t n, F f) const {
     for (int64_t i = 0; i < n; ++i) f(i);
@@ -183,8 +187,11 @@ struct HostExec {
     *out = best;
   }
   // A value the algorithm needs on the host to shape its later launches.
-  int64_t read_back(const int64_t* value, int64_t) const { return *value; }
+  int64_t read_back(const int64_t* value, int64_t fallback) const { return as_if_captured_ ? fallback : *value; }
   int error() const { return kDeviceOk; }
+
+ private:
+  bool as_if_captured_;
 };
 
 }  // namespace device

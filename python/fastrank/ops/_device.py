@@ -15,6 +15,9 @@ from .. import _C
 
 TWIN = 0
 CUDA = 1
+# The stream argument of twin calls; _C.TWIN_AS_IF_CAPTURED makes the twin take the paths CUDA
+# takes inside a graph capture (values not read back), which tests use.
+TWIN_STREAM = 0
 
 
 def backend_of(device: torch.device) -> int:
@@ -42,7 +45,7 @@ def call(name: str, device: torch.device, *args) -> int:
     if backend == CUDA:
         with torch.cuda.device(device):
             return _call(fn, name, backend, device, torch.cuda.current_stream(device).cuda_stream, args)
-    return _call(fn, name, backend, device, 0, args)
+    return _call(fn, name, backend, device, TWIN_STREAM, args)
 
 
 def _call(fn, name, backend, device, stream, args) -> int:
