@@ -168,12 +168,14 @@ for _name in _SCHEMAS:
 
 
 class _EagerListLoss(torch.autograd.Function):
-    """The same kernel and backward as the registered op, without the dispatcher's
-    per-call Python overhead (tens of microseconds) that eager training loops pay."""
+    """The same kernels and backward as the registered op (the C++ kernel on the CPU, the
+    device algorithms on CUDA), without the dispatcher's per-call Python overhead (tens of
+    microseconds) that eager training loops pay."""
 
     @staticmethod
     def forward(ctx, name, scores, targets, offsets, reduction, *hyper):
-        loss, grad = _run(name, "cpu", scores, targets, offsets, reduction, *hyper)
+        kernel = "cpu" if scores.device.type == "cpu" else "device"
+        loss, grad = _run(name, kernel, scores, targets, offsets, reduction, *hyper)
         ctx.save_for_backward(grad, offsets)
         ctx.per_list = reduction == 0
         ctx.n_inputs = 5 + len(hyper)
@@ -186,8 +188,8 @@ class _EagerListLoss(torch.autograd.Function):
 
 
 def list_loss(name: str, scores, targets, offsets, reduction: int, *hyper) -> torch.Tensor:
-    """Calls op `name`: the torch.library op when tracing (torch.compile, export) or off
-    the CPU, the equivalent autograd.Function in eager CPU code."""
-    if scores.device.type == "cpu" and not torch.compiler.is_compiling():
+    """Calls op `name`: the torch.library op when tracing (torch.compile, export) or on
+    another device type, the equivalent autograd.Function in eager CPU and CUDA code."""
+    if scores.device.type in ("cpu", "cuda") and not torch.compiler.is_compiling():
         return _EagerListLoss.apply(name, scores, targets, offsets, reduction, *hyper)
     return getattr(torch.ops.fastrank, name)(scores, targets, offsets, reduction, *hyper)[0]
