@@ -59,6 +59,10 @@ def mse(scores, targets, *, group_sizes: GroupSizes = None, mask: Mask = None, r
     """Squared error (s - y)² per item (MSE)."""
     check_reduction(reduction)
     rows = dense_lists(scores, targets, group_sizes, mask)
+    if rows.valid is None and reduction != "none" and rows.scores.numel():
+        # Full rows of one length: the mean of the lists' means is the mean of all items, and
+        # torch's fused op saves four autograd nodes (a third of the call at small n).
+        return torch.nn.functional.mse_loss(rows.scores, rows.targets, reduction=reduction)
     return _pointwise((rows.scores - rows.targets) ** 2, rows, reduction)
 
 
