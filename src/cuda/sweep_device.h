@@ -12,7 +12,8 @@
 // level bit is k; then each group is split stably by bit k (0s first), which orders the
 // array by (list, level >> k) for the next bit. Every pair on different levels is counted
 // at exactly one bit. A pass is a scan and a scatter over 2n entries, and there are
-// log2(longest list) of them; the sorts are CUB radix sorts on CUDA.
+// log2(most distinct levels in a list) of them; the sorts are CUB radix sorts on CUDA.
+// Also used, without the entries, for ranks by sorting (LambdaRank truncated at k).
 #pragma once
 
 #include "device_common.h"
@@ -20,7 +21,7 @@
 namespace fastrank {
 namespace device {
 
-// Lists sorted by (list, target): each item's level in its list, and where each level starts.
+// Lists sorted by (list, key): each item's level in its list, and where each level starts.
 struct LevelIndex {
   const int64_t* offsets = nullptr;
   const int64_t* first = nullptr;     // first[offsets[g] + l]: sorted position of level l's first item
@@ -52,8 +53,8 @@ struct SweepWork {
   LevelIndex levels;
   uint64_t* keys[2] = {nullptr, nullptr};
   int64_t* codes[2] = {nullptr, nullptr};  // an item i as a point is i, as a query ~i
-  double* values = nullptr;                 // scan input and output, kMaxSums doubles per entry each
-  double* prefix = nullptr;
+  double* values = nullptr;                 // scan input, kMaxSums doubles per entry
+  double* prefix = nullptr;                 // scan output, the same
   void* temp = nullptr;
   size_t temp_bytes = 0;
 };
