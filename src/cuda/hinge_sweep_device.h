@@ -31,7 +31,6 @@ int pairwise_hinge_sweep_run(const Exec& ex, const HingeSweepArgs& a, DeviceCall
 
   const T* s = static_cast<const T*>(a.scores);
   const T* y = static_cast<const T*>(a.targets);
-  const int64_t* off = w.offsets;
   const double m = a.margin;
   const bool squared = a.squared, weighted = a.weighted, warp_mean = a.rank_weight == RankWeight::kWarp;
   int* status = call.status;
@@ -41,14 +40,8 @@ int pairwise_hinge_sweep_run(const Exec& ex, const HingeSweepArgs& a, DeviceCall
   double* acc = sw.acc;
 
   assign_lists(ex, sw);
-  ex.for_each(n, [=] FR_HD(int64_t i) {
-    if (!is_finite(double(s[i]))) raise_status(status, kNonFiniteScores);
-    if (!is_finite(double(y[i]))) raise_status(status, kNonFiniteTargets);
-  });
   // `longest` sizes the WARP table and bounds the level bits inside a graph capture.
-  ex.for_each(n_lists, [=] FR_HD(int64_t g) {
-    if (off[g + 1] - off[g] > longest) raise_status(status, kBadOffsets);
-  });
+  check_long_lists<T>(ex, a, w, longest, status);
   rank_levels(ex, sw, [=] FR_HD(int64_t i) { return ordered_bits(double(y[i])); });
   double* item_pairs = w.item_pairs;
   ex.for_each(n, [=] FR_HD(int64_t i) { item_pairs[i] = double(levels.below(list_id[i], level[i])); });

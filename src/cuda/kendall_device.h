@@ -12,6 +12,14 @@
 namespace fastrank {
 namespace device {
 
+// τ-b from the pair counts: x_ties and y_ties (pairs tied in x, in y) and balance
+// (concordant minus discordant pairs); NaN below 2 items or for a constant input.
+FR_HD inline double tau_b(int64_t n, double x_ties, double y_ties, double balance) {
+  const double n0 = double(n) * double(n - 1) / 2.0;
+  const double denominator = sqrt((n0 - x_ties) * (n0 - y_ties));
+  return n >= 2 && denominator > 0 ? balance / denominator : NAN;
+}
+
 template <typename T, typename Exec>
 int kendall_tau_b_run(const Exec& ex, const KendallArgs& a, DeviceCall& call) {
   Carver c(call.workspace);
@@ -42,11 +50,7 @@ int kendall_tau_b_run(const Exec& ex, const KendallArgs& a, DeviceCall& call) {
   });
   for (int q = 0; q < 3; ++q) ex.sum(counts[q], n, totals + q, temp, temp_bytes);
   double* out = a.out;
-  ex.for_each(1, [=] FR_HD(int64_t) {
-    const double n0 = double(n) * double(n - 1) / 2.0;
-    const double denominator = sqrt((n0 - totals[0]) * (n0 - totals[1]));
-    out[0] = n >= 2 && denominator > 0 ? totals[2] / denominator : NAN;
-  });
+  ex.for_each(1, [=] FR_HD(int64_t) { out[0] = tau_b(n, totals[0], totals[1], totals[2]); });
   return ex.error();
 }
 
@@ -104,10 +108,10 @@ int kendall_tau_b_sweep_run(const Exec& ex, const KendallArgs& a, DeviceCall& ca
   for (int q = 0; q < 4; ++q) ex.sum(counts[q], n, totals + q, temp, temp_bytes);
   double* out = a.out;
   ex.for_each(1, [=] FR_HD(int64_t) {
+    // Each tie was counted from both of its items; the concordant pairs are the rest.
     const double n0 = double(n) * double(n - 1) / 2.0;
     const double n1 = totals[0] / 2, n2 = totals[1] / 2, n3 = totals[2] / 2;
-    const double denominator = sqrt((n0 - n1) * (n0 - n2));
-    out[0] = n >= 2 && denominator > 0 ? (n0 - n1 - n2 + n3 - 2 * totals[3]) / denominator : NAN;
+    out[0] = tau_b(n, n1, n2, n0 - n1 - n2 + n3 - 2 * totals[3]);
   });
   return ex.error();
 }

@@ -72,14 +72,8 @@ int lambdarank_topk_run(const Exec& ex, const LambdaRankTopArgs& a, DeviceCall& 
   const LevelIndex levels = sw.levels;
 
   assign_lists(ex, sw);
-  ex.for_each(n, [=] FR_HD(int64_t i) {
-    if (!is_finite(double(s[i]))) raise_status(status, kNonFiniteScores);
-    if (!is_finite(double(y[i]))) raise_status(status, kNonFiniteTargets);
-    gain[i] = lambda_gain(double(y[i]), exp2_gain, status);
-  });
-  ex.for_each(n_lists, [=] FR_HD(int64_t g) {
-    if (off[g + 1] - off[g] > longest) raise_status(status, kBadOffsets);
-  });
+  check_long_lists<T>(ex, a, w, longest, status);
+  ex.for_each(n, [=] FR_HD(int64_t i) { gain[i] = lambda_gain(double(y[i]), exp2_gain, status); });
 
   // Rank by score (descending, ties by index): the discount.
   rank_levels(ex, sw, [=] FR_HD(int64_t i) { return ~ordered_bits(double(s[i])); });

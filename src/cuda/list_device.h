@@ -118,6 +118,22 @@ void finish_lists(const Exec& ex, const ListArgs& a, const ListWork& w) {
   });
 }
 
+// The checks of the long-list algorithms, which read the items in sorts before any pair
+// walk: finite scores and targets, and no list longer than the `longest` they were given.
+template <typename T, typename Exec>
+void check_long_lists(const Exec& ex, const ListArgs& a, const ListWork& w, int64_t longest, int* status) {
+  const T* s = static_cast<const T*>(a.scores);
+  const T* y = static_cast<const T*>(a.targets);
+  const int64_t* off = w.offsets;
+  ex.for_each(a.n_items, [=] FR_HD(int64_t i) {
+    if (!is_finite(double(s[i]))) raise_status(status, kNonFiniteScores);
+    if (!is_finite(double(y[i]))) raise_status(status, kNonFiniteTargets);
+  });
+  ex.for_each(a.n_lists, [=] FR_HD(int64_t g) {
+    if (off[g + 1] - off[g] > longest) raise_status(status, kBadOffsets);
+  });
+}
+
 // Sums one item gathers over the partners of its list.
 struct ItemSums {
   double loss = 0;   // of the pairs where the item is the better member
