@@ -306,11 +306,10 @@ int lambdarank_run(const Exec& ex, const LambdaRankArgs& a, DeviceCall& call) {
   // Rank position by score (descending, ties by index) gives the discount; position by
   // target (descending, ties by index) gives the item's term of the ideal DCG@k: gains
   // are non-decreasing in the target, so this orders the gains as the ideal ranking does.
+  // (for_item_pairs below checks the values.)
   ex.for_each(a.n_items, [=] FR_HD(int64_t i) {
     const int64_t g = list_of(off, n_lists, i);
     const double si = double(s[i]), yi = double(y[i]);
-    if (!is_finite(si)) raise_status(status, kNonFiniteScores);
-    if (!is_finite(yi)) raise_status(status, kNonFiniteTargets);
     int64_t p = 0, q = 0;
     for (int64_t j = off[g]; j < off[g + 1]; ++j) {
       const double sj = double(s[j]), yj = double(y[j]);
