@@ -214,7 +214,8 @@ void def_cpu(py::module_& m, const std::string& name, Args (*build)(Ts...), int 
 #ifdef FASTRANK_WITH_CUDA
 #define FASTRANK_CUDA_FN(NAME) &device::NAME##_cuda
 #else
-#define FASTRANK_CUDA_FN(NAME) nullptr
+// typed, so that def_device deduces Args from the twin alone
+#define FASTRANK_CUDA_FN(NAME) static_cast<decltype(&device::NAME##_twin)>(nullptr)
 #endif
 
 }  // namespace
