@@ -2,6 +2,8 @@
 from ._native import cuda_available, num_threads, set_num_threads
 from .ops import lambdarank, pairwise_hinge, pairwise_logistic, pairwise_squared_hinge
 from . import benchmarks, graph, losses, metrics, nn, optim, spaces  # noqa: E402  (built on the ops above)
+from .predictor import Predictor  # noqa: E402
+from . import search  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -20,4 +22,6 @@ __all__ = [
     "nn",
     "optim",
     "spaces",
+    "Predictor",
+    "search",
 ]

@@ -1,0 +1,102 @@
+"""Losses written as text, for the command line and the search: one registered name
+(``"HR"``), a weighted sum (``"sum:MSE=1,HR=0.5"``) or the piecewise PW loss (``"pw"``: the
+seed study's pair for the task; ``"pw:HR,MAPE@50"``: HR while fewer than 50 architectures
+are labelled, then MAPE)."""
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+import torch
+
+from .nn import SEED_PIECEWISE, PiecewiseLoss, WeightedSum, make_loss, _canonical
+
+__all__ = ["parse_loss", "resolve_loss", "seed_task", "check_loss_spec"]
+
+# Benchmarks the seed study has no PW pair for use its NB201/DARTS pair (HR -> MAPE).
+_DEFAULT_PAIR = SEED_PIECEWISE["nb201"]
+
+
+def seed_task(benchmark: str) -> Optional[str]:
+    """The key of :data:`fastrank.nn.SEED_PIECEWISE` for a benchmark or space name, or None."""
+    family, _, part = benchmark.partition("/")
+    if family == "nb201":
+        return "nb201"
+    if family in ("nb301", "darts"):
+        return "darts"
+    if family == "nb101":
+        return "nb101"
+    if family == "tnb101_micro":
+        return "tnb101_micro_jigsaw" if part == "jigsaw" else "tnb101_micro"
+    return None
+
+
+def _switch(text: str, spec: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"bad loss {spec!r}: the switch point after '@' must be an int, got {text!r}") from None
+    if value < 0:
+        raise ValueError(f"bad loss {spec!r}: the switch point must be non-negative")
+    return value
+
+
+def parse_loss(spec, *, task: str = "", switch_at: Optional[int] = None) -> torch.nn.Module:
+    """A loss module from a spec string (see the module docstring) or a module.
+
+    ``task``: benchmark or space name, for ``"pw"`` alone; ``switch_at``: its switch point
+    when the spec gives none (default 100, :meth:`PiecewiseLoss.seed`'s)."""
+    if isinstance(spec, torch.nn.Module):
+        return spec
+    if callable(spec) and not isinstance(spec, str):
+        return spec
+    if not isinstance(spec, str):
+        raise TypeError(f"a loss is a name, a spec string or a module, got {type(spec).__name__}")
+    text = spec.strip()
+    lower = text.lower()
+    if lower == "pw" or lower.startswith("pw:") or lower.startswith("pw@"):
+        body = text[2:]
+        at = switch_at if switch_at is not None else 100
+        if "@" in body:
+            body, _, number = body.rpartition("@")
+            at = _switch(number, spec)
+        body = body[1:] if body.startswith(":") else body
+        if body:
+            parts = [p.strip() for p in body.split(",")]
+            if len(parts) != 2 or not all(parts):
+                raise ValueError(f"bad loss {spec!r}: write pw:WARMUP,FOCUS@N, e.g. pw:HR,MAPE@50")
+            warmup, focus = (_canonical(p) for p in parts)
+        else:
+            key = seed_task(task)
+            warmup, focus = SEED_PIECEWISE[key] if key else _DEFAULT_PAIR
+        return PiecewiseLoss(warmup, focus, at)
+    if lower.startswith("sum:"):
+        terms = {}
+        for part in text[4:].split(","):
+            name, eq, weight = part.partition("=")
+            if not eq or not name.strip():
+                raise ValueError(f"bad loss {spec!r}: write sum:NAME=WEIGHT,NAME=WEIGHT, e.g. sum:MSE=1,HR=0.5")
+            try:
+                w = float(weight)
+            except ValueError:
+                raise ValueError(f"bad loss {spec!r}: weight {weight!r} is not a number") from None
+            if not math.isfinite(w):
+                raise ValueError(f"bad loss {spec!r}: weights must be finite")
+            terms[_canonical(name.strip())] = w
+        return WeightedSum(terms)
+    return make_loss(text)
+
+
+def check_loss_spec(spec: str) -> str:
+    """Raises ValueError for a spec that does not parse; returns it unchanged."""
+    parse_loss(spec)
+    return spec
+
+
+def resolve_loss(loss, *, n_labelled: int, space: str = ""):
+    """The loss to train with when ``n_labelled`` architectures are labelled: a piecewise
+    loss gives its active part."""
+    module = parse_loss(loss, task=space)
+    if isinstance(module, PiecewiseLoss):
+        return module.active(n_labelled)
+    return module

@@ -1,0 +1,17 @@
+"""Search strategies: random, iterative predictor-guided search and predictor-guided
+evolution, against real benchmarks or a user's ``evaluate(arch) -> float``.
+
+    >>> from fastrank import search
+    >>> result = search.run("nb201/cifar10", strategy="random", budget=20, seed=0)
+    >>> len(result.queries), result.rank >= 1
+    (20, True)
+"""
+from .candidates import CandidatePool
+from .evolution import EvolutionOptions
+from .guided import GuidedOptions
+from .runner import RUN_COLUMNS, STRATEGIES, SearchResult, run
+from .task import PROTOCOLS, BenchmarkTask
+from .trace import TRACE_COLUMNS, BudgetSpent, Query, Trace
+
+__all__ = ["run", "SearchResult", "STRATEGIES", "PROTOCOLS", "RUN_COLUMNS", "TRACE_COLUMNS", "BenchmarkTask",
+           "CandidatePool", "GuidedOptions", "EvolutionOptions", "Query", "Trace", "BudgetSpent"]

@@ -1,0 +1,94 @@
+"""Where a search draws the architectures it may query.
+
+A *fixed* pool is a known list: the rows of a benchmark table (all of NB201; only a sample of
+NB101 or DARTS), or every architecture of an enumerable space. It is encoded into graphs once
+and scored whole after every fit. An *open* pool (a space too large to list, such as DARTS
+with a user's own evaluate) is drawn each round: mutations of the best architectures so far
+plus random samples.
+"""
+from __future__ import annotations
+
+from typing import Dict, Hashable, List, Optional, Sequence
+
+import numpy as np
+import torch
+
+from ..graph.encode import _NATIVE_TAGS, encode_architectures, encode_codes
+from ..spaces import SearchSpace
+from .trace import Trace
+
+
+class CandidatePool:
+    def __init__(self, space: SearchSpace, archs: Optional[Sequence] = None):
+        self.space = space
+        if archs is None and space.size is not None:
+            archs = [space.decode(c) for c in range(space.size)]
+        self.archs: Optional[List] = list(archs) if archs is not None else None
+        self._index: Dict[Hashable, int] = {}
+        if self.archs is not None:
+            for i, a in enumerate(self.archs):
+                self._index.setdefault(space.identity(a), i)
+        self._graphs = {}
+
+    @property
+    def fixed(self) -> bool:
+        return self.archs is not None
+
+    def __len__(self) -> int:
+        return len(self.archs) if self.fixed else 0
+
+    def contains(self, arch) -> bool:
+        return not self.fixed or self.space.identity(arch) in self._index
+
+    # --- fixed pools ----------------------------------------------------------------------
+    def graphs(self, dtype: torch.dtype = torch.float32):
+        """The whole pool's graph batch, encoded once (natively where the space allows)."""
+        if dtype not in self._graphs:
+            if type(self.space) in _NATIVE_TAGS:
+                codes = np.fromiter((self.space.encode(a) for a in self.archs), np.int64, len(self.archs))
+                self._graphs[dtype] = encode_codes(self.space, codes, dtype)
+            else:
+                self._graphs[dtype] = encode_architectures(self.space, self.archs, dtype)
+        return self._graphs[dtype]
+
+    def unlabelled(self, trace: Trace) -> np.ndarray:
+        """Indices of the pool's architectures not queried yet."""
+        free = np.ones(len(self.archs), dtype=bool)
+        for q in trace.queries:
+            i = self._index.get(self.space.identity(q.arch))
+            if i is not None:
+                free[i] = False
+        return np.flatnonzero(free)
+
+    # --- both -----------------------------------------------------------------------------
+    def draw(self, trace: Trace, rng: np.random.Generator, n: int) -> List:
+        """Up to n distinct unqueried architectures, uniformly at random."""
+        if self.fixed:
+            free = self.unlabelled(trace)
+            return [self.archs[i] for i in rng.permutation(free)[:n]]
+        out, keys = [], set()
+        for _ in range(50 * n):  # a space this large runs out of fresh samples only by bad luck
+            if len(out) == n:
+                break
+            arch = self.space.sample(rng)
+            key = self.space.identity(arch)
+            if key not in keys and not trace.seen(arch):
+                keys.add(key)
+                out.append(arch)
+        return out
+
+    def mutants(self, parents: Sequence, trace: Trace, rng: np.random.Generator, per_parent: Optional[int]) -> List:
+        """Unqueried neighbours of the parents that the pool holds (all of them, or
+        ``per_parent`` drawn at random from each parent's), without repeats."""
+        out, keys = [], set()
+        for parent in parents:
+            options = self.space.neighbours(parent)
+            if per_parent is not None and len(options) > per_parent:
+                options = [options[i] for i in rng.choice(len(options), per_parent, replace=False)]
+            for arch in options:
+                key = self.space.identity(arch)
+                if key in keys or trace.seen(arch) or not self.contains(arch):
+                    continue
+                keys.add(key)
+                out.append(arch)
+        return out

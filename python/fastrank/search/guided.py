@@ -1,0 +1,65 @@
+"""What the predictor-guided strategies share: the random start and one fit per round."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+from ..nn import PiecewiseLoss
+from ..predictor import Predictor
+from .candidates import CandidatePool
+from .trace import Trace
+
+
+@dataclass
+class GuidedOptions:
+    """Options of the predictor-guided strategies (``fastrank.search.run(..., **options)``).
+
+    n_init: random architectures queried before the first fit (10).
+    per_round: architectures queried after each fit (10).
+    exploration: share of each round's queries drawn at random instead of by the predictor (0).
+    predictor: keyword arguments of :class:`fastrank.Predictor` (encoder, ensemble, epochs, ...).
+    """
+
+    n_init: int = 10
+    per_round: int = 10
+    exploration: float = 0.0
+    predictor: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        for name in ("n_init", "per_round"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if isinstance(self.exploration, bool) or not isinstance(self.exploration, (int, float)) or not (
+                0 <= self.exploration <= 1):
+            raise ValueError(f"exploration must be a fraction in [0, 1], got {self.exploration!r}")
+        if not isinstance(self.predictor, dict):
+            raise TypeError("predictor must be a dict of Predictor keyword arguments")
+
+
+def random_start(trace: Trace, pool: CandidatePool, rng: np.random.Generator, n: int) -> None:
+    for arch in pool.draw(trace, rng, min(n, trace.remaining)):
+        trace(arch)
+
+
+def fit_round(trace: Trace, space, loss, seed: int, round_no: int, options: GuidedOptions) -> Predictor:
+    """A fresh predictor fitted on every labelled architecture (seeded by run and round, so
+    runs are reproducible and rounds independent)."""
+    archs, values = trace.labelled()
+    predictor = Predictor(space, seed=seed * 1000 + round_no, **options.predictor)
+    active = loss.active(len(archs)) if isinstance(loss, PiecewiseLoss) else loss
+    return predictor.fit(archs, values, loss=active)
+
+
+def pick(scores: np.ndarray, k: int, exploration: float, rng: np.random.Generator) -> np.ndarray:
+    """Positions of the k chosen candidates: the best predicted, plus a random share."""
+    k = min(k, scores.shape[0])
+    explore = int(round(k * exploration))
+    order = np.argsort(-scores, kind="stable")
+    chosen = order[:k - explore]
+    if explore:
+        rest = order[k - explore:]
+        chosen = np.concatenate([chosen, rng.choice(rest, min(explore, rest.shape[0]), replace=False)])
+    return chosen

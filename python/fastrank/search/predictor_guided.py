@@ -1,0 +1,38 @@
+"""Iterative predictor-guided search (BRP-NAS / AceNAS style): a random start, then rounds of
+fit -> score every candidate -> query the best new ones."""
+from __future__ import annotations
+
+import numpy as np
+
+from .candidates import CandidatePool
+from .guided import GuidedOptions, fit_round, pick, random_start
+from .trace import Trace
+
+# Candidates per round of an open pool: mutants of the best plus as many random samples.
+OPEN_MUTANT_PARENTS = 10
+OPEN_RANDOM = 500
+
+
+def predictor_search(trace: Trace, pool: CandidatePool, rng: np.random.Generator, loss, seed: int,
+                     options: GuidedOptions) -> None:
+    random_start(trace, pool, rng, options.n_init)
+    round_no = 0
+    while trace.remaining > 0:
+        round_no += 1
+        predictor = fit_round(trace, pool.space, loss, seed, round_no, options)
+        if pool.fixed:
+            free = pool.unlabelled(trace)
+            if free.shape[0] == 0:
+                return
+            graphs = pool.graphs(predictor.dtype)
+            scores = predictor.predict_graphs(tuple(t[free] for t in graphs))
+            candidates = [pool.archs[i] for i in free]
+        else:
+            archs, values = trace.labelled()
+            parents = [archs[i] for i in np.argsort(-values, kind="stable")[:OPEN_MUTANT_PARENTS]]
+            candidates = pool.mutants(parents, trace, rng, None) + pool.draw(trace, rng, OPEN_RANDOM)
+            if not candidates:
+                return
+            scores = predictor.predict(candidates)
+        for i in pick(scores, min(options.per_round, trace.remaining), options.exploration, rng):
+            trace(candidates[i])
