@@ -1,29 +1,48 @@
-"""Benchmark tables: loading real data, lookups, optima, weak labels, clear errors."""
+"""Benchmark tables: loading the packaged real data (or a folder the user names), lookups,
+optima, weak labels, the per-process cache and clear errors for bad files."""
 from __future__ import annotations
 
 import importlib.util
-import os
-from pathlib import Path
+import lzma
+import re
+import shutil
 
 import numpy as np
 import pytest
 
 from fastrank import benchmarks as B
+from fastrank.benchmarks import table_files
 from fastrank.spaces import get_space
 
-DATA = Path(os.environ.get("FASTRANK_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
-needs_data = pytest.mark.skipif(not (DATA / "nb201.csv").is_file(), reason=f"benchmark tables not found at {DATA}")
+CSV_NAMES = ([f"nb201/{d}" for d in B.NB201_DATASETS] + [f"tnb101_{s}/{t}" for s in ("micro", "macro") for t in B.TRANSNAS_TASKS]
+             + ["nb101", "nb301", "nasbench_macro"])
 
 
-@needs_data
-@pytest.mark.parametrize("name,size,best", [
-    ("nb201/cifar10", 15625, None), ("nb201/cifar100", 15625, None), ("nb201/imagenet16", 15625, None),
-    ("tnb101_micro/jigsaw", 4096, None), ("tnb101_micro/room_layout", 4096, None),
-    ("tnb101_macro/class_scene", 3256, None), ("nb101", 500, None), ("nb301", 1218, None),
-    ("nasbench_macro", 6561, None),
+@pytest.fixture(autouse=True)
+def no_env_folder(monkeypatch):
+    """Tests read the packaged copy unless they set FASTRANK_DATA themselves."""
+    monkeypatch.delenv("FASTRANK_DATA", raising=False)
+
+
+@pytest.fixture(scope="module")
+def csv_folder(tmp_path_factory):
+    """A folder of plain CSV tables made by decompressing the packaged copies."""
+    folder = tmp_path_factory.mktemp("tables")
+    for xz in table_files.packaged_folder().iterdir():
+        if xz.name.endswith(".csv.xz"):
+            (folder / xz.name[:-3]).write_bytes(lzma.decompress(xz.read_bytes()))
+    return folder
+
+
+@pytest.mark.parametrize("name,size", [
+    ("nb201/cifar10", 15625), ("nb201/cifar100", 15625), ("nb201/imagenet16", 15625),
+    ("tnb101_micro/jigsaw", 4096), ("tnb101_micro/room_layout", 4096),
+    ("tnb101_macro/class_scene", 3256), ("nb101", 500), ("nb301", 1218),
+    ("nasbench_macro", 6561),
 ])
-def test_tables_load(name, size, best):
-    bench = B.load(name, data_dir=str(DATA))
+def test_tables_load(name, size):
+    bench = B.load(name)
+    assert bench.source.startswith("packaged copy") and bench.source.endswith(".csv.xz")
     assert len(bench) == size and np.isfinite(bench.values).all()
     arch, value = bench.optimum()
     assert value == bench.values.max() == bench.query(arch)
@@ -33,43 +52,184 @@ def test_tables_load(name, size, best):
         assert sorted(bench.codes().tolist()) == list(range(bench.space.size))
 
 
-@needs_data
 def test_nb201_test_optima_match_the_data_readme():
     for dataset, best in (("cifar10", 94.37), ("cifar100", 73.51), ("imagenet16", 47.31)):
-        bench = B.load(f"nb201/{dataset}", data_dir=str(DATA), metric="test")
+        bench = B.load(f"nb201/{dataset}", metric="test")
         assert bench.optimum()[1] == pytest.approx(best, abs=0.01)
 
 
-@needs_data
 def test_failed_zero_cost_proxies_are_missing_values():
-    bench = B.load("tnb101_micro/jigsaw", data_dir=str(DATA))
+    bench = B.load("tnb101_micro/jigsaw")
     zen = bench.weak_labels["zen"]
     assert np.isnan(zen).any() and (zen[~np.isnan(zen)] > -1e8).all()
 
 
-@needs_data
-def test_env_variable_and_errors(monkeypatch, tmp_path):
-    monkeypatch.setenv("FASTRANK_DATA", str(DATA))
-    assert len(B.load("nasbench_macro")) == 6561
-    monkeypatch.delenv("FASTRANK_DATA")
-    with pytest.raises(FileNotFoundError, match="FASTRANK_DATA"):
+def assert_same_benchmark(a, b):
+    assert (a.name, a.metric, a.space.name) == (b.name, b.metric, b.space.name)
+    assert a.archs == b.archs
+    np.testing.assert_array_equal(a.values, b.values)
+    assert sorted(a.weak_labels) == sorted(b.weak_labels)
+    for label in a.weak_labels:
+        np.testing.assert_array_equal(a.weak_labels[label], b.weak_labels[label])  # NaN == NaN here
+
+
+@pytest.mark.parametrize("name", CSV_NAMES)
+def test_packaged_copy_equals_a_folder_of_the_csv_files(name, csv_folder):
+    metrics = ["valid", "test"] if name.startswith("nb201/") else [None]
+    for metric in metrics:
+        options = {"metric": metric} if metric else {}
+        packaged, plain = B.load(name, **options), B.load(name, data_dir=str(csv_folder), **options)
+        assert plain.source == str(csv_folder / packaged.source.rsplit("/", 1)[1][:-3])
+        assert_same_benchmark(packaged, plain)
+
+
+def test_data_dir_and_env_variable_override_the_packaged_copy(monkeypatch, csv_folder, tmp_path):
+    assert B.data_dir() == table_files.packaged_folder()  # no override: no error any more
+    assert B.load("nasbench_macro").source.startswith("packaged copy")
+    monkeypatch.setenv("FASTRANK_DATA", str(csv_folder))
+    assert B.data_dir() == csv_folder
+    bench = B.load("nasbench_macro")
+    assert len(bench) == 6561 and bench.source == str(csv_folder / "nasbench_macro.csv")
+    monkeypatch.setenv("FASTRANK_DATA", str(tmp_path / "absent"))
+    with pytest.raises(FileNotFoundError, match=r"absent.*FASTRANK_DATA.*does not exist"):
         B.load("nb201/cifar10")
+    assert B.load("nb101", data_dir=str(csv_folder)).source == str(csv_folder / "nb101_subset.csv")  # data_dir wins
+    with pytest.raises(FileNotFoundError, match=r"nowhere.*data_dir.*does not exist"):
+        B.load("nb101", data_dir=str(tmp_path / "nowhere"))
+    monkeypatch.delenv("FASTRANK_DATA")
     with pytest.raises(FileNotFoundError, match="looked for"):
         B.load("nb101", data_dir=str(tmp_path))
-    (tmp_path / "nasbench_macro.csv").write_text("arch,cifar10_test_mean,params,flops\n00000000,oops,1,2\n")
-    with pytest.raises(ValueError, match="malformed: row 2, column 'cifar10_test_mean'"):
-        B.load("nasbench_macro", data_dir=str(tmp_path))
-    (tmp_path / "nasbench_macro.csv").write_text("arch,params\n00000000,1\n")
-    with pytest.raises(ValueError, match="missing column"):
-        B.load("nasbench_macro", data_dir=str(tmp_path))
-    (tmp_path / "nasbench_macro.csv").write_text("arch,cifar10_test_mean,params,flops\n00000003,1,1,2\n")
+    # a folder may hold the compressed tables too (the packaged folder is itself a valid data_dir)
+    shutil.copy(table_files.packaged_folder() / "nb101_subset.csv.xz", tmp_path)
+    bench = B.load("nb101", data_dir=str(tmp_path))
+    assert bench.source == str(tmp_path / "nb101_subset.csv.xz")
+    assert_same_benchmark(bench, B.load("nb101"))
+    assert len(B.load("nb201/cifar10", data_dir=str(B.data_dir()))) == 15625
+
+
+def test_loads_are_cached_and_independent(tmp_path, csv_folder):
+    first = B.load("nb201/cifar10")
+    assert table_files.read("nb201.csv") is table_files.read("nb201.csv")  # parsed once per process
+    archs, values, zen = list(first.archs), first.values.copy(), first.weak_labels["zen"].copy()
+    first.values[:] = -1  # a user's edits stay in their object
+    first.weak_labels["zen"][:] = 0
+    first.archs.reverse()
+    again = B.load("nb201/cifar10")
+    assert again.archs == archs
+    np.testing.assert_array_equal(again.values, values)
+    np.testing.assert_array_equal(again.weak_labels["zen"], zen)
+    with pytest.raises(ValueError, match="read-only"):
+        table_files.read("nb201.csv").numbers("cifar10_valid")[0] = 0
+    # an edited table in a user's folder is read again
+    table = tmp_path / "nasbench_macro.csv"
+    shutil.copy(csv_folder / "nasbench_macro.csv", table)
+    assert B.load("nasbench_macro", data_dir=str(tmp_path)).values[0] == B.load("nasbench_macro").values[0]
+    write_edited(table, csv_folder, 2, "cifar10_test_mean", "12.5")
+    assert B.load("nasbench_macro", data_dir=str(tmp_path)).values[0] == 12.5
+
+
+# --- malformed tables ----------------------------------------------------------------
+
+def write_edited(file, csv_folder, line, column, text):
+    """``file``: the packaged NAS-Bench-Macro table with the cell at (1-based) ``line`` and
+    ``column`` replaced by ``text``."""
+    lines = (csv_folder / "nasbench_macro.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    cells = lines[line - 1].split(",")
+    cells[header.index(column)] = text
+    lines[line - 1] = ",".join(cells)
+    file.write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture
+def macro(tmp_path, csv_folder):
+    """Writes a variant of the NAS-Bench-Macro table into a fresh folder; returns its path."""
+    return lambda *edit: (write_edited(tmp_path / "nasbench_macro.csv", csv_folder, *edit), tmp_path)[1]
+
+
+def test_cells_that_are_not_numbers_or_architectures(macro):
+    folder = macro(2, "cifar10_test_mean", "oops")
+    with pytest.raises(ValueError, match="malformed: row 2, column 'cifar10_test_mean' is 'oops', not a number"):
+        B.load("nasbench_macro", data_dir=str(folder))
+    folder = macro(2, "arch", "00000003")
     with pytest.raises(ValueError, match="row 2"):
-        B.load("nasbench_macro", data_dir=str(tmp_path))
+        B.load("nasbench_macro", data_dir=str(folder))
+    (folder / "nasbench_macro.csv").write_text("arch,params\n00000000,1\n")
+    with pytest.raises(ValueError, match="missing column"):
+        B.load("nasbench_macro", data_dir=str(folder))
     with pytest.raises(ValueError, match="unknown benchmark"):
         B.load("imagenet")
-    bench = B.load("nasbench_macro", data_dir=str(DATA))
+    bench = B.load("nasbench_macro")
     with pytest.raises(KeyError, match="no weak label"):
         bench.weak("zen", bench.archs[0])
+
+
+@pytest.mark.parametrize("cell,why", [("nan", "is not finite"), ("", "is empty"), ("  ", "is empty"),
+                                      ("inf", "is not finite"), ("-inf", "is not finite"), ("1e400", "overflows")])
+def test_a_target_cell_must_be_finite(macro, cell, why):
+    folder = macro(5, "cifar10_test_mean", cell)
+    file = folder / "nasbench_macro.csv"
+    with pytest.raises(ValueError, match=rf"{re.escape(str(file))}.*row 5, column 'cifar10_test_mean' {why}"):
+        B.load("nasbench_macro", data_dir=str(folder))
+
+
+def test_a_weak_label_cell_may_be_missing(macro):
+    bench = B.load("nasbench_macro", data_dir=str(macro(5, "params", "")))
+    assert np.isnan(bench.weak_labels["params"]).tolist() == [i == 3 for i in range(6561)]
+
+
+@pytest.mark.parametrize("name,file,rows", [("nb201/cifar10", "nb201.csv", 15625), ("nb101", "nb101_subset.csv", 500),
+                                            ("tnb101_macro/jigsaw", "tnb101_macro.csv", 3256)])
+def test_a_table_must_have_its_benchmarks_row_count(name, file, rows, tmp_path, csv_folder):
+    lines = (csv_folder / file).read_text().splitlines(keepends=True)
+    (tmp_path / file).write_text("".join(lines[:-1]))
+    with pytest.raises(ValueError, match=rf"{re.escape(str(tmp_path / file))} has {rows - 1} rows, but {file} must have {rows}"):
+        B.load(name, data_dir=str(tmp_path))
+    (tmp_path / file).write_text("".join(lines + lines[-1:]))
+    with pytest.raises(ValueError, match=rf"has {rows + 1} rows, but {file} must have {rows}"):
+        B.load(name, data_dir=str(tmp_path))
+
+
+def test_blank_lines_are_skipped_and_rows_keep_their_line_numbers(tmp_path, csv_folder):
+    lines = (csv_folder / "nasbench_macro.csv").read_text().splitlines(keepends=True)
+    (tmp_path / "nasbench_macro.csv").write_text("".join(lines[:3] + ["\n"] + lines[3:]))
+    assert_same_benchmark(B.load("nasbench_macro", data_dir=str(tmp_path)), B.load("nasbench_macro"))
+    lines[4] = lines[4].replace(lines[4].split(",")[1], "x")
+    (tmp_path / "nasbench_macro.csv").write_text("".join(lines[:3] + ["\n"] + lines[3:]))
+    with pytest.raises(ValueError, match="row 6, column 'cifar10_test_mean' is 'x'"):
+        B.load("nasbench_macro", data_dir=str(tmp_path))
+
+
+def plain_value_error(excinfo):
+    """Raised as ValueError itself, not a UnicodeDecodeError or csv.Error leaking through."""
+    return type(excinfo.value) is ValueError
+
+
+@pytest.mark.parametrize("damage,match", [
+    (lambda b: b.replace(b"\n00000010,", b"\n0000\xff0010,", 1), r"row 5 is not valid UTF-8"),
+    (lambda b: b"\xef\xbb\xbf" + b, r"row 1 starts with a UTF-8 byte-order mark"),
+    (lambda b: b.replace(b"\n00000010,", b"\n00000010,1,", 1), r"row 5 has 6 field\(s\), the header has 5"),
+    (lambda b: b.replace(b"\n00000010,", b"\n", 1), r"row 5 has 4 field\(s\), the header has 5"),
+    (lambda b: b"", r"no header row"),
+    (lambda b: b.split(b"\n")[0] + b"\n", r"no rows"),
+    (lambda b: b.replace(b"cifar10_test_std", b"params", 1), r"row 1 repeats column\(s\) \['params'\]"),
+])
+def test_undecodable_or_ragged_files_name_path_and_row(damage, match, tmp_path, csv_folder):
+    file = tmp_path / "nasbench_macro.csv"
+    file.write_bytes(damage((csv_folder / "nasbench_macro.csv").read_bytes()))
+    with pytest.raises(ValueError, match=rf"{re.escape(str(file))} is malformed: {match}") as excinfo:
+        B.load("nasbench_macro", data_dir=str(tmp_path))
+    assert plain_value_error(excinfo)
+
+
+@pytest.mark.parametrize("damage", [lambda b: b[: len(b) // 2], lambda b: b[:100] + b"\0" * 64 + b[164:],
+                                    lambda b: b"not xz at all"])
+def test_a_corrupt_xz_table_names_the_file(damage, tmp_path):
+    file = tmp_path / "nb101_subset.csv.xz"
+    file.write_bytes(damage((table_files.packaged_folder() / "nb101_subset.csv.xz").read_bytes()))
+    with pytest.raises(ValueError, match=rf"{re.escape(str(file))} is not a readable xz file") as excinfo:
+        B.load("nb101", data_dir=str(tmp_path))
+    assert plain_value_error(excinfo)
 
 
 @pytest.mark.skipif(importlib.util.find_spec("analognasbench") is None, reason="analog-nasbench not installed")
@@ -77,11 +237,11 @@ def test_analognas_reads_the_package_pickle_safely():
     bench = B.load("analognas/analog_accuracy")
     assert len(bench) == 15625 and bench.space.name == "nb201"
     assert {"baseline_accuracy", "analog_drift_86400"} <= set(bench.weak_labels)
-    if (DATA / "nb201.csv").is_file():  # retrained CIFAR-10 accuracies track NB201's test accuracies
-        nb201 = B.load("nb201/cifar10", data_dir=str(DATA), metric="test")
-        base = bench.weak_labels["baseline_accuracy"]
-        rows = [nb201.index(a) for a in bench.archs]
-        assert np.corrcoef(base, nb201.values[rows])[0, 1] > 0.99
+    # retrained CIFAR-10 accuracies track NB201's test accuracies
+    nb201 = B.load("nb201/cifar10", metric="test")
+    base = bench.weak_labels["baseline_accuracy"]
+    rows = [nb201.index(a) for a in bench.archs]
+    assert np.corrcoef(base, nb201.values[rows])[0, 1] > 0.99
 
 
 def test_analognas_refuses_foreign_pickles(tmp_path):

@@ -3,8 +3,6 @@ autograd, and FusedAdam against torch.optim.Adam."""
 from __future__ import annotations
 
 import copy
-import os
-from pathlib import Path
 
 import pytest
 import torch
@@ -17,7 +15,6 @@ from fastrank.optim import FusedAdam
 from fastrank.spaces import get_space
 
 mse = torch.nn.functional.mse_loss
-DATA = Path(os.environ.get("FASTRANK_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
 
 def random_batch(batch, nodes, n_ops, dtype=torch.float64, seed=0, padded=True):
@@ -163,7 +160,7 @@ def test_replaced_head_falls_back_to_the_torch_step():
 
 def test_training_learns_nb201():
     """The native step trains a predictor on real NB201 accuracies (held-out Kendall τ)."""
-    bench = fastrank.benchmarks.load("nb201/cifar10", data_dir=str(DATA))
+    bench = fastrank.benchmarks.load("nb201/cifar10")
     space = bench.space
     gen = torch.Generator().manual_seed(0)
     rows = torch.randperm(len(bench), generator=gen)[:1200]

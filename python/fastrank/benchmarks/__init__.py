@@ -1,5 +1,7 @@
 """Real NAS benchmarks as lookup tables. ``load("nb201/cifar10")``, ``load("tnb101_micro/jigsaw")``,
-``load("nb101")``, ``load("nb301")``, ``load("nasbench_macro")``, ``load("analognas/analog_accuracy")``."""
+``load("nb101")``, ``load("nb301")``, ``load("nasbench_macro")``, ``load("analognas/analog_accuracy")``.
+The CSV tables ship with the package (``data/``: see its README.md
+for provenance and licences)."""
 from __future__ import annotations
 
 from typing import Optional
@@ -22,7 +24,8 @@ from .tabular import TabularBenchmark
 def load(name: str, data_dir: Optional[str] = None, **options) -> TabularBenchmark:
     """A benchmark by name: ``nb201/<cifar10|cifar100|imagenet16>`` (option metric="valid"|
     "test"), ``tnb101_micro/<task>``, ``tnb101_macro/<task>``, ``nb101``, ``nb301``,
-    ``nasbench_macro`` (CSV tables from data_dir or $FASTRANK_DATA), ``analognas/<metric>``
+    ``nasbench_macro`` (CSV tables packaged with fastrank; ``data_dir`` or $FASTRANK_DATA names a
+    folder of ``<table>.csv`` / ``<table>.csv.xz`` files to read instead), ``analognas/<metric>``
     (PyPI package analog-nasbench), ``nasbench-graph/<dataset>`` (option metric="valid_perf"|"perf";
     PyPI package nas-bench-graph)."""
     family, _, part = name.partition("/")

@@ -1,15 +1,16 @@
-"""Loaders of the CSV benchmark tables (../shared/data: see its README)."""
+"""Loaders of the CSV benchmark tables: the copies packaged in ``data/`` (see its README.md for
+provenance and licences), or a folder the caller names with ``data_dir=`` / $FASTRANK_DATA."""
 from __future__ import annotations
 
-import csv
 import math
-import os
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Optional, Sequence
 
 import numpy as np
 
 from ..spaces import DARTS, InvalidArchitecture, NASBench101, NASBench201, NASBenchMacro, TransNASMacro, TransNASMicro
+from . import table_files
+from .table_files import Table
 from .tabular import TabularBenchmark
 
 NB201_DATASETS = ("cifar10", "cifar100", "imagenet16")
@@ -17,57 +18,62 @@ TRANSNAS_TASKS = ("class_scene", "class_object", "jigsaw", "room_layout", "segme
 ZERO_COST = ("epe_nas", "fisher", "flops", "grad_norm", "grasp", "jacov", "l2_norm", "nwot", "params", "plain",
              "snip", "synflow")
 FAILED_PROXY = -1e8  # TransNAS zero-cost tables mark a failed proxy with this value
+# Rows of each table: every architecture of the space, or the fixed size of the published
+# sample. A different count means a truncated download or another table under this name.
+ROWS = {"nb201.csv": 15625, "tnb101_micro.csv": 4096, "tnb101_macro.csv": 3256, "nasbench_macro.csv": 6561,
+        "nb101_subset.csv": 500, "nb301_subset.csv": 1218}
 
 
 def data_dir(path: Optional[str] = None) -> Path:
-    """The folder of the CSV tables: ``path``, else $FASTRANK_DATA."""
-    chosen = path if path is not None else os.environ.get("FASTRANK_DATA")
-    if chosen is None:
-        raise FileNotFoundError("no benchmark data folder: pass data_dir=... or set FASTRANK_DATA "
-                                "(the folder holding nb201.csv, tnb101_micro.csv, ...)")
-    folder = Path(chosen).expanduser()
-    if not folder.is_dir():
-        where = "data_dir" if path is not None else "FASTRANK_DATA"
-        raise FileNotFoundError(f"benchmark data folder {str(folder)!r} (from {where}) does not exist")
-    return folder
+    """The folder the CSV tables are read from: ``path``, else $FASTRANK_DATA, else the copy
+    packaged with fastrank (a folder of ``<name>.csv.xz`` files, itself a valid ``data_dir``).
+    A folder the caller names that does not exist raises FileNotFoundError."""
+    folder = table_files.user_folder(path)
+    return folder if folder is not None else Path(str(table_files.packaged_folder()))
 
 
-def _read(folder: Path, name: str, required: List[str]) -> List[Dict[str, str]]:
-    file = folder / name
-    if not file.is_file():
-        raise FileNotFoundError(f"benchmark table {name} not found: looked for {str(file)!r}")
-    with open(file, newline="") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in required if c not in (reader.fieldnames or [])]
-        if missing:
-            raise ValueError(f"{str(file)!r} is malformed: missing column(s) {missing}")
-        rows = list(reader)
-    if not rows:
-        raise ValueError(f"{str(file)!r} is malformed: no rows")
-    return rows
+def _table(file: str, required: Sequence[str], path: Optional[str]) -> Table:
+    table = table_files.read(file, path)
+    table.require(required)
+    if len(table) != ROWS[file]:
+        raise ValueError(f"{table.where} has {len(table)} rows, but {file} must have {ROWS[file]} "
+                         "(one per architecture of the benchmark): truncated, or another table?")
+    return table
 
 
-def _floats(rows, column: str, file: str, missing_below: Optional[float] = None) -> np.ndarray:
-    out = np.empty(len(rows))
-    for i, row in enumerate(rows):
-        text = row.get(column, "")
-        try:
-            out[i] = float(text) if text != "" else math.nan
-        except ValueError:
-            raise ValueError(f"{file} is malformed: row {i + 2}, column {column!r} is {text!r}, not a number") from None
+def _target(table: Table, column: str) -> np.ndarray:
+    """The metric searched for: every cell a finite number (a copy the caller may edit)."""
+    values = table.numbers(column)
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        i = int(bad[0])
+        cell = table.text(column)[i]
+        why = ("is empty" if not cell.strip() else
+               "overflows a float64" if np.isinf(values[i]) and "inf" not in cell.lower() else "is not finite")
+        raise ValueError(f"{table.where} is malformed: row {table.lines[i]}, column {column!r} {why} ({cell!r}); "
+                         "the target metric needs a finite number for every architecture")
+    return values.copy()
+
+
+def _weak(table: Table, column: str, missing_below: Optional[float] = None) -> np.ndarray:
+    """A weak label: NaN (an empty cell, or a value at or below ``missing_below``) is missing."""
+    out = table.numbers(column).copy()
     if missing_below is not None:
         out[out <= missing_below] = math.nan
     return out
 
 
-def _archs(space, rows, file, text_of) -> List:
-    archs = []
-    for i, row in enumerate(rows):
+def _archs(table: Table, space, columns: Sequence[str], joiner: str = "") -> list:
+    texts = [table.text(c) for c in columns]
+
+    def parse(i: int):
         try:
-            archs.append(space.parse(text_of(row)))
+            return space.parse(joiner.join(t[i] for t in texts))
         except InvalidArchitecture as err:
-            raise ValueError(f"{file} is malformed: row {i + 2}: {err}") from None
-    return archs
+            raise ValueError(f"{table.where} is malformed: row {table.lines[i]}: {err}") from None
+
+    # Parsed once per table and space; the architectures are immutable, a fresh list per load.
+    return list(table.parsed((type(space), tuple(columns), joiner), parse))
 
 
 def load_nb201(dataset: str = "cifar10", metric: str = "valid", path: Optional[str] = None) -> TabularBenchmark:
@@ -77,14 +83,12 @@ def load_nb201(dataset: str = "cifar10", metric: str = "valid", path: Optional[s
         raise ValueError(f"NB201 dataset must be one of {NB201_DATASETS}, got {dataset!r}")
     if metric not in ("valid", "test"):
         raise ValueError(f"metric must be 'valid' or 'test', got {metric!r}")
-    folder = data_dir(path)
     column = f"{dataset}_{metric}"
-    rows = _read(folder, "nb201.csv", ["arch", column, f"{dataset}_zen"])
+    table = _table("nb201.csv", ["arch", column, f"{dataset}_zen"], path)
     space = NASBench201()
-    return TabularBenchmark(
-        f"nb201/{dataset}", space, column, _archs(space, rows, "nb201.csv", lambda r: r["arch"]),
-        _floats(rows, column, "nb201.csv"), weak_labels={"zen": _floats(rows, f"{dataset}_zen", "nb201.csv")},
-        source=str(folder / "nb201.csv"))
+    return TabularBenchmark(f"nb201/{dataset}", space, column, _archs(table, space, ["arch"]),
+                            _target(table, column), weak_labels={"zen": _weak(table, f"{dataset}_zen")},
+                            source=table.where)
 
 
 def load_transnas(space_name: str, task: str, path: Optional[str] = None) -> TabularBenchmark:
@@ -96,25 +100,20 @@ def load_transnas(space_name: str, task: str, path: Optional[str] = None) -> Tab
     spaces = {"micro": TransNASMicro, "macro": TransNASMacro}
     if space_name not in spaces:
         raise ValueError(f"TransNAS space must be 'micro' or 'macro', got {space_name!r}")
-    folder = data_dir(path)
-    file = f"tnb101_{space_name}.csv"
-    rows = _read(folder, file, ["arch", f"{task}_valid", f"{task}_zen"])
+    table = _table(f"tnb101_{space_name}.csv", ["arch", f"{task}_valid", f"{task}_zen"], path)
     space = spaces[space_name]()
     return TabularBenchmark(
-        f"tnb101_{space_name}/{task}", space, f"{task}_valid", _archs(space, rows, file, lambda r: r["arch"]),
-        _floats(rows, f"{task}_valid", file),
-        weak_labels={"zen": _floats(rows, f"{task}_zen", file, missing_below=FAILED_PROXY)},
-        source=str(folder / file))
+        f"tnb101_{space_name}/{task}", space, f"{task}_valid", _archs(table, space, ["arch"]),
+        _target(table, f"{task}_valid"),
+        weak_labels={"zen": _weak(table, f"{task}_zen", missing_below=FAILED_PROXY)}, source=table.where)
 
 
 def _zero_cost_sample(name: str, space, file: str, arch_columns, joiner: str, path) -> TabularBenchmark:
     """The NB101 / NB301 samples: CIFAR-10 validation accuracy and every zero-cost proxy column."""
-    folder = data_dir(path)
-    rows = _read(folder, file, list(arch_columns) + ["cifar10_valid"])
-    weak = {proxy: _floats(rows, proxy, file) for proxy in ZERO_COST if proxy in rows[0]}
-    return TabularBenchmark(
-        name, space, "cifar10_valid", _archs(space, rows, file, lambda r: joiner.join(r[c] for c in arch_columns)),
-        _floats(rows, "cifar10_valid", file), weak_labels=weak, source=str(folder / file))
+    table = _table(file, list(arch_columns) + ["cifar10_valid"], path)
+    weak = {proxy: _weak(table, proxy) for proxy in ZERO_COST if proxy in table.header}
+    return TabularBenchmark(name, space, "cifar10_valid", _archs(table, space, arch_columns, joiner),
+                            _target(table, "cifar10_valid"), weak_labels=weak, source=table.where)
 
 
 def load_nb101(path: Optional[str] = None) -> TabularBenchmark:
@@ -130,12 +129,9 @@ def load_nb301(path: Optional[str] = None) -> TabularBenchmark:
 
 def load_nasbench_macro(path: Optional[str] = None) -> TabularBenchmark:
     """NAS-Bench-Macro: CIFAR-10 test accuracy (%, mean of 3 seeds); weak labels params, flops."""
-    folder = data_dir(path)
-    file = "nasbench_macro.csv"
-    rows = _read(folder, file, ["arch", "cifar10_test_mean", "params", "flops"])
+    table = _table("nasbench_macro.csv", ["arch", "cifar10_test_mean", "params", "flops"], path)
     space = NASBenchMacro()
     return TabularBenchmark(
-        "nasbench_macro", space, "cifar10_test_mean", _archs(space, rows, file, lambda r: r["arch"]),
-        _floats(rows, "cifar10_test_mean", file),
-        weak_labels={"params": _floats(rows, "params", file), "flops": _floats(rows, "flops", file)},
-        source=str(folder / file))
+        "nasbench_macro", space, "cifar10_test_mean", _archs(table, space, ["arch"]),
+        _target(table, "cifar10_test_mean"), weak_labels={"params": _weak(table, "params"), "flops": _weak(table, "flops")},
+        source=table.where)
