@@ -1,5 +1,5 @@
 """Benchmark tables: loading the packaged real data (or a folder the user names), lookups,
-optima, weak labels, the per-process cache and clear errors for bad files."""
+optima, weak labels, the per-process cache, the catalogue and clear errors for bad files."""
 from __future__ import annotations
 
 import importlib.util
@@ -230,6 +230,64 @@ def test_a_corrupt_xz_table_names_the_file(damage, tmp_path):
     with pytest.raises(ValueError, match=rf"{re.escape(str(file))} is not a readable xz file") as excinfo:
         B.load("nb101", data_dir=str(tmp_path))
     assert plain_value_error(excinfo)
+
+
+# --- catalogue ----------------------------------------------------------------------
+
+def test_catalog_lists_every_loadable_benchmark_without_reading_data(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("catalog() read a table")
+
+    monkeypatch.setattr(table_files, "read", refuse)
+    monkeypatch.setattr("fastrank._safe_pickle.load", refuse)
+    entries = B.catalog()
+    names = [e.name for e in entries]
+    assert len(names) == len(set(names)) == 3 + 7 + 7 + 3 + 5 + 9
+    assert {"nb201/imagenet16", "tnb101_macro/normal", "nb101", "nb301", "nasbench_macro", "analognas/qat_accuracy",
+            "nasbench-graph/proteins"} <= set(names)
+    for entry in entries:
+        row = entry.as_dict()
+        assert set(row) >= {"name", "space", "architectures", "metrics", "weak_labels", "source", "available", "needs"}
+        package = {"analognas": "analognasbench", "nasbench-graph": "nas_bench_graph"}.get(entry.name.split("/")[0])
+        if package is None:
+            assert entry.available and entry.source.startswith("packaged ") and entry.source.endswith(".csv.xz")
+        else:
+            installed = importlib.util.find_spec(package) is not None
+            assert entry.source.startswith("PyPI ") and entry.available == installed
+            assert (entry.needs is None) == installed and (installed or "fastrank[nas]" in entry.needs)
+
+
+def test_catalog_marks_pypi_benchmarks_whose_package_is_missing(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name in ("analognasbench", "nas_bench_graph") else real(name, *a))
+    pypi = [e for e in B.catalog() if e.source.startswith("PyPI ")]
+    assert len(pypi) == 5 + 9 and all(not e.available and "fastrank[nas]" in e.needs for e in pypi)
+
+
+def test_catalog_folder_source(csv_folder):
+    entry = next(e for e in B.catalog(data_dir=str(csv_folder)) if e.name == "nb301")
+    assert entry.source == str(csv_folder / "nb301_subset.csv")
+
+
+@pytest.mark.parametrize("name", CSV_NAMES)
+def test_catalog_facts_match_the_packaged_tables(name):
+    entry = next(e for e in B.catalog() if e.name == name)
+    bench = B.load(name)
+    assert (len(bench), bench.space.name, tuple(bench.weak_labels)) == (entry.architectures, entry.space, entry.weak_labels)
+    assert bench.source.endswith("/" + entry.source.split()[-1])
+    dataset = name.split("/")[1] if name.startswith("nb201/") else None
+    assert bench.metric == (f"{dataset}_{entry.metrics[0]}" if dataset else entry.metrics[0])
+
+
+@pytest.mark.parametrize("name", ["analognas/noisy_accuracy", "nasbench-graph/proteins"])
+def test_catalog_facts_match_the_pypi_benchmarks(name):
+    entry = next(e for e in B.catalog() if e.name == name)
+    if not entry.available:
+        pytest.skip(f"{entry.source} not installed")
+    bench = B.load(name)
+    assert (len(bench), bench.space.name, bench.metric) == (entry.architectures, entry.space, entry.metrics[0])
+    assert sorted(bench.weak_labels) == sorted(entry.weak_labels)
 
 
 @pytest.mark.skipif(importlib.util.find_spec("analognasbench") is None, reason="analog-nasbench not installed")

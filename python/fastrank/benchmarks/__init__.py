@@ -1,12 +1,13 @@
 """Real NAS benchmarks as lookup tables. ``load("nb201/cifar10")``, ``load("tnb101_micro/jigsaw")``,
-``load("nb101")``, ``load("nb301")``, ``load("nasbench_macro")``, ``load("analognas/analog_accuracy")``.
-The CSV tables ship with the package (``data/``: see its README.md
+``load("nb101")``, ``load("nb301")``, ``load("nasbench_macro")``, ``load("analognas/analog_accuracy")``;
+``catalog()`` lists every name. The CSV tables ship with the package (``data/``: see its README.md
 for provenance and licences)."""
 from __future__ import annotations
 
 from typing import Optional
 
 from .analognas import load_analognas
+from .listing import Entry, catalog
 from .nasbench_graph import load_nasbench_graph
 from .csv_tables import (
     NB201_DATASETS,
@@ -46,5 +47,5 @@ def load(name: str, data_dir: Optional[str] = None, **options) -> TabularBenchma
     raise ValueError(f"unknown benchmark {name!r}; see fastrank.benchmarks.load's documentation")
 
 
-__all__ = ["TabularBenchmark", "load", "load_nb201", "load_transnas", "load_nb101", "load_nb301",
+__all__ = ["TabularBenchmark", "load", "catalog", "Entry", "load_nb201", "load_transnas", "load_nb101", "load_nb301",
            "load_nasbench_macro", "load_analognas", "load_nasbench_graph", "NB201_DATASETS", "TRANSNAS_TASKS", "data_dir"]
