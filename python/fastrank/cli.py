@@ -1,0 +1,275 @@
+"""The ``fastrank`` command: ``fastrank search`` (predictor-guided NAS on packaged benchmarks)
+and ``fastrank benchmarks`` (what can be searched)."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from multiprocessing import get_context
+from pathlib import Path
+from typing import List, Optional
+
+__all__ = ["main", "parse_seeds"]
+
+DEFAULT_BENCHMARK = "nb201/cifar10"
+
+
+def parse_seeds(text: str) -> List[int]:
+    """"N" → 0..N-1; "a-b" → a..b; "a,b,c" → those seeds."""
+    text = text.strip()
+    try:
+        if "," in text:
+            seeds = [int(part) for part in text.split(",") if part.strip()]
+        elif "-" in text[1:]:
+            a, b = text.split("-", 1)
+            seeds = list(range(int(a), int(b) + 1))
+            if not seeds:
+                raise argparse.ArgumentTypeError(f"empty seed range {text!r} (write a-b with a <= b)")
+        else:
+            count = int(text)
+            if count < 1:
+                raise argparse.ArgumentTypeError(f"a seed count must be positive, got {count}")
+            seeds = list(range(count))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"bad --seeds {text!r}: a count N (seeds 0..N-1), a range a-b, or a list a,b,c") from None
+    if any(s < 0 for s in seeds):
+        raise argparse.ArgumentTypeError(f"seeds must be non-negative, got {text!r}")
+    if len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"seeds repeat in {text!r}")
+    return seeds
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive int, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive int, got {value}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1], got {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1], got {value}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    from .benchmarks import catalog
+    from .nn import LOSSES
+    from .predictor import ENCODERS
+    from .search import PROTOCOLS, STRATEGIES
+
+    names = [entry.name for entry in catalog()]
+    parser = argparse.ArgumentParser(prog="fastrank", description="Predictor-based neural architecture search.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    s = sub.add_parser("search", help="search a benchmark (defaults: predictor + pw on nb201/cifar10, 100 queries)",
+                       description="Search real NAS benchmarks. Several --strategy / --loss / --benchmark values "
+                                   "run side by side; every run of the grid uses each seed.")
+    s.add_argument("--benchmark", nargs="+", default=[DEFAULT_BENCHMARK], metavar="NAME",
+                   help=f"benchmark name(s) (default {DEFAULT_BENCHMARK}); `fastrank benchmarks` lists them")
+    s.add_argument("--strategy", nargs="+", default=["predictor"], choices=STRATEGIES, metavar="STRATEGY",
+                   help=f"one or more of {', '.join(STRATEGIES)} (default predictor)")
+    s.add_argument("--loss", nargs="+", default=["pw"], metavar="LOSS",
+                   help=f"predictor loss(es): {', '.join(LOSSES)}; sum:MSE=1,HR=0.5; pw (the seed study's pair, "
+                        "switching at half the budget); pw:HR,MAPE@50 (default pw)")
+    s.add_argument("--budget", type=_positive, default=100, help="queries per run (default 100)")
+    s.add_argument("--seeds", type=parse_seeds, default=[0], metavar="SEEDS",
+                   help="N (seeds 0..N-1), a range a-b or a list a,b,c (default: seed 0)")
+    s.add_argument("--protocol", choices=PROTOCOLS, default="valid",
+                   help="valid: queries see validation accuracy, the choice is reported by its test accuracy "
+                        "(default); test: queries see test accuracy")
+    s.add_argument("--workers", type=_positive, default=os.cpu_count() or 1,
+                   help="runs in parallel processes (default: all cores)")
+    s.add_argument("--out", type=Path, default=None, metavar="DIR", help="write runs.csv, trace.csv, best_so_far.png")
+    s.add_argument("--encoder", choices=ENCODERS, default="gcn", help="predictor encoder (default gcn)")
+    s.add_argument("--ensemble", type=_positive, default=1, help="predictors averaged per fit (default 1)")
+    s.add_argument("--epochs", type=_positive, default=None, help="training epochs per fit (default 100)")
+    s.add_argument("--n-init", type=_positive, default=10, help="random queries before the first fit (default 10)")
+    s.add_argument("--per-round", type=_positive, default=10, help="queries per fit (default 10)")
+    s.add_argument("--exploration", type=_fraction, default=0.0,
+                   help="share of each round's queries drawn at random (default 0)")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(benchmark_names=names)
+    sub.add_parser("benchmarks", help="list the benchmarks: name, space, size, metrics, weak labels, source")
+    return parser
+
+
+def _check(parser: argparse.ArgumentParser, args) -> None:
+    """Usage errors (exit status 2) for what argparse's types cannot see."""
+    from .loss_spec import parse_loss
+
+    for name in args.benchmark:
+        if name not in args.benchmark_names:
+            parser.error(f"argument --benchmark: unknown benchmark {name!r} (choose from "
+                         f"{', '.join(args.benchmark_names)})")
+    for loss in args.loss:
+        try:
+            parse_loss(loss)
+        except (ValueError, TypeError) as err:
+            parser.error(f"argument --loss: {err}")
+    if args.budget < args.n_init and any(s != "random" for s in args.strategy):
+        args.n_init = args.budget
+
+
+def _jobs(args) -> List[dict]:
+    options = {"n_init": args.n_init, "per_round": args.per_round, "exploration": args.exploration,
+               "predictor": {"encoder": args.encoder, "ensemble": args.ensemble,
+                             **({"epochs": args.epochs} if args.epochs else {})}}
+    jobs = []
+    for bench in args.benchmark:
+        for strategy in args.strategy:
+            for loss in (["-"] if strategy == "random" else args.loss):
+                for seed in args.seeds:
+                    job = {"objective": bench, "strategy": strategy, "budget": args.budget, "seed": seed,
+                           "protocol": args.protocol}
+                    if strategy != "random":
+                        job.update(loss=loss, **options)
+                    jobs.append(job)
+    return jobs
+
+
+def _single_threaded() -> None:
+    """Each worker process runs on one core: the runs are the parallelism."""
+    import torch
+
+    import fastrank
+
+    torch.set_num_threads(1)
+    fastrank.set_num_threads(1)
+
+
+def _run_job(job: dict):
+    from .search import run
+
+    return run(**job)
+
+
+def _execute(jobs: List[dict], workers: int, quiet: bool):
+    """Runs the jobs; returns (results in job order, interrupted)."""
+    from tqdm.auto import tqdm
+
+    from .search import run
+
+    results = [None] * len(jobs)
+    if workers == 1 or len(jobs) == 1:
+        bar = tqdm(total=len(jobs), desc="runs", unit="run", disable=quiet or len(jobs) == 1)
+        try:
+            for i, job in enumerate(jobs):
+                results[i] = run(progress=not quiet, **job)
+                bar.update()
+                if results[i].interrupted:
+                    return [r for r in results if r is not None], True
+        except KeyboardInterrupt:
+            return [r for r in results if r is not None], True
+        finally:
+            bar.close()
+        return results, False
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=get_context("spawn"),
+                               initializer=_single_threaded)
+    futures = {pool.submit(_run_job, job): i for i, job in enumerate(jobs)}
+    bar = tqdm(total=len(jobs), desc="runs", unit="run", disable=quiet)
+    pending, interrupted = set(futures), False
+    try:
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                results[futures[future]] = future.result()
+                bar.update()
+    except KeyboardInterrupt:
+        interrupted = True
+        for future in pending:
+            future.cancel()
+        # the workers got the same Ctrl-C: their runs come back as partial results
+        finished, _ = wait([f for f in pending if not f.cancelled()], timeout=10)
+        for future in finished:
+            if future.exception() is None:
+                results[futures[future]] = future.result()
+    finally:
+        bar.close()
+        pool.shutdown(wait=not interrupted, cancel_futures=True)
+    return [r for r in results if r is not None], interrupted
+
+
+def _print_one(result) -> None:
+    print(f"benchmark     {result.benchmark} (protocol {result.protocol}: queries see "
+          f"{'test' if result.protocol == 'test' else 'validation'} values)")
+    print(f"strategy      {result.strategy}" + ("" if result.strategy == "random" else f" + {result.loss}")
+          + f", seed {result.seed}, {len(result.queries)} of {result.budget} queries, {result.seconds:.1f} s")
+    print(f"architecture  {result.arch_string}")
+    print(f"query value   {result.query_value:.4f}")
+    if result.test_value is not None:
+        print(f"test value    {result.test_value:.4f}")
+        print(f"rank          {result.rank} of {len(_report_table(result))} in the space")
+        print(f"regret        {result.regret:.4f}")
+
+
+def _report_table(result):
+    from .search import BenchmarkTask
+
+    return BenchmarkTask.load(result.benchmark, result.protocol).report.values
+
+
+def _write(results, out: Path) -> None:
+    from .search import report
+
+    out.mkdir(parents=True, exist_ok=True)
+    report.write_runs(results, out / "runs.csv")
+    report.write_trace(results, out / "trace.csv")
+    report.plot_best_so_far(results, out / "best_so_far.png")
+
+
+def _search(parser, args) -> int:
+    from .search import report
+
+    _check(parser, args)
+    jobs = _jobs(args)
+    results, interrupted = _execute(jobs, args.workers, args.quiet)
+    interrupted = interrupted or any(r.interrupted for r in results)
+    if results:
+        if len(results) == 1:
+            _print_one(results[0])
+        else:
+            print(report.summary(results))
+        if args.out is not None:
+            _write(results, args.out)
+            print(f"wrote {args.out / 'runs.csv'}, {args.out / 'trace.csv'}, {args.out / 'best_so_far.png'}")
+    if interrupted:
+        print(f"interrupted: {len(results)} of {len(jobs)} runs kept", file=sys.stderr)
+        return 130
+    return 0
+
+
+def _benchmarks() -> int:
+    from .benchmarks import catalog
+
+    rows = [("name", "space", "size", "metrics", "weak labels", "source")]
+    for e in catalog():
+        source = e.source if e.available else f"{e.source} (not installed: {e.needs})"
+        weak = list(e.weak_labels)
+        weak = ", ".join(weak) if len(weak) <= 4 else ", ".join(weak[:3]) + f", ... ({len(weak)} in all)"
+        rows.append((e.name, e.space, f"{e.architectures:,}", ", ".join(e.metrics), weak or "-", source))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "benchmarks":
+        return _benchmarks()
+    return _search(parser, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

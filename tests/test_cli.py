@@ -1,0 +1,87 @@
+"""The fastrank command, through a subprocess as a user runs it."""
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+
+import pytest
+
+from fastrank.cli import parse_seeds
+
+
+def fastrank(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "fastrank", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=600)
+
+
+def read(path):
+    with open(path) as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_search_writes_runs_trace_and_plot(tmp_path):
+    out = tmp_path / "out"
+    done = fastrank("search", "--strategy", "random", "predictor", "--loss", "HR", "pw:HR,MAPE@10", "--budget", "15",
+                    "--seeds", "2", "--epochs", "3", "--workers", "1", "--quiet", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    runs = read(out / "runs.csv")
+    assert [(r["strategy"], r["loss"], r["seed"]) for r in runs] == [
+        ("random", "-", "0"), ("random", "-", "1"), ("predictor", "HR", "0"), ("predictor", "HR", "1"),
+        ("predictor", "pw:HR,MAPE@10", "0"), ("predictor", "pw:HR,MAPE@10", "1")]
+    assert all(r["benchmark"] == "nb201/cifar10" and r["protocol"] == "valid" and r["budget"] == "15" for r in runs)
+    assert all(1 <= int(r["rank"]) <= 15625 and float(r["regret"]) >= 0 for r in runs)
+    trace = read(out / "trace.csv")
+    assert len(trace) == 6 * 15
+    assert (out / "best_so_far.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "predictor + HR" in done.stdout
+
+
+def test_one_run_prints_the_choice():
+    done = fastrank("search", "--budget", "12", "--epochs", "2", "--protocol", "test", "--seeds", "4-4", "--quiet")
+    assert done.returncode == 0, done.stderr
+    for field in ("architecture", "query value", "test value", "rank", "regret", "seed 4"):
+        assert field in done.stdout
+
+
+def test_parallel_workers_give_the_same_runs(tmp_path):
+    args = ["search", "--strategy", "predictor", "--loss", "MSE", "--budget", "12", "--seeds", "0,3", "--epochs", "2",
+            "--quiet"]
+    one = fastrank(*args, "--workers", "1", "--out", str(tmp_path / "a"))
+    two = fastrank(*args, "--workers", "2", "--out", str(tmp_path / "b"))
+    assert one.returncode == 0 and two.returncode == 0, two.stderr
+    keep = lambda rows: [(r["seed"], r["arch"], r["query_value"]) for r in rows]  # noqa: E731
+    assert keep(read(tmp_path / "a" / "runs.csv")) == keep(read(tmp_path / "b" / "runs.csv"))
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--strategy", "annealing"], ("invalid choice: 'annealing'", "random", "predictor", "evolution")),
+    (["--benchmark", "nb999"], "unknown benchmark 'nb999' (choose from nb201/cifar10"),
+    (["--loss", "pw:HR"], "pw:WARMUP,FOCUS@N"),
+    (["--loss", "nope"], "known: MSE, HR"),
+    (["--seeds", "5-2"], "empty seed range"),
+    (["--budget", "0"], "positive int"),
+    (["--protocol", "train"], ("invalid choice: 'train'", "valid", "test")),
+])
+def test_bad_options_are_usage_errors_and_write_nothing(tmp_path, args, message):
+    out = tmp_path / "out"
+    done = fastrank("search", *args, "--out", str(out))
+    assert done.returncode == 2
+    for part in (message,) if isinstance(message, str) else message:
+        assert part in done.stderr
+    assert "usage:" in done.stderr
+    assert not out.exists()
+
+
+def test_benchmarks_lists_every_table():
+    done = fastrank("benchmarks")
+    assert done.returncode == 0
+    for name in ("nb201/cifar10", "tnb101_micro/jigsaw", "nb101", "nb301", "nasbench_macro"):
+        assert name in done.stdout
+    assert "15,625" in done.stdout
+
+
+def test_parse_seeds():
+    assert parse_seeds("3") == [0, 1, 2]
+    assert parse_seeds("4-6") == [4, 5, 6]
+    assert parse_seeds("9,2") == [9, 2]

@@ -1,0 +1,114 @@
+"""fastrank.Predictor: fit / predict / save / load on real benchmarks, and its errors."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from fastrank import Predictor, benchmarks, metrics
+from fastrank.spaces import NASBench201
+
+SMALL = {"width": 16, "layers": 2, "epochs": 20}
+
+
+@pytest.fixture(scope="module")
+def nb201():
+    return benchmarks.load("nb201/cifar10")
+
+
+def sample(bench, n, seed=0):
+    idx = np.random.default_rng(seed).choice(len(bench), n, replace=False)
+    return [bench.archs[i] for i in idx], bench.values[idx]
+
+
+def test_learns_the_nb201_order(nb201):
+    archs, y = sample(nb201, 200)
+    predictor = Predictor(nb201.space, seed=0).fit(archs, y, loss="HR")
+    scores = predictor.predict_codes(np.arange(nb201.space.size))
+    truth = nb201.values[np.argsort(nb201.codes())]  # by code
+    assert metrics.kendall_tau(scores, truth) > 0.45
+    assert np.allclose(predictor.predict(nb201.archs[:50]), scores[nb201.codes()[:50]], atol=1e-5)
+
+
+@pytest.mark.parametrize("encoder", ["gcn", "gin", "mlp"])
+def test_encoders_fit_and_round_trip(tmp_path, nb201, encoder):
+    archs, y = sample(nb201, 40)
+    predictor = Predictor("nb201", encoder=encoder, ensemble=2, seed=3, **SMALL).fit(archs, y, loss="MSE")
+    before = predictor.predict(nb201.archs[:100])
+    assert before.shape == (100,) and np.isfinite(before).all()
+    assert abs(before.mean() - y.mean()) < 3 * y.std()  # standardised inside, predicted on the targets' scale
+    path = tmp_path / "p.pt"
+    predictor.save(path)
+    loaded = Predictor.load(path)
+    assert loaded.config() == predictor.config()
+    np.testing.assert_array_equal(loaded.predict(nb201.archs[:100]), before)
+
+
+def test_same_seed_same_predictions_and_ensembles_average(nb201):
+    archs, y = sample(nb201, 30)
+    a = Predictor(nb201.space, seed=1, **SMALL).fit(archs, y, loss="pw:HR,MAPE@10").predict(nb201.archs[:20])
+    b = Predictor(nb201.space, seed=1, **SMALL).fit(archs, y, loss="pw:HR,MAPE@10").predict(nb201.archs[:20])
+    np.testing.assert_array_equal(a, b)
+    ens = Predictor(nb201.space, seed=1, ensemble=2, **SMALL).fit(archs, y, loss="MAPE")
+    single = [Predictor(nb201.space, seed=1, **SMALL), Predictor(nb201.space, seed=1, **SMALL)]
+    assert ens.models[0].state_dict().keys() == single[0].fit(archs, y, loss="MAPE").models[0].state_dict().keys()
+
+
+def test_spaces_without_a_native_encoder():
+    bench = benchmarks.load("nb101")
+    archs, y = bench.archs[:60], bench.values[:60]
+    predictor = Predictor(bench.space, seed=0, **SMALL).fit(archs, y, loss="ListMLE")
+    out = predictor.predict(bench.archs[60:80])
+    assert out.shape == (20,) and np.isfinite(out).all()
+    with pytest.raises(TypeError, match="native"):
+        predictor.predict_codes([0, 1])
+
+
+def test_clear_errors(tmp_path, nb201):
+    archs, y = sample(nb201, 10)
+    p = Predictor(nb201.space, **SMALL)
+    with pytest.raises(RuntimeError, match="not fitted"):
+        p.predict(archs)
+    with pytest.raises(ValueError, match="NaN"):
+        p.fit(archs, np.r_[y[:-1], np.nan])
+    with pytest.raises(ValueError, match="at least 2"):
+        p.fit(archs[:1], y[:1])
+    with pytest.raises(ValueError, match="one value per architecture"):
+        p.fit(archs, y[:5])
+    with pytest.raises(ValueError, match="not an architecture of nb201"):
+        p.fit(archs[:-1] + [(9, 9, 9, 9, 9, 9)], y)
+    p.fit(archs, y)
+    with pytest.raises(ValueError, match="not an architecture"):
+        p.predict([(0, 1, 2)])
+    with pytest.raises(ValueError, match="unknown loss"):
+        p.fit(archs, y, loss="nope")
+    with pytest.raises(ValueError, match="encoder"):
+        Predictor(nb201.space, encoder="transformer")
+    with pytest.raises(ValueError, match="ensemble"):
+        Predictor(nb201.space, ensemble=0)
+    with pytest.raises(ValueError, match="codes must lie"):
+        p.predict_codes([15625])
+    bad = tmp_path / "bad.pt"
+    torch.save({"config": "{}", "models": []}, bad)
+    with pytest.raises(ValueError, match="not a saved fastrank Predictor"):
+        Predictor.load(bad)
+    bad.write_bytes(b"not a zip file")
+    with pytest.raises(ValueError, match="not a saved fastrank Predictor"):
+        Predictor.load(bad)
+
+
+def test_load_refuses_arbitrary_pickles(tmp_path):
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    path = tmp_path / "evil.pt"
+    torch.save({"config": "{}", "models": [Evil()]}, path)
+    with pytest.raises(ValueError, match="not a saved fastrank Predictor"):
+        Predictor.load(path)
+
+
+def test_predictions_on_float64_and_the_torch_path(nb201):
+    archs, y = sample(nb201, 20)
+    p = Predictor(NASBench201(), dtype=torch.float64, **SMALL).fit(archs, y)
+    assert p.predict(archs).dtype == np.float64

@@ -1,0 +1,142 @@
+"""Search strategies: budget and cache rules, reproducibility, interrupts, protocols, pools."""
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+
+from fastrank import benchmarks, search
+from fastrank.search import BenchmarkTask, Trace
+from fastrank.spaces import DARTS, NASBench201
+
+FAST = {"n_init": 5, "per_round": 5, "predictor": {"epochs": 3, "width": 16, "layers": 2}}
+
+
+def conv_count(arch) -> float:
+    """A cheap objective on NB201 cells: convolutions help, 'none' hurts."""
+    return float(sum(op in (2, 3) for op in arch) - sum(op == 0 for op in arch) + 0.01 * arch[0])
+
+
+class Counter:
+    def __init__(self, fn):
+        self.fn, self.calls = fn, []
+
+    def __call__(self, arch):
+        self.calls.append(arch)
+        return self.fn(arch)
+
+
+@pytest.mark.parametrize("strategy", search.STRATEGIES)
+def test_budget_is_spent_exactly_and_nothing_is_paid_twice(strategy):
+    evaluate = Counter(conv_count)
+    options = {} if strategy == "random" else dict(FAST, loss="HR")
+    result = search.run(evaluate, strategy, budget=23, seed=1, space="nb201", **options)
+    assert len(evaluate.calls) == 23 == len(result.queries)
+    assert len(set(evaluate.calls)) == 23
+    assert [q.number for q in result.queries] == list(range(1, 24))
+    assert result.query_value == max(conv_count(a) for a in evaluate.calls)
+    assert result.test_value is None and result.rank is None
+
+
+def test_a_repeated_query_is_answered_from_the_cache():
+    evaluate = Counter(conv_count)
+    trace = Trace(evaluate, NASBench201(), budget=2)
+    arch = (3, 3, 3, 3, 3, 3)
+    assert trace(arch) == trace(arch) == conv_count(arch)
+    assert len(evaluate.calls) == 1 and trace.remaining == 1
+    trace((0, 0, 0, 0, 0, 0))
+    with pytest.raises(search.BudgetSpent):
+        trace((1, 1, 1, 1, 1, 1))
+    assert trace(arch) == conv_count(arch)  # still free once the budget is spent
+
+
+@pytest.mark.parametrize("strategy", ["predictor", "evolution"])
+def test_runs_are_reproducible_from_the_seed(strategy):
+    a = search.run(conv_count, strategy, budget=20, seed=5, space="nb201", loss="MSE", **FAST)
+    b = search.run(conv_count, strategy, budget=20, seed=5, space="nb201", loss="MSE", **FAST)
+    c = search.run(conv_count, strategy, budget=20, seed=6, space="nb201", loss="MSE", **FAST)
+    assert [q.arch for q in a.queries] == [q.arch for q in b.queries]
+    assert [q.arch for q in a.queries] != [q.arch for q in c.queries]
+
+
+def test_predictor_search_beats_its_random_start():
+    result = search.run(conv_count, "predictor", budget=25, seed=0, space="nb201", loss="HR", **FAST)
+    curve = result.best_so_far()
+    assert curve[-1] > curve[FAST["n_init"] - 1]
+    assert result.query_value >= 6.0  # six convolutions: the optimum up to the first-edge tiebreak
+
+
+def test_a_pool_smaller_than_the_budget_ends_the_run():
+    pool = [NASBench201().decode(c) for c in range(0, 15625, 1000)]  # 16 cells
+    for strategy in search.STRATEGIES:
+        options = {} if strategy == "random" else dict(FAST, loss="HR")
+        result = search.run(conv_count, strategy, budget=40, seed=0, space="nb201", candidates=pool, **options)
+        assert sorted(q.arch for q in result.queries) == sorted(pool)
+
+
+def test_interrupt_keeps_the_partial_trace(tmp_path):
+    calls = []
+
+    def evaluate(arch):
+        if len(calls) == 6:
+            raise KeyboardInterrupt
+        calls.append(arch)
+        return conv_count(arch)
+
+    path = tmp_path / "trace.csv"
+    result = search.run(evaluate, "predictor", budget=30, seed=0, space="nb201", loss="HR", trace_file=str(path), **FAST)
+    assert result.interrupted and len(result.queries) == 6
+    with open(path) as handle:
+        rows = list(csv.DictReader(handle))
+    assert [int(r["query"]) for r in rows] == [1, 2, 3, 4, 5, 6]
+    assert [float(r["value"]) for r in rows] == [q.value for q in result.queries]
+
+
+def test_protocols_on_nb201():
+    valid = BenchmarkTask.load("nb201/cifar100", "valid")
+    test = BenchmarkTask.load("nb201/cifar100", "test")
+    assert valid.query.metric == "cifar100_valid" and valid.report.metric == "cifar100_test"
+    assert test.query.metric == test.report.metric == "cifar100_test"
+    for protocol, task in (("valid", valid), ("test", test)):
+        r = search.run("nb201/cifar100", "random", budget=30, seed=2, protocol=protocol)
+        assert all(q.value == task.query.query(q.arch) for q in r.queries)
+        assert r.query_value == max(q.value for q in r.queries)
+        assert r.test_value == test.query.query(r.arch)
+        assert r.rank == 1 + int(np.sum(test.query.values > r.test_value))
+        assert r.regret == pytest.approx(test.query.optimum()[1] - r.test_value)
+        assert (r.rank == 1) == (r.regret == 0)
+
+
+def test_evolution_on_a_sample_table_queries_only_its_rows():
+    bench = benchmarks.load("nb301")
+    result = search.run(bench, "evolution", budget=20, seed=0, loss="pw", **FAST)
+    assert all(q.arch in bench for q in result.queries) and len(result.queries) == 20
+
+
+def test_predictor_search_on_an_open_space():
+    """DARTS cannot be listed: candidates are mutants of the best plus random samples."""
+    space = DARTS()
+
+    def evaluate(arch):  # separable convolutions in the normal cell
+        return float(sum(op in (3, 4) for op, _ in arch[0]))
+
+    result = search.run(evaluate, "predictor", budget=15, seed=0, space=space, loss="HR", **FAST)
+    assert len(result.queries) == 15 and len({space.identity(q.arch) for q in result.queries}) == 15
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="strategy"):
+        search.run(conv_count, "annealing", space="nb201")
+    with pytest.raises(ValueError, match="space="):
+        search.run(conv_count, "random")
+    with pytest.raises(ValueError, match="budget"):
+        search.run(conv_count, "random", budget=0, space="nb201")
+    with pytest.raises(ValueError, match="protocol"):
+        search.run("nb201/cifar10", "random", protocol="train")
+    with pytest.raises(ValueError, match="unknown benchmark"):
+        search.run("nb999", "random")
+    with pytest.raises(ValueError, match="exploration"):
+        search.run(conv_count, "predictor", space="nb201", exploration=2.0)
+    with pytest.raises(ValueError, match="finite"):
+        search.run(lambda a: float("nan"), "random", budget=3, space="nb201")
