@@ -67,7 +67,10 @@ def _parser() -> argparse.ArgumentParser:
     from .predictor import ENCODERS
     from .search import PROTOCOLS, STRATEGIES
 
-    names = [entry.name for entry in catalog()]
+    try:
+        names = [entry.name for entry in catalog()]
+    except (FileNotFoundError, ValueError) as err:  # a data folder the user named is missing or bad
+        raise SystemExit(f"fastrank: {err}") from None
     parser = argparse.ArgumentParser(prog="fastrank", description="Predictor-based neural architecture search.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
@@ -94,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--ensemble", type=_positive, default=1, help="predictors averaged per fit (default 1)")
     s.add_argument("--epochs", type=_positive, default=None, help="training epochs per fit (default 100)")
     s.add_argument("--n-init", type=_positive, default=10, help="random queries before the first fit (default 10)")
-    s.add_argument("--per-round", type=_positive, default=10, help="queries per fit (default 10)")
+    s.add_argument("--per-round", type=_positive, default=5, help="queries per fit (default 5)")
     s.add_argument("--exploration", type=_fraction, default=0.0,
                    help="share of each round's queries drawn at random (default 0)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")

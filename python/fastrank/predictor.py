@@ -98,12 +98,18 @@ class Predictor:
             of :meth:`fit`, one setting for every loss.
         device: where the models live ("cpu" default; the native training step is CPU-only,
             other devices train through torch).
+        native: train the GCN through its native step and :class:`~fastrank.optim.FusedAdam`
+            (default, on the CPU); False trains any encoder with torch autograd and
+            ``torch.optim.Adam`` (same model, same arithmetic up to rounding).
+
+    Subclasses may override :meth:`build_model` to train and score another module of the
+    same call signature ``(adj, ops, mask) -> (batch,)`` (it trains through torch).
     """
 
     def __init__(self, space: Union[SearchSpace, str], encoder: str = "gcn", ensemble: int = 1, seed: int = 0, *,
                  width: int = 64, layers: int = 4, hidden: Optional[int] = None, lr: float = 1e-3,
                  weight_decay: float = 0.0, epochs: int = 100, batch_size: int = 32,
-                 device: Union[str, torch.device] = "cpu", dtype: torch.dtype = torch.float32):
+                 device: Union[str, torch.device] = "cpu", dtype: torch.dtype = torch.float32, native: bool = True):
         if isinstance(space, str):
             space = get_space(space)
         if not isinstance(space, SearchSpace):
@@ -130,22 +136,28 @@ class Predictor:
         self.batch_size = _positive_int(batch_size, "batch_size")
         self.device = torch.device(device)
         self.dtype = dtype
+        if not isinstance(native, bool):
+            raise TypeError(f"native must be a bool, got {type(native).__name__}")
+        self.native = native
         self.models = []
         self.target_mean, self.target_std = 0.0, 1.0
         self._space_graphs = None  # the whole enumerable space, encoded once
 
     # --- models ------------------------------------------------------------------------
     def _build(self, member: int) -> torch.nn.Module:
-        n_ops = len(self.space.node_ops)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed * 1009 + member)
-            if self.encoder == "gcn":
-                model = GCNPredictor(n_ops, self.width, self.layers, self.hidden)
-            elif self.encoder == "gin":
-                model = _GraphHead(GINEncoder(n_ops, self.width, self.layers), self.width, self.hidden)
-            else:
-                model = _MLP(n_ops, self.space.max_nodes, self.width, self.layers, self.hidden)
+            model = self.build_model()
         return model.to(device=self.device, dtype=self.dtype)
+
+    def build_model(self) -> torch.nn.Module:
+        """A freshly initialised model (called under a seeded RNG, once per ensemble member)."""
+        n_ops = len(self.space.node_ops)
+        if self.encoder == "gcn":
+            return GCNPredictor(n_ops, self.width, self.layers, self.hidden)
+        if self.encoder == "gin":
+            return _GraphHead(GINEncoder(n_ops, self.width, self.layers), self.width, self.hidden)
+        return _MLP(n_ops, self.space.max_nodes, self.width, self.layers, self.hidden)
 
     @property
     def fitted(self) -> bool:
@@ -227,9 +239,10 @@ class Predictor:
         try:
             for member in range(self.ensemble):
                 model = self._build(member)
-                optimizer = FusedAdam(model.parameters(), lr=lr, weight_decay=self.weight_decay)
+                native = self.native and type(model) is GCNPredictor and self.device.type == "cpu"
+                adam = FusedAdam if native else torch.optim.Adam
+                optimizer = adam(model.parameters(), lr=lr, weight_decay=self.weight_decay)
                 order = np.random.default_rng((self.seed, member, y.shape[0]))
-                native = isinstance(model, GCNPredictor) and self.device.type == "cpu"
                 model.train()
                 for _ in range(epochs):
                     for idx in np.array_split(order.permutation(y.shape[0]), n_batches):
@@ -285,7 +298,7 @@ class Predictor:
         return {"format": _FORMAT, "space": self.space.name, "encoder": self.encoder, "ensemble": self.ensemble,
                 "seed": self.seed, "width": self.width, "layers": self.layers, "hidden": self.hidden, "lr": self.lr,
                 "weight_decay": self.weight_decay, "epochs": self.epochs, "batch_size": self.batch_size,
-                "dtype": "float64" if self.dtype == torch.float64 else "float32",
+                "dtype": "float64" if self.dtype == torch.float64 else "float32", "native": self.native,
                 "target_mean": self.target_mean, "target_std": self.target_std}
 
     def save(self, path: Union[str, Path]) -> None:
@@ -312,7 +325,8 @@ class Predictor:
         predictor = cls(space, config["encoder"], config["ensemble"], config["seed"], width=config["width"],
                         layers=config["layers"], hidden=config["hidden"], lr=config["lr"],
                         weight_decay=config["weight_decay"], epochs=config["epochs"], batch_size=config["batch_size"],
-                        device=device, dtype=torch.float64 if config["dtype"] == "float64" else torch.float32)
+                        device=device, dtype=torch.float64 if config["dtype"] == "float64" else torch.float32,
+                        native=bool(config.get("native", True)))
         predictor.target_mean, predictor.target_std = float(config["target_mean"]), float(config["target_std"])
         models = state["models"]
         if len(models) != predictor.ensemble:

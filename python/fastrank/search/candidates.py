@@ -17,8 +17,22 @@ from ..graph.encode import _NATIVE_TAGS, encode_architectures, encode_codes
 from ..spaces import SearchSpace
 from .trace import Trace
 
+_TABLE_POOLS: dict = {}  # (id(space), id(archs)) -> (archs, space, pool): the objects keep the ids valid
+
 
 class CandidatePool:
+    @classmethod
+    def of_table(cls, space: SearchSpace, archs: List) -> "CandidatePool":
+        """The pool of a benchmark table's rows, built (and its graphs encoded) once per
+        process: the tables are cached, and a grid of runs searches the same few."""
+        key = (id(space), id(archs))
+        held = _TABLE_POOLS.get(key)
+        if held is None or held[0] is not archs or held[1] is not space:
+            if len(_TABLE_POOLS) >= 8:
+                _TABLE_POOLS.pop(next(iter(_TABLE_POOLS)))
+            held = _TABLE_POOLS[key] = (archs, space, cls(space, archs))
+        return held[2]
+
     def __init__(self, space: SearchSpace, archs: Optional[Sequence] = None):
         self.space = space
         if archs is None and space.size is not None:

@@ -17,15 +17,17 @@ class GuidedOptions:
     """Options of the predictor-guided strategies (``fastrank.search.run(..., **options)``).
 
     n_init: random architectures queried before the first fit (10).
-    per_round: architectures queried after each fit (10).
+    per_round: architectures queried after each fit (5).
     exploration: share of each round's queries drawn at random instead of by the predictor (0).
     predictor: keyword arguments of :class:`fastrank.Predictor` (encoder, ensemble, epochs, ...).
+    predictor_class: :class:`fastrank.Predictor` or a subclass (another model, see its docs).
     """
 
     n_init: int = 10
-    per_round: int = 10
+    per_round: int = 5
     exploration: float = 0.0
     predictor: dict = field(default_factory=dict)
+    predictor_class: type = Predictor
 
     def __post_init__(self):
         for name in ("n_init", "per_round"):
@@ -37,6 +39,8 @@ class GuidedOptions:
             raise ValueError(f"exploration must be a fraction in [0, 1], got {self.exploration!r}")
         if not isinstance(self.predictor, dict):
             raise TypeError("predictor must be a dict of Predictor keyword arguments")
+        if not (isinstance(self.predictor_class, type) and issubclass(self.predictor_class, Predictor)):
+            raise TypeError("predictor_class must be fastrank.Predictor or a subclass")
 
 
 def random_start(trace: Trace, pool: CandidatePool, rng: np.random.Generator, n: int) -> None:
@@ -48,7 +52,7 @@ def fit_round(trace: Trace, space, loss, seed: int, round_no: int, options: Guid
     """A fresh predictor fitted on every labelled architecture (seeded by run and round, so
     runs are reproducible and rounds independent)."""
     archs, values = trace.labelled()
-    predictor = Predictor(space, seed=seed * 1000 + round_no, **options.predictor)
+    predictor = options.predictor_class(space, seed=seed * 1000 + round_no, **options.predictor)
     active = loss.active(len(archs)) if isinstance(loss, PiecewiseLoss) else loss
     return predictor.fit(archs, values, loss=active)
 

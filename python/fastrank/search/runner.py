@@ -118,7 +118,8 @@ def run(objective: Union[str, TabularBenchmark, Callable[[object], float]], stra
         loss_name = loss if isinstance(loss, str) else type(loss).__name__
         loss_module = parse_loss(loss, task=name if task is not None else space.name, switch_at=max(1, budget // 2))
         opts = (EvolutionOptions if strategy == "evolution" else GuidedOptions)(**options)
-    pool = CandidatePool(space, candidates)
+    pool = (CandidatePool.of_table(space, candidates) if task is not None and candidates is task.query.archs
+            else CandidatePool(space, candidates))
     trace = Trace(evaluate, space, budget, trace_file=trace_file)
     rng = np.random.default_rng(seed)
     bar = None
