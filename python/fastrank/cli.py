@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from multiprocessing import get_context
 from pathlib import Path
 from typing import List, Optional
 
@@ -140,68 +138,6 @@ def _jobs(args) -> List[dict]:
     return jobs
 
 
-def _single_threaded() -> None:
-    """Each worker process runs on one core: the runs are the parallelism."""
-    import torch
-
-    import fastrank
-
-    torch.set_num_threads(1)
-    fastrank.set_num_threads(1)
-
-
-def _run_job(job: dict):
-    from .search import run
-
-    return run(**job)
-
-
-def _execute(jobs: List[dict], workers: int, quiet: bool):
-    """Runs the jobs; returns (results in job order, interrupted)."""
-    from tqdm.auto import tqdm
-
-    from .search import run
-
-    results = [None] * len(jobs)
-    if workers == 1 or len(jobs) == 1:
-        bar = tqdm(total=len(jobs), desc="runs", unit="run", disable=quiet or len(jobs) == 1)
-        try:
-            for i, job in enumerate(jobs):
-                results[i] = run(progress=not quiet, **job)
-                bar.update()
-                if results[i].interrupted:
-                    return [r for r in results if r is not None], True
-        except KeyboardInterrupt:
-            return [r for r in results if r is not None], True
-        finally:
-            bar.close()
-        return results, False
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=get_context("spawn"),
-                               initializer=_single_threaded)
-    futures = {pool.submit(_run_job, job): i for i, job in enumerate(jobs)}
-    bar = tqdm(total=len(jobs), desc="runs", unit="run", disable=quiet)
-    pending, interrupted = set(futures), False
-    try:
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                results[futures[future]] = future.result()
-                bar.update()
-    except KeyboardInterrupt:
-        interrupted = True
-        for future in pending:
-            future.cancel()
-        # the workers got the same Ctrl-C: their runs come back as partial results
-        finished, _ = wait([f for f in pending if not f.cancelled()], timeout=10)
-        for future in finished:
-            if future.exception() is None:
-                results[futures[future]] = future.result()
-    finally:
-        bar.close()
-        pool.shutdown(wait=not interrupted, cancel_futures=True)
-    return [r for r in results if r is not None], interrupted
-
-
 def _print_one(result) -> None:
     print(f"benchmark     {result.benchmark} (protocol {result.protocol}: queries see "
           f"{'test' if result.protocol == 'test' else 'validation'} values)")
@@ -232,10 +168,11 @@ def _write(results, out: Path) -> None:
 
 def _search(parser, args) -> int:
     from .search import report
+    from .search.parallel import run_many
 
     _check(parser, args)
     jobs = _jobs(args)
-    results, interrupted = _execute(jobs, args.workers, args.quiet)
+    results, interrupted = run_many(jobs, args.workers, progress=not args.quiet)
     interrupted = interrupted or any(r.interrupted for r in results)
     if results:
         if len(results) == 1:

@@ -9,9 +9,10 @@ evolution, against real benchmarks or a user's ``evaluate(arch) -> float``.
 from .candidates import CandidatePool
 from .evolution import EvolutionOptions
 from .guided import GuidedOptions
+from .parallel import run_many
 from .runner import RUN_COLUMNS, STRATEGIES, SearchResult, run
 from .task import PROTOCOLS, BenchmarkTask
 from .trace import TRACE_COLUMNS, BudgetSpent, Query, Trace
 
-__all__ = ["run", "SearchResult", "STRATEGIES", "PROTOCOLS", "RUN_COLUMNS", "TRACE_COLUMNS", "BenchmarkTask",
+__all__ = ["run", "run_many", "SearchResult", "STRATEGIES", "PROTOCOLS", "RUN_COLUMNS", "TRACE_COLUMNS", "BenchmarkTask",
            "CandidatePool", "GuidedOptions", "EvolutionOptions", "Query", "Trace", "BudgetSpent"]
