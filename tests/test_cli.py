@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import subprocess
 import sys
 
@@ -85,3 +86,27 @@ def test_parse_seeds():
     assert parse_seeds("3") == [0, 1, 2]
     assert parse_seeds("4-6") == [4, 5, 6]
     assert parse_seeds("9,2") == [9, 2]
+
+
+def test_ctrl_c_keeps_the_partial_run(tmp_path):
+    """SIGINT while the search runs: the partial run is printed and written, exit status 130."""
+    import os
+    import signal
+
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "fastrank", "search", "--budget", "100", "--epochs", "400",
+                             "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "TQDM_MININTERVAL": "0"})
+    seen = ""
+    while not re.search(r"\b(1[1-9]|[2-9]\d)/100\b", seen):  # past the random start: fitting rounds
+        char = proc.stderr.read(1)
+        assert char, "the search ended before it showed progress"
+        seen += char
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stderr
+    runs = read(out / "runs.csv")
+    assert len(runs) == 1 and runs[0]["interrupted"] == "True" and 1 <= int(runs[0]["queries"]) < 100
+    assert len(read(out / "trace.csv")) == int(runs[0]["queries"])
+    assert "architecture" in stdout
