@@ -28,6 +28,8 @@ def test_learns_the_nb201_order(nb201):
     truth = nb201.values[np.argsort(nb201.codes())]  # by code
     assert metrics.kendall_tau(scores, truth) > 0.45
     assert np.allclose(predictor.predict(nb201.archs[:50]), scores[nb201.codes()[:50]], atol=1e-5)
+    strings = [nb201.space.to_string(a) for a in nb201.archs[:50]]  # canonical strings work too
+    np.testing.assert_array_equal(predictor.predict(strings), predictor.predict(nb201.archs[:50]))
 
 
 @pytest.mark.parametrize("encoder", ["gcn", "gin", "mlp"])
@@ -80,6 +82,8 @@ def test_clear_errors(tmp_path, nb201):
     p.fit(archs, y)
     with pytest.raises(ValueError, match="not an architecture"):
         p.predict([(0, 1, 2)])
+    with pytest.raises(ValueError, match="not an architecture"):
+        p.predict(["|conv~0|+|"])
     with pytest.raises(ValueError, match="unknown loss"):
         p.fit(archs, y, loss="nope")
     with pytest.raises(ValueError, match="encoder"):

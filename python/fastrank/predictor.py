@@ -168,11 +168,15 @@ class Predictor:
     def _native(self) -> bool:
         return type(self.space) in _NATIVE_TAGS
 
+    def _arch(self, arch):
+        """Architectures may also be given as their canonical strings."""
+        return self.space.parse(arch) if isinstance(arch, str) else arch
+
     def _codes(self, archs) -> np.ndarray:
         try:
-            return np.fromiter((self.space.encode(a) for a in archs), dtype=np.int64, count=len(archs))
+            return np.fromiter((self.space.encode(self._arch(a)) for a in archs), dtype=np.int64, count=len(archs))
         except (InvalidArchitecture, KeyError, TypeError) as err:
-            raise ValueError(f"not an architecture of {self.space.name}: {err}") from None
+            raise ValueError(f"not an architecture of {self.space.name}: {err}") from None  # KeyError: listed spaces
 
     def _graphs(self, archs: Sequence):
         """Graph batch of the architectures on the models' device, after checking each."""
@@ -183,7 +187,7 @@ class Predictor:
         checked = []
         for a in archs:
             try:
-                checked.append(self.space.check(a))
+                checked.append(self.space.check(self._arch(a)))
             except (InvalidArchitecture, TypeError) as err:
                 raise ValueError(f"not an architecture of {self.space.name}: {err}") from None
         adj, ops, mask = encode_architectures(self.space, checked, self.dtype)

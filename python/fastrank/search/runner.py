@@ -102,6 +102,8 @@ def run(objective: Union[str, TabularBenchmark, Callable[[object], float]], stra
     if task is not None:
         if space is not None:
             raise ValueError("space comes from the benchmark; pass it only with a callable objective")
+        if not task.query.higher_is_better:
+            raise ValueError(f"{task.name}: the search maximises; this table's metric is lower-is-better")
         space, evaluate, name = task.space, task.query.query, task.name
         if candidates is None:
             candidates = task.query.archs
@@ -146,7 +148,9 @@ def run(objective: Union[str, TabularBenchmark, Callable[[object], float]], stra
             bar.close()
     seconds = time.perf_counter() - start
     if not trace.queries:
-        raise KeyboardInterrupt("the search was interrupted before its first query")
+        if interrupted:
+            raise KeyboardInterrupt("the search was interrupted before its first query")
+        raise ValueError("the search found no architecture to query (empty candidates?)")
     arch, value = trace.best()
     test_value = rank = regret = None
     if task is not None:
