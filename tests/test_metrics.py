@@ -107,3 +107,19 @@ def test_metric_argument_errors():
         M.precision_at_t([1.0, 2.0], [1.0, 2.0], t=1.5)
     with pytest.raises(ValueError, match="gain"):
         M.ndcg([1.0, 2.0], [1.0, 2.0], gain="log")
+
+
+def test_ndcg_refuses_what_has_no_meaning():
+    with pytest.raises(ValueError, match="non-negative relevance"):
+        M.ndcg([-5.0, 1.0], [1.0, 0.0])  # sklearn refuses it too; it used to return 2.03
+    with pytest.raises(ValueError, match="2\\^y overflows"):
+        M.ndcg([2000.0, 1.0], [1.0, 0.0], gain="exp2")
+    assert M.ndcg([1000.0, 1.0], [1.0, 0.0], gain="exp2") == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("fn", [M.kendall_tau, M.spearman, M.ndcg, M.precision_at_t, M.n_at_k, M.top_k_regret])
+def test_complex_inputs_are_refused(fn):
+    with pytest.raises(TypeError, match="real numbers"):
+        fn(np.array([1 + 1j, 2.0]), np.array([1.0, 2.0]))
+    with pytest.raises(TypeError, match="real numbers"):
+        fn(torch.tensor([1.0, 2.0]), torch.tensor([1 + 2j, 2.0]))

@@ -60,3 +60,13 @@ def test_ops_work_in_a_forked_child():
     os.close(read)
     assert status == 0 and child
     assert float(child) == pytest.approx(workload(1)[0].item(), rel=1e-15)
+
+
+def test_thread_count_is_bounded():
+    before = fastrank.num_threads()
+    with pytest.raises(ValueError, match="at most"):
+        fastrank.set_num_threads(60_000)
+    assert fastrank.num_threads() == before
+    fastrank.set_num_threads(2)
+    assert fastrank.num_threads() == 2
+    fastrank.set_num_threads(0)

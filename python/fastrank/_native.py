@@ -42,4 +42,14 @@ def set_num_threads(n: int) -> None:
         raise TypeError(f"n must be an int, got {type(n).__name__}")
     if n < 0:
         raise ValueError(f"n must be non-negative, got {n}")
+    limit = max_threads()
+    if n > limit:  # each is an OS thread: tens of thousands starve the machine and never finish
+        raise ValueError(f"n must be at most {limit} (4 threads per core on this machine), got {n}")
     _C.set_num_threads(n)
+
+
+def max_threads() -> int:
+    """The largest thread count set_num_threads accepts: 4 per core (at least 16)."""
+    import os
+
+    return max(16, 4 * (os.cpu_count() or 1))

@@ -23,6 +23,8 @@ __all__ = ["kendall_tau", "spearman", "ndcg", "precision_at_t", "n_at_k", "top_k
 def _as_array(values, name: str) -> np.ndarray:
     if hasattr(values, "detach"):  # torch tensor
         values = values.detach().cpu().numpy()
+    if np.iscomplexobj(values):  # casting would drop the imaginary part without a word
+        raise TypeError(f"{name} must be real numbers, got complex values")
     try:
         arr = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError):
@@ -103,6 +105,9 @@ def spearman(x, y) -> float:
     return float(ra @ rb) / denominator if denominator > 0 else math.nan
 
 
+_EXP2_MAX = 1000.0  # as the LambdaRank op's exp2 gain
+
+
 def _discounts(n: int) -> np.ndarray:
     return 1.0 / np.log2(np.arange(2, n + 2))
 
@@ -120,6 +125,10 @@ def ndcg(y_true, y_score, k=None, gain: str = "linear") -> float:
     k = n if k is None else _count(k, "k", n)
     if gain not in ("linear", "exp2"):
         raise ValueError(f"gain must be 'linear' or 'exp2', got {gain!r}")
+    if np.any(t < 0):  # as sklearn.metrics.ndcg_score: a negative gain makes the ratio meaningless
+        raise ValueError("ndcg needs non-negative relevance (y_true)")
+    if gain == "exp2" and np.any(t > _EXP2_MAX):
+        raise ValueError(f"gain='exp2' needs relevance <= {_EXP2_MAX:g} (2^y overflows beyond), got {t.max():g}")
     g = t if gain == "linear" else np.exp2(t) - 1.0
     disc = _discounts(n)
     disc[k:] = 0.0
