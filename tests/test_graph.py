@@ -157,3 +157,17 @@ def test_encoder_learns_nb201_ranking(encoder):
         opt.step()
     after = metrics.kendall_tau(predict(slice(200, 400)), y[200:])
     assert after > 0.6 and after > before + 0.2, (before, after)
+
+
+def test_op_ids_out_of_range_are_refused_with_and_without_grad():
+    from fastrank.graph import GCNEncoder, GCNPredictor, GINEncoder
+
+    adj = torch.zeros(2, 3, 3)
+    mask = torch.ones(2, 3, dtype=torch.bool)
+    for bad in (-1, 4):
+        ops = torch.tensor([[0, 1, 2], [0, bad, 1]])
+        for model in (GCNEncoder(4, 8, 2), GINEncoder(4, 8, 2), GCNPredictor(4, 8, 2)):
+            with pytest.raises(ValueError, match="op ids in 0..3"):
+                model(adj, ops, mask)  # grad mode: the torch path
+            with torch.no_grad(), pytest.raises(ValueError, match="op ids in 0..3"):
+                model(adj, ops, mask)

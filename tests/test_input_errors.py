@@ -216,3 +216,19 @@ def test_dense_losses_reject_non_finite(name, dtype, contiguous, where, bad):
         assert not s.is_contiguous()
     with pytest.raises(ValueError, match=f"{where} contain NaN or infinity"):
         make_loss(name)(s, y)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_batches_of_empty_lists_are_zero_for_every_loss(reduction):
+    """(3, 0) batches: zero loss and an empty gradient everywhere (the native ops used to
+    raise 'step must be nonzero' while the torch-side losses returned zeros)."""
+    from fastrank import nn as frnn
+
+    fns = [fastrank.pairwise_hinge, fastrank.pairwise_squared_hinge, fastrank.pairwise_logistic,
+           fastrank.lambdarank] + [fn for fn, _ in frnn.LOSSES.values()]
+    for fn in fns:
+        s = torch.zeros(3, 0, requires_grad=True)
+        out = fn(s, torch.zeros(3, 0), reduction=reduction)
+        assert out.shape == ((3,) if reduction == "none" else ()) and not out.detach().any(), fn.__name__
+        out.sum().backward()
+        assert s.grad is None or s.grad.shape == (3, 0)

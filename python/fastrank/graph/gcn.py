@@ -209,6 +209,7 @@ class GCNEncoder(torch.nn.Module):
         table = first(self.embed.weight)
         if not torch.is_grad_enabled() and adj.device.type == "cpu" and not torch.compiler.is_compiling():
             return self._infer(table, adj, ops, mask)
+        _check_op_ids(ops, table.shape[0])
         h = gcn_propagate(table[ops], adj, "relu")
         for linear in rest:
             h = gcn_propagate(linear(h), adj, "relu")
@@ -236,6 +237,17 @@ class GCNEncoder(torch.nn.Module):
         return out
 
 
+def _check_op_ids(ops: torch.Tensor, n_ops: int) -> None:
+    """Op ids outside 0..n_ops-1 are refused as the native paths refuse them: indexing the
+    table would wrap -1 round to the last operation without a word."""
+    if not isinstance(ops, torch.Tensor) or ops.dtype.is_floating_point or ops.dtype == torch.bool:
+        raise TypeError(f"ops must be an integer tensor of op ids, got {getattr(ops, 'dtype', type(ops).__name__)}")
+    if torch.compiler.is_compiling() or ops.numel() == 0:
+        return
+    if bool((ops < 0).any()) or bool((ops >= n_ops).any()):
+        raise ValueError(f"ops must be op ids in 0..{n_ops - 1}")
+
+
 class GINEncoder(torch.nn.Module):
     """GIN on the undirected view of each DAG: h ← MLP((1 + ε)h + (A + Aᵀ)h), ε learned,
     then pooling over valid nodes. ``forward(adj, ops, mask) -> (batch, width)``."""
@@ -251,6 +263,7 @@ class GINEncoder(torch.nn.Module):
         self.pooling = pooling
 
     def forward(self, adj: torch.Tensor, ops: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        _check_op_ids(ops, self.embed.num_embeddings)
         h = self.embed(ops)
         undirected = adj + adj.transpose(1, 2)
         for eps, mlp in zip(self.eps, self.mlps):

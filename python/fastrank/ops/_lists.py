@@ -121,9 +121,10 @@ def pack_lists(scores, targets, group_sizes: GroupSizes = None, mask: Optional[t
             raise ValueError("group_sizes applies to 1-D scores; for 2-D (batch, list) scores use mask")
         batch, length = scores.shape
         if mask is None:
-            offsets = torch.arange(0, (batch + 1) * length, length, dtype=torch.int64, device=scores.device)
-            if length == 0:
+            if length == 0:  # arange refuses a zero step: batch empty lists all start at 0
                 offsets = torch.zeros(batch + 1, dtype=torch.int64, device=scores.device)
+            else:
+                offsets = torch.arange(0, (batch + 1) * length, length, dtype=torch.int64, device=scores.device)
             return PackedLists(scores.reshape(-1).contiguous(), targets.reshape(-1).contiguous(), offsets)
         if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
             raise TypeError("mask must be a boolean tensor (True marks the items of a list)")
