@@ -10,6 +10,8 @@ parameters, other dtypes, differentiable or capturable mode, a closure) goes to 
 """
 from __future__ import annotations
 
+from operator import is_
+
 import torch
 
 from . import _C
@@ -17,6 +19,7 @@ from . import _C
 __all__ = ["FusedAdam"]
 
 _DTYPE_TAG = {torch.float32: 0, torch.float64: 1}
+_data_ptr = torch.Tensor.data_ptr
 
 
 def _scalar(value) -> float:
@@ -98,7 +101,8 @@ class _Plan:
     the same addresses: at ~10 small tensors, re-checking every property each step cost
     more than the update itself."""
 
-    __slots__ = ("params", "grads", "addresses", "state", "slots", "amsgrad", "count", "tensors")
+    __slots__ = ("params", "grads", "addresses", "state", "slots", "amsgrad", "count", "tensors", "live",
+                 "flat_addresses", "slot_dicts", "entry_dicts", "entry_keys", "entry_tensors")
 
     @staticmethod
     def build(opt, group, params, grads):
@@ -108,6 +112,7 @@ class _Plan:
         plan.params, plan.grads, plan.state, plan.amsgrad = tuple(params), tuple(grads), opt.state, amsgrad
         plan.count = len(with_grad)
         plan.addresses, plan.slots = (), ()
+        plan.live = plan.flat_addresses = plan.slot_dicts = plan.entry_dicts = plan.entry_keys = plan.entry_tensors = ()
         if not with_grad:
             plan.tensors = ()
             return plan
@@ -143,6 +148,12 @@ class _Plan:
                     return None
         plan.addresses = tuple((p.data_ptr(), g.data_ptr()) for p, g in with_grad)
         plan.slots = tuple(slots)
+        plan.live = tuple(t for pair in with_grad for t in pair)
+        plan.flat_addresses = tuple(a for pair in plan.addresses for a in pair)
+        plan.slot_dicts = tuple(slot[0] for slot in slots)
+        plan.entry_dicts = tuple(slot[0] for slot in slots for _ in keys)
+        plan.entry_keys = tuple(key for _ in slots for key in keys)
+        plan.entry_tensors = tuple(t for slot in slots for t in slot[1:])
         columns = [[slot[k].data_ptr() for slot in slots] for k in range(2, len(keys) + 1)]
         plan.tensors = (
             _DTYPE_TAG[dtype], [a for a, _ in plan.addresses], [b for _, b in plan.addresses], columns[0],
@@ -151,16 +162,14 @@ class _Plan:
         return plan
 
     def still_valid(self, params, grads, state, amsgrad) -> bool:
-        if (state is not self.state or amsgrad != self.amsgrad or len(params) != len(self.params)
-                or any(p is not q for p, q in zip(params, self.params))
-                or any(g is not h for g, h in zip(grads, self.grads))):
+        # map() keeps every comparison in C: this runs once per step, on a predictor's ~13 tensors
+        if state is not self.state or amsgrad != self.amsgrad or len(params) != len(self.params):
             return False
-        keys = _state_keys(amsgrad)
-        with_grad = [(p, g) for p, g in zip(params, grads) if g is not None]
-        for (p, g), (pa, ga), (st, *tensors) in zip(with_grad, self.addresses, self.slots):
-            # .data or a state entry may have been replaced without changing the objects above
-            if p.data_ptr() != pa or g.data_ptr() != ga or state.get(p) is not st:
-                return False
-            if any(st.get(key) is not t for key, t in zip(keys, tensors)):
-                return False
-        return True
+        if not all(map(is_, params, self.params)) or not all(map(is_, grads, self.grads)):
+            return False
+        # .data or a state entry may have been replaced without changing the objects above
+        if tuple(map(_data_ptr, self.live)) != self.flat_addresses:
+            return False
+        if not all(map(is_, map(state.get, self.live[::2]), self.slot_dicts)):
+            return False
+        return all(map(is_, map(dict.get, self.entry_dicts, self.entry_keys), self.entry_tensors))

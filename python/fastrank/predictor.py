@@ -237,6 +237,8 @@ class Predictor:
         self.target_mean, self.target_std = mean, std
         models = []
         n_batches = max(1, math.ceil(y.shape[0] / batch_size))
+        edges = np.cumsum([0] + [len(part) for part in np.array_split(np.arange(y.shape[0]), n_batches)])
+        bounds = list(zip(edges[:-1].tolist(), edges[1:].tolist()))
         bar = None
         if progress:
             from tqdm.auto import tqdm
@@ -250,12 +252,14 @@ class Predictor:
                 order = np.random.default_rng((self.seed, member, y.shape[0]))
                 model.train()
                 for _ in range(epochs):
-                    for idx in np.array_split(order.permutation(y.shape[0]), n_batches):
-                        b = torch.from_numpy(idx).to(self.device)
+                    # one gather per epoch; the batches are contiguous slices of it (np.array_split's)
+                    perm = torch.from_numpy(order.permutation(y.shape[0])).to(self.device)
+                    a, o, m, t = adj[perm], ops[perm], mask[perm], z[perm]
+                    for lo, hi in bounds:
                         if native:
-                            model.train_step(adj[b], ops[b], mask[b], z[b], optimizer, loss_fn)
+                            model.train_step(a[lo:hi], o[lo:hi], m[lo:hi], t[lo:hi], optimizer, loss_fn)
                         else:
-                            _torch_step(model, (adj[b], ops[b], mask[b]), z[b], optimizer, loss_fn)
+                            _torch_step(model, (a[lo:hi], o[lo:hi], m[lo:hi]), t[lo:hi], optimizer, loss_fn)
                     if bar is not None:
                         bar.update()
                 model.eval()
