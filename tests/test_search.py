@@ -125,6 +125,19 @@ def test_predictor_search_on_an_open_space():
     assert len(result.queries) == 15 and len({space.identity(q.arch) for q in result.queries}) == 15
 
 
+def test_evolution_on_an_open_space():
+    """Evolution where the space cannot be listed: children are mutants of the best parents."""
+    space = DARTS()
+
+    def evaluate(arch):
+        return float(sum(op in (3, 4) for op, _ in arch[0]) + sum(op == 2 for op, _ in arch[1]))
+
+    result = search.run(evaluate, "evolution", budget=20, seed=2, space=space, loss="pw:HR,MAPE@12",
+                        children=30, **FAST)
+    assert len(result.queries) == 20 and len({space.identity(q.arch) for q in result.queries}) == 20
+    assert result.best_so_far()[-1] >= result.best_so_far()[FAST["n_init"] - 1]
+
+
 def test_bad_arguments():
     with pytest.raises(ValueError, match="strategy"):
         search.run(conv_count, "annealing", space="nb201")
