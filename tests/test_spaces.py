@@ -142,3 +142,19 @@ def test_nasbench_graph_space():
     with pytest.raises(InvalidArchitecture, match="equivalent wirings are listed once"):
         space.parse("0,1,2,3|gcn,gat,skip,fc")  # the benchmark lists this cell with its skip moved
     assert NASBenchGraph(proteins=True).size == 2021
+
+
+def test_nb101_refuses_tuples_its_parse_would_refuse():
+    from fastrank.spaces import InvalidArchitecture, NASBench101
+
+    space = NASBench101()
+    good = space.sample(np.random.default_rng(0))
+    assert space.parse(space.to_string(good)) == good
+    bits, ops = good
+    for bad in ((bits.replace("1", "2", 1), ops),  # an adjacency entry of 2
+                (bits, ops[:3]),  # 3 ops for a 7x7 matrix
+                (bits, ops[:1] + ("conv5x5",) + ops[2:]),
+                (bits, list(ops))):
+        for method in (space.to_string, space.graph, space.identity, space.neighbours):
+            with pytest.raises(InvalidArchitecture):
+                method(bad)

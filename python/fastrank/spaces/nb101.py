@@ -73,9 +73,15 @@ class NASBench101(SearchSpace):
         return m[np.ix_(idx, idx)], tuple(ops[i] for i in idx)
 
     def _unpack(self, arch):
-        if not (isinstance(arch, tuple) and len(arch) == 2 and isinstance(arch[0], str) and len(arch[0]) == 49):
+        if not (isinstance(arch, tuple) and len(arch) == 2 and isinstance(arch[0], str) and len(arch[0]) == 49
+                and isinstance(arch[1], tuple) and all(isinstance(o, str) for o in arch[1])):
             raise InvalidArchitecture(f"NB101 architectures are (49-bit adjacency string, ops tuple), got {arch!r}")
-        return self._matrix(arch), arch[1]
+        if set(arch[0]) - {"0", "1"}:
+            raise InvalidArchitecture(f"NB101 adjacency must be 49 characters of 0/1, got {arch[0]!r}")
+        m = self._matrix(arch)
+        # everything parse would refuse (op count, labels, triangularity, edges) is refused here too
+        self.make(m, arch[1])
+        return m, arch[1]
 
     def parse(self, text: str):
         if not isinstance(text, str) or ";" not in text:
