@@ -323,3 +323,45 @@ def test_nasbench_graph_datasets(dataset):
     assert set(bench.weak_labels) == {"latency", "params"}
     arch, value = bench.optimum()
     assert bench.query(bench.space.to_string(arch)) == value
+
+
+@pytest.mark.parametrize("table,match", [
+    ({"not a key": None}, "malformed"),  # KeyError/TypeError while re-keying
+    ({(0,) * 6: 1.5, (9,) * 6: 2.0}, "malformed"),  # op 9 has no NB201 index
+    ([1, 2, 3], "expected a dict"),
+])
+def test_crafted_analognas_pickles_give_one_clear_error(tmp_path, table, match):
+    import pickle
+
+    bad = tmp_path / "data.anb"
+    bad.write_bytes(pickle.dumps(table))
+    with pytest.raises(ValueError, match=match) as info:
+        B.load_analognas(file=str(bad))
+    assert str(bad) in str(info.value)
+
+
+@pytest.mark.parametrize("error", [MemoryError, RuntimeError, KeyError, RecursionError])
+def test_any_unpickling_failure_names_the_file(tmp_path, monkeypatch, error):
+    import pickle
+
+    from fastrank import _safe_pickle
+
+    path = tmp_path / "cora.bench"
+    path.write_bytes(pickle.dumps({1: {"perf": 0.5}}))
+
+    def explode(self):
+        raise error("crafted")
+
+    monkeypatch.setattr(_safe_pickle._Unpickler, "load", explode)
+    with pytest.raises(ValueError, match=f"is not a readable benchmark pickle: {error.__name__}") as info:
+        B.load_nasbench_graph("cora", file=str(path))
+    assert str(path) in str(info.value)
+
+
+def test_truncated_pickles_name_the_file(tmp_path):
+    import pickle
+
+    path = tmp_path / "cora.bench"
+    path.write_bytes(pickle.dumps({i: {"perf": 0.5} for i in range(100)})[:-40])
+    with pytest.raises(ValueError, match="not a readable benchmark pickle"):
+        B.load_nasbench_graph("cora", file=str(path))

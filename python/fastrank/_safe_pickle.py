@@ -44,8 +44,8 @@ def load(path: Path, allowed: Dict[Tuple[str, str], object]):
     with open(path, "rb") as handle:
         try:
             return _Unpickler(handle, allowed).load()
-        except (pickle.UnpicklingError, EOFError, AttributeError, ValueError) as err:
-            raise ValueError(f"{str(path)!r} is not a readable benchmark pickle: {err}") from None
+        except Exception as err:  # a crafted file can raise anything (MemoryError, KeyError...): one error
+            raise ValueError(f"{str(path)!r} is not a readable benchmark pickle: {type(err).__name__}: {err}") from None
 
 
 def package_file(package: str, relative: str, pip_name: str) -> Path:

@@ -53,12 +53,15 @@ def load_analognas(metric: str = "baseline_accuracy", file: Optional[str] = None
     if not isinstance(table, dict):
         raise ValueError(f"{str(path)!r} is malformed: expected a dict of architectures")
     archs, columns = [], {m: [] for m in METRICS + DRIFTS}
-    for key, record in table.items():
-        archs.append(naslib_to_nb201(key))
-        for m in METRICS + DRIFTS:
-            value = getattr(record, m, None)
-            value = getattr(value, "value", value)  # drift measurements carry (value, uncertainty)
-            columns[m].append(float(value) if value is not None else math.nan)
+    try:
+        for key, record in table.items():
+            archs.append(naslib_to_nb201(key))
+            for m in METRICS + DRIFTS:
+                value = getattr(record, m, None)
+                value = getattr(value, "value", value)  # drift measurements carry (value, uncertainty)
+                columns[m].append(float(value) if value is not None else math.nan)
+    except (KeyError, TypeError, ValueError, IndexError, OverflowError) as err:
+        raise ValueError(f"{str(path)!r} is malformed: {type(err).__name__}: {err}") from None
     values = np.array(columns[metric])
     weak = {m: np.array(v) for m, v in columns.items() if m != metric}
     return TabularBenchmark(f"analognas/{metric}", NASBench201(), metric, archs, values, weak_labels=weak,

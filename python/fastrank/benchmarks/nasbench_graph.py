@@ -24,7 +24,10 @@ def load_nasbench_graph(dataset: str = "cora", metric: str = "valid_perf", file:
         raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
     path = Path(file) if file else package_file("nas_bench_graph", f"light/{dataset}.bench", "nas-bench-graph")
     table = read_table(path)
-    space = NASBenchGraph(proteins=dataset == "proteins", hashes=table.keys())
+    try:
+        space = NASBenchGraph(proteins=dataset == "proteins", hashes=table.keys())
+    except (KeyError, TypeError, ValueError, IndexError, OverflowError) as err:
+        raise ValueError(f"{str(path)!r} is malformed: {type(err).__name__}: {err}") from None
     keys = sorted(table)
     try:
         rows = [table[k] for k in keys]
