@@ -232,3 +232,16 @@ def test_batches_of_empty_lists_are_zero_for_every_loss(reduction):
         assert out.shape == ((3,) if reduction == "none" else ()) and not out.detach().any(), fn.__name__
         out.sum().backward()
         assert s.grad is None or s.grad.shape == (3, 0)
+
+
+@pytest.mark.parametrize("sizes", [[2**62] * 4 + [6], [2**70, 6], [7, -1], torch.tensor([2**62] * 4 + [6])])
+def test_group_sizes_that_wrap_or_overrun_are_refused(sizes):
+    """int64 sums of sizes can wrap round to n (4 x 2^62 + 6 == 6); the losses segfaulted."""
+    from fastrank import losses as L
+
+    for fn in (L.mse, L.mse_sequence_ranking, L.listmle, L.listnet, L.exp_weighted_mse, L.mape, L.hinge_ranking,
+               L.warp, L.lambdarank, fastrank.pairwise_logistic, fastrank.pairwise_hinge):
+        with pytest.raises(ValueError, match="group_sizes"):
+            fn(torch.randn(6), torch.rand(6), group_sizes=sizes)
+    with pytest.raises(ValueError, match="group_sizes"):
+        L.acenas_relevance(torch.rand(6), group_sizes=sizes)

@@ -91,9 +91,15 @@ def _offsets_from_sizes(group_sizes: GroupSizes, n: int, device: torch.device) -
         for v in values:
             if isinstance(v, bool) or not isinstance(v, Integral):
                 raise TypeError(f"group_sizes must hold integers, got {v!r}")
+            if v > n:  # checked before torch.tensor, which cannot hold sizes past 2^63
+                raise ValueError(f"group_sizes add up to more than the {n} items of scores (a group of {int(v)})")
         sizes = torch.tensor(values, dtype=torch.int64, device=device)
     if sizes.numel() and bool((sizes < 0).any()):
         raise ValueError(f"group_sizes must be non-negative, got {sizes.min().item()}")
+    # Sizes past n would let the int64 sum wrap round to n (4 x 2^62 + 6 == 6) and the
+    # kernels read far outside the scores.
+    if sizes.numel() and int(sizes.max()) > n:
+        raise ValueError(f"group_sizes add up to more than the {n} items of scores (a group of {int(sizes.max())})")
     total = int(sizes.sum()) if sizes.numel() else 0
     if total != n:
         raise ValueError(f"group_sizes add up to {total} but scores has {n} items")
