@@ -245,3 +245,31 @@ def test_group_sizes_that_wrap_or_overrun_are_refused(sizes):
             fn(torch.randn(6), torch.rand(6), group_sizes=sizes)
     with pytest.raises(ValueError, match="group_sizes"):
         L.acenas_relevance(torch.rand(6), group_sizes=sizes)
+
+
+def test_raw_ops_check_their_own_arguments():
+    """torch.ops.fastrank.* validate scalars and LambdaRank's relevance themselves, not only
+    the public wrappers."""
+    ops = torch.ops.fastrank
+    s, y = torch.randn(5, dtype=torch.float64), torch.rand(5, dtype=torch.float64)
+    off = torch.tensor([0, 5])
+    bad_calls = [
+        (lambda: ops.pairwise_logistic(s, y, off, 2, math.nan), "sigma"),
+        (lambda: ops.pairwise_logistic(s, y, off, 2, -1.0), "sigma"),
+        (lambda: ops.pairwise_hinge(s, y, off, 2, -0.5, False, False, 0), "margin"),
+        (lambda: ops.pairwise_hinge(s, y, off, 2, math.inf, False, False, 0), "margin"),
+        (lambda: ops.pairwise_hinge(s, y, off, 2, 1.0, False, False, 7), "rank_weight"),
+        (lambda: ops.lambdarank(s, y, off, 2, 0, 0, 0, 1.0, 1.0), "k must be at least 1"),
+        (lambda: ops.lambdarank(s, y, off, 2, -3, 0, 0, 1.0, 1.0), "k must be at least 1"),
+        (lambda: ops.lambdarank(s, y, off, 2, 3, 5, 0, 1.0, 1.0), "gain tag"),
+        (lambda: ops.lambdarank(s, y, off, 2, 3, 0, 0, math.nan, 1.0), "sigma"),
+        (lambda: ops.lambdarank(s, y, off, 2, 3, 0, 1, 1.0, -2.0), "margin"),
+        (lambda: ops.lambdarank(s, -y - 1, off, 2, 3, 0, 0, 1.0, 1.0), "non-negative"),
+    ]
+    for call, match in bad_calls:
+        with pytest.raises(ValueError, match=match):
+            call()
+    loss, grad = ops.lambdarank(s, y, off, 2, -1, 0, 0, 1.0, 1.0)  # -1: the whole list
+    assert torch.isfinite(loss) and grad.shape == s.shape
+    with pytest.raises(ValueError, match="non-negative"):
+        fastrank.lambdarank(s, -y - 1)  # the public function still refuses them, through the op

@@ -7,6 +7,8 @@ from the same native pass. Backward scales the stored gradient by the incoming g
 """
 from __future__ import annotations
 
+import math
+
 import torch
 
 from .. import _C
@@ -70,6 +72,31 @@ def _check_raw(scores: torch.Tensor, targets: torch.Tensor, offsets: torch.Tenso
         raise ValueError(f"reduction tag must be 0 (none), 1 (sum) or 2 (mean), got {reduction}")
 
 
+def _finite(value, name: str, positive: bool) -> None:
+    if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0 or (positive and value == 0):
+        raise ValueError(f"{name} must be a finite number {'> 0' if positive else '>= 0'}, got {value!r}")
+
+
+def _check_hyper(name: str, hyper) -> None:
+    """The raw ops' scalar arguments, checked as the public wrappers check them, for direct
+    callers of torch.ops.fastrank.* (the kernels trust them)."""
+    if name == "pairwise_hinge":
+        margin, _squared, _weighted, rank_weight = hyper
+        _finite(margin, "margin", positive=False)
+        if rank_weight not in (0, 1, 2):
+            raise ValueError(f"rank_weight tag must be 0, 1 or 2, got {rank_weight}")
+    elif name == "pairwise_logistic":
+        _finite(hyper[0], "sigma", positive=True)
+    elif name == "lambdarank":
+        k, gain, pair_loss, sigma, margin = hyper
+        if k != -1 and k < 1:
+            raise ValueError(f"k must be at least 1 (or -1 for the whole list), got {k}")
+        if gain not in (0, 1) or pair_loss not in (0, 1, 2):
+            raise ValueError(f"gain tag must be 0 or 1 and pair_loss tag 0, 1 or 2, got {gain} and {pair_loss}")
+        _finite(sigma, "sigma", positive=True)
+        _finite(margin, "margin", positive=False)
+
+
 # The item-parallel device kernels spend O(n²) on a list. Beyond this length the pairwise
 # hinge takes its O(n log n) device sweep (src/cuda/hinge_sweep_device.h), LambdaRank truncated
 # at k its O(n·k) device algorithm (lambdarank_topk_device.h), and the untruncated LambdaRank
@@ -103,6 +130,10 @@ def _run(name: str, kernel: str, scores, targets, offsets, reduction, *hyper):
     values they read (NaN/inf, the offsets) and report through a status word; the device
     algorithms clamp bad offsets before indexing with them, so no check has to wait for the GPU."""
     _check_raw(scores, targets, offsets, reduction)
+    _check_hyper(name, hyper)
+    if name == "lambdarank" and targets.numel() and bool((targets < 0).any()):
+        # here rather than in the wrapper: inside the op, torch.compile sees no data-dependent branch
+        raise ValueError("lambdarank targets are relevance grades and must be non-negative")
     device_op, extra = name, ()
     if kernel == "device":
         longest = _longest_list(offsets, scores.shape[0])

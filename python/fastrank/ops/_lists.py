@@ -91,6 +91,9 @@ def _offsets_from_sizes(group_sizes: GroupSizes, n: int, device: torch.device) -
         for v in values:
             if isinstance(v, bool) or not isinstance(v, Integral):
                 raise TypeError(f"group_sizes must hold integers, got {v!r}")
+            if v < 0:
+                raise ValueError(f"group_sizes must be non-negative, got {int(v)}")
+        for v in values:
             if v > n:  # checked before torch.tensor, which cannot hold sizes past 2^63
                 raise ValueError(f"group_sizes add up to more than the {n} items of scores (a group of {int(v)})")
         sizes = torch.tensor(values, dtype=torch.int64, device=device)

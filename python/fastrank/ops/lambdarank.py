@@ -62,9 +62,7 @@ def lambdarank(
         raise ValueError(f"pair_loss must be one of {tuple(_PAIR_LOSSES)}, got {pair_loss!r}")
     sigma = check_real(sigma, "sigma", positive=True)
     margin = check_real(margin, "margin")
-    lists = pack_lists(scores, targets, group_sizes, mask)
-    if lists.targets.numel() and bool((lists.targets < 0).any()):
-        raise ValueError("lambdarank targets are relevance grades and must be non-negative")
+    lists = pack_lists(scores, targets, group_sizes, mask)  # negative targets: refused by the op itself
     return list_loss(
         "lambdarank", lists.scores, lists.targets, lists.offsets, tag, -1 if k is None else int(k),
         _GAINS[gain], _PAIR_LOSSES[pair_loss], sigma, margin,
