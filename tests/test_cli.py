@@ -110,3 +110,10 @@ def test_ctrl_c_keeps_the_partial_run(tmp_path):
     assert len(runs) == 1 and runs[0]["interrupted"] == "True" and 1 <= int(runs[0]["queries"]) < 100
     assert len(read(out / "trace.csv")) == int(runs[0]["queries"])
     assert "architecture" in stdout
+
+
+def test_a_closed_pipe_is_not_an_error():
+    """`fastrank benchmarks | head -2`: no traceback when the reader stops early."""
+    done = subprocess.run(f"{sys.executable} -m fastrank benchmarks | head -2", shell=True, capture_output=True,
+                          text=True, timeout=300)
+    assert len(done.stdout.splitlines()) == 2 and "Traceback" not in done.stderr

@@ -206,9 +206,13 @@ def _benchmarks() -> int:
 def main(argv: Optional[List[str]] = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.command == "benchmarks":
-        return _benchmarks()
-    return _search(parser, args)
+    try:
+        code = _benchmarks() if args.command == "benchmarks" else _search(parser, args)
+        sys.stdout.flush()  # here, not at exit, so that a closed pipe lands in the except below
+        return code
+    except BrokenPipeError:  # `fastrank benchmarks | head`: the reader left, which is not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":
