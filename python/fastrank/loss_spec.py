@@ -11,7 +11,7 @@ import torch
 
 from .nn import SEED_PIECEWISE, PiecewiseLoss, WeightedSum, make_loss, _canonical
 
-__all__ = ["parse_loss", "resolve_loss", "seed_task", "check_loss_spec"]
+__all__ = ["parse_loss", "resolve_loss", "seed_task"]
 
 # Benchmarks the seed study has no PW pair for use its NB201/DARTS pair (HR -> MAPE).
 _DEFAULT_PAIR = SEED_PIECEWISE["nb201"]
@@ -85,12 +85,6 @@ def parse_loss(spec, *, task: str = "", switch_at: Optional[int] = None) -> torc
             terms[_canonical(name.strip())] = w
         return WeightedSum(terms)
     return make_loss(text)
-
-
-def check_loss_spec(spec: str) -> str:
-    """Raises ValueError for a spec that does not parse; returns it unchanged."""
-    parse_loss(spec)
-    return spec
 
 
 def resolve_loss(loss, *, n_labelled: int, space: str = ""):

@@ -24,8 +24,9 @@ from typing import Optional, Sequence, Union
 import numpy as np
 import torch
 
-from .graph import GCNEncoder, GCNPredictor, GINEncoder
+from .graph import GCNPredictor, GINEncoder
 from .graph.encode import _NATIVE_TAGS, encode_architectures, encode_codes
+from .graph.predictor import torch_step
 from .loss_spec import resolve_loss
 from .optim import FusedAdam
 from .spaces import InvalidArchitecture, SearchSpace, get_space
@@ -259,7 +260,7 @@ class Predictor:
                         if native:
                             model.train_step(a[lo:hi], o[lo:hi], m[lo:hi], t[lo:hi], optimizer, loss_fn)
                         else:
-                            _torch_step(model, (a[lo:hi], o[lo:hi], m[lo:hi]), t[lo:hi], optimizer, loss_fn)
+                            torch_step(model, (a[lo:hi], o[lo:hi], m[lo:hi]), t[lo:hi], optimizer, loss_fn)
                     if bar is not None:
                         bar.update()
                 model.eval()
@@ -363,12 +364,3 @@ def _whole_space(space_type, dtype):
 def _proteins_space():
     from .spaces import NASBenchGraph
     return NASBenchGraph(proteins=True)
-
-
-def _torch_step(model, graphs, targets, optimizer, loss_fn) -> None:
-    optimizer.zero_grad()
-    value = loss_fn(model(*graphs), targets)
-    if not torch.isfinite(value):
-        raise ValueError(f"the loss is not finite ({value.item()}); the parameters were not updated")
-    value.backward()
-    optimizer.step()

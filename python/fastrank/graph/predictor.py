@@ -59,7 +59,7 @@ class GCNPredictor(torch.nn.Module):
         loss_fn = self._loss_fn(loss)
         params = self._native_params()
         if params is None:
-            return self._torch_step(adj, ops, mask, targets, optimizer, loss_fn)
+            return torch_step(self, (adj, ops, mask), targets, optimizer, loss_fn)
         adj, ops, mask = self._check_graphs(adj, ops, mask, params[0].dtype)
         shape = self._shape(params, adj)
         scores, saved = self._native_forward(params, shape, adj, ops, mask)
@@ -112,14 +112,6 @@ class GCNPredictor(torch.nn.Module):
                 return None
         return params
 
-    def _torch_step(self, adj, ops, mask, targets, optimizer, loss_fn) -> torch.Tensor:
-        optimizer.zero_grad()
-        value = loss_fn(self(adj, ops, mask), targets)
-        _check_loss(value)
-        value.backward()
-        optimizer.step()
-        return value.detach()
-
     @staticmethod
     def _check_graphs(adj, ops, mask, dtype):
         if isinstance(adj, torch.Tensor) and not adj.dtype.is_floating_point and adj.dtype != torch.bool:
@@ -167,6 +159,17 @@ class GCNPredictor(torch.nn.Module):
         _raise_for(status, shape[6])
         for p, g in fresh:
             p.grad = g
+
+
+def torch_step(model, graphs, targets, optimizer, loss_fn) -> torch.Tensor:
+    """One ordinary torch training step of any graph model ``model(adj, ops, mask)``; raises,
+    with the parameters untouched, on a non-scalar or non-finite loss. Returns the loss."""
+    optimizer.zero_grad()
+    value = loss_fn(model(*graphs), targets)
+    _check_loss(value)
+    value.backward()
+    optimizer.step()
+    return value.detach()
 
 
 def _clear_other_grads(optimizer, params) -> None:

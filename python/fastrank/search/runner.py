@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Sequence, Union
 
 import numpy as np
 
 from ..benchmarks import TabularBenchmark
-from ..loss_spec import parse_loss, seed_task
+from ..loss_spec import parse_loss
 from ..spaces import SearchSpace, get_space
 from .candidates import CandidatePool
 from .evolution import EvolutionOptions, evolution_search
