@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .candidates import CandidatePool
-from .guided import GuidedOptions, fit_round, pick, random_start
+from .guided import GuidedOptions, best_labelled, fit_round, query_best, rounds
 from .trace import Trace
 
 
@@ -38,12 +38,8 @@ class EvolutionOptions(GuidedOptions):
 
 def evolution_search(trace: Trace, pool: CandidatePool, rng: np.random.Generator, loss, seed: int,
                      options: EvolutionOptions) -> None:
-    random_start(trace, pool, rng, options.n_init)
-    round_no = 0
-    while trace.remaining > 0:
-        round_no += 1
-        archs, values = trace.labelled()
-        parents = [archs[i] for i in np.argsort(-values, kind="stable")[:options.parents]]
+    for round_no in rounds(trace, pool, rng, options.n_init):
+        parents = best_labelled(trace, options.parents)
         children = pool.mutants(parents, trace, rng, options.mutations)
         if len(children) < options.children:
             keys = {pool.space.identity(c) for c in children}
@@ -52,6 +48,4 @@ def evolution_search(trace: Trace, pool: CandidatePool, rng: np.random.Generator
         if not children:
             return
         predictor = fit_round(trace, pool.space, loss, seed, round_no, options)
-        scores = predictor.predict(children)
-        for i in pick(scores, min(options.per_round, trace.remaining), options.exploration, rng):
-            trace(children[i])
+        query_best(trace, children, predictor.predict(children), options, rng)

@@ -42,9 +42,20 @@ class GuidedOptions:
             raise TypeError("predictor_class must be fastrank.Predictor or a subclass")
 
 
-def random_start(trace: Trace, pool: CandidatePool, rng: np.random.Generator, n: int) -> None:
-    for arch in pool.draw(trace, rng, min(n, trace.remaining)):
+def rounds(trace: Trace, pool: CandidatePool, rng: np.random.Generator, n_init: int):
+    """The random start, then round numbers 1, 2, ... while the budget lasts."""
+    for arch in pool.draw(trace, rng, min(n_init, trace.remaining)):
         trace(arch)
+    round_no = 0
+    while trace.remaining > 0:
+        round_no += 1
+        yield round_no
+
+
+def best_labelled(trace: Trace, n: int) -> list:
+    """The n best queried architectures by value (the first queried on ties)."""
+    archs, values = trace.labelled()
+    return [archs[i] for i in np.argsort(-values, kind="stable")[:n]]
 
 
 def fit_round(trace: Trace, space, loss, seed: int, round_no: int, options: GuidedOptions) -> Predictor:
@@ -54,6 +65,12 @@ def fit_round(trace: Trace, space, loss, seed: int, round_no: int, options: Guid
     predictor = options.predictor_class(space, seed=seed * 1000 + round_no, **options.predictor)
     active = loss.active(len(archs)) if isinstance(loss, PiecewiseLoss) else loss
     return predictor.fit(archs, values, loss=active)
+
+
+def query_best(trace: Trace, candidates, scores: np.ndarray, options: GuidedOptions, rng: np.random.Generator) -> None:
+    """Queries the round's picks among the scored candidates."""
+    for i in pick(scores, min(options.per_round, trace.remaining), options.exploration, rng):
+        trace(candidates[i])
 
 
 def pick(scores: np.ndarray, k: int, exploration: float, rng: np.random.Generator) -> np.ndarray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .candidates import CandidatePool
-from .guided import GuidedOptions, fit_round, pick, random_start
+from .guided import GuidedOptions, best_labelled, fit_round, query_best, rounds
 from .trace import Trace
 
 # Candidates per round of an open pool: mutants of the best plus as many random samples.
@@ -15,10 +15,7 @@ OPEN_RANDOM = 500
 
 def predictor_search(trace: Trace, pool: CandidatePool, rng: np.random.Generator, loss, seed: int,
                      options: GuidedOptions) -> None:
-    random_start(trace, pool, rng, options.n_init)
-    round_no = 0
-    while trace.remaining > 0:
-        round_no += 1
+    for round_no in rounds(trace, pool, rng, options.n_init):
         predictor = fit_round(trace, pool.space, loss, seed, round_no, options)
         if pool.fixed:
             free = pool.unlabelled(trace)
@@ -28,11 +25,9 @@ def predictor_search(trace: Trace, pool: CandidatePool, rng: np.random.Generator
             scores = predictor.predict_graphs(tuple(t[free] for t in graphs))
             candidates = [pool.archs[i] for i in free]
         else:
-            archs, values = trace.labelled()
-            parents = [archs[i] for i in np.argsort(-values, kind="stable")[:OPEN_MUTANT_PARENTS]]
+            parents = best_labelled(trace, OPEN_MUTANT_PARENTS)
             candidates = pool.mutants(parents, trace, rng, None) + pool.draw(trace, rng, OPEN_RANDOM)
             if not candidates:
                 return
             scores = predictor.predict(candidates)
-        for i in pick(scores, min(options.per_round, trace.remaining), options.exploration, rng):
-            trace(candidates[i])
+        query_best(trace, candidates, scores, options, rng)

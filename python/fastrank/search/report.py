@@ -27,20 +27,19 @@ def groups(results: Sequence[SearchResult]) -> Dict[Tuple[str, str], List[Search
     return out
 
 
-def write_runs(results: Sequence[SearchResult], path: Path) -> None:
+def _write_csv(path: Path, columns, rows) -> None:
     with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=RUN_COLUMNS)
+        writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
-        for r in results:
-            writer.writerow(r.row())
+        writer.writerows(rows)
+
+
+def write_runs(results: Sequence[SearchResult], path: Path) -> None:
+    _write_csv(path, RUN_COLUMNS, (r.row() for r in results))
 
 
 def write_trace(results: Sequence[SearchResult], path: Path) -> None:
-    with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=TRACE_FILE_COLUMNS)
-        writer.writeheader()
-        for r in results:
-            writer.writerows(r.trace_rows())
+    _write_csv(path, TRACE_FILE_COLUMNS, (row for r in results for row in r.trace_rows()))
 
 
 def curves(results: Sequence[SearchResult]) -> np.ndarray:
@@ -67,14 +66,15 @@ def plot_best_so_far(results: Sequence[SearchResult], path: Path) -> None:
         by_bench.setdefault(bench, []).append((label, rs))
     fig, axes = plt.subplots(1, len(by_bench), figsize=(6 * len(by_bench), 4.2), squeeze=False)
     for ax, (bench, lines) in zip(axes[0], by_bench.items()):
-        for label, rs in lines:
-            c = curves(rs)
+        line_curves = [curves(rs) for _, rs in lines]
+        for (label, rs), c in zip(lines, line_curves):
             x = np.arange(1, c.shape[1] + 1)
             mean, std = c.mean(0), c.std(0)
             ax.plot(x, mean, label=f"{label} ({len(rs)} seeds)")
             ax.fill_between(x, mean - std, mean + std, alpha=0.2)
-        low = min(np.percentile(curves(rs)[:, min(9, curves(rs).shape[1] - 1)], 5) for _, rs in lines)
-        high = max(curves(rs).max() for _, rs in lines)
+        # the y range starts near the 10th query, so the random start's spread does not flatten the rest
+        low = min(np.percentile(c[:, min(9, c.shape[1] - 1)], 5) for c in line_curves)
+        high = max(c.max() for c in line_curves)
         if math.isfinite(low) and high > low:
             ax.set_ylim(low, high + 0.05 * (high - low))
         protocol = lines[0][1][0].protocol
