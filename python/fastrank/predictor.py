@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-from functools import lru_cache
 from numbers import Integral, Real
 from pathlib import Path
 from typing import Optional, Sequence, Union
@@ -25,7 +24,7 @@ import numpy as np
 import torch
 
 from .graph import GCNPredictor, GINEncoder
-from .graph.encode import _NATIVE_TAGS, encode_architectures, encode_codes
+from .graph.encode import _NATIVE_TAGS, encode_architectures, whole_space_graphs
 from .graph.predictor import torch_step
 from .loss_spec import resolve_loss
 from .optim import FusedAdam
@@ -200,7 +199,7 @@ class Predictor:
         if not self._native():
             raise TypeError(f"{self.space.name} has no native encoder; pass architectures")
         if self._space_graphs is None:
-            adj, ops, mask = _whole_space(type(self.space), self.dtype)
+            adj, ops, mask = whole_space_graphs(type(self.space), self.dtype)
             self._space_graphs = (adj.to(self.device), ops.to(self.device), mask.to(self.device))
         codes = torch.as_tensor(np.asarray(codes, dtype=np.int64))
         if codes.numel() and (int(codes.min()) < 0 or int(codes.max()) >= self.space.size):
@@ -351,14 +350,6 @@ class Predictor:
     def __repr__(self) -> str:
         state = "fitted" if self.models else "not fitted"
         return f"Predictor({self.space.name}, encoder={self.encoder!r}, ensemble={self.ensemble}, {state})"
-
-
-@lru_cache(maxsize=8)
-def _whole_space(space_type, dtype):
-    """Every architecture of a natively encoded space, as graphs; one per process, shared by
-    the predictors of a search's rounds (read-only: batches are gathered from it)."""
-    space = space_type()
-    return encode_codes(space, torch.arange(space.size), dtype)
 
 
 def _proteins_space():

@@ -1,6 +1,7 @@
 """Architectures → batched graph tensors (adjacency, node operations, node mask)."""
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Sequence, Tuple, Union
 
 import numpy as np
@@ -36,6 +37,14 @@ def encode_codes(space: SearchSpace, codes, dtype: torch.dtype = torch.float32) 
                              "(fastrank.cuda_available() is False)")
         return _encode(space, tag, codes, dtype, "device")
     return _encode(space, tag, codes.cpu(), dtype, "cpu")
+
+
+@lru_cache(maxsize=8)
+def whole_space_graphs(space_type: type, dtype: torch.dtype = torch.float32) -> GraphBatch:
+    """Every architecture of a natively encoded space, by code, encoded once per process
+    and shared (read-only: callers gather rows from it)."""
+    space = space_type()
+    return encode_codes(space, torch.arange(space.size), dtype)
 
 
 def _encode(space: SearchSpace, tag: int, codes: torch.Tensor, dtype: torch.dtype, kernel: str) -> GraphBatch:
