@@ -96,7 +96,10 @@ def test_ctrl_c_keeps_the_partial_run(tmp_path):
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "fastrank", "search", "--budget", "100", "--epochs", "400",
                              "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "TQDM_MININTERVAL": "0"})
+                            env={**os.environ, "TQDM_MININTERVAL": "0"},
+                            # a runner that starts jobs in the background hands them SIGINT ignored,
+                            # and Python then installs no KeyboardInterrupt handler: restore the default
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     seen = ""
     while not re.search(r"\b(1[1-9]|[2-9]\d)/100\b", seen):  # past the random start: fitting rounds
         char = proc.stderr.read(1)
