@@ -75,6 +75,33 @@ def test_train_step_equals_torch_step_float64(config):
         assert_same_model(ours, theirs, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("outputs", [2, 3, 7])
+def test_multi_output_head_train_step_equals_torch_step(outputs):
+    """One head per weak label (pretraining): scores (batch, outputs), a masked loss."""
+    torch.manual_seed(outputs)
+    ours = GCNPredictor(5, 16, 3, 12, "mean", outputs=outputs).double()
+    assert ours._native_params() is not None  # the native step, not the torch fallback
+    theirs = copy.deepcopy(ours)
+    opt_ours = FusedAdam(ours.parameters(), lr=1e-2)
+    opt_theirs = torch.optim.Adam(theirs.parameters(), lr=1e-2)
+
+    def masked_mse(scores, targets):
+        known = ~torch.isnan(targets)
+        return ((scores - targets.nan_to_num()) ** 2 * known).sum() / known.sum()
+
+    for step in range(3):
+        adj, ops, mask, _ = random_batch(10, 7, 5, seed=step)
+        y = torch.randn(10, outputs, dtype=torch.float64)
+        y[torch.rand(10, outputs) < 0.3] = float("nan")
+        a = ours.train_step(adj, ops, mask, y, opt_ours, masked_mse)
+        b = torch_step(theirs, opt_theirs, masked_mse, adj, ops, mask, y)
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+        assert_same_model(ours, theirs, rtol=1e-10, atol=1e-12)
+    assert ours(adj, ops, mask).shape == (10, outputs)
+    with pytest.raises(ValueError, match="outputs"):
+        GCNPredictor(5, outputs=0)
+
+
 def test_train_step_float32_on_nb201():
     space = get_space("nb201")
     torch.manual_seed(1)

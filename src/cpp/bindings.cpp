@@ -294,11 +294,11 @@ PYBIND11_MODULE(_C, m) {
       });
 
   // The predictor's training passes: `shape` = (dtype, batch, nodes, features, layers, hidden,
-  // table_rows, mean_pool); `buffers` = (ops, adj, mask, activations, pooled, head_hidden, scores,
+  // table_rows, mean_pool, outputs); `buffers` = (ops, adj, mask, activations, pooled, head_hidden, scores,
   // d_scores); params / grads in the module's parameter order (2·layers + 5 addresses).
   auto predictor_args = [](const std::vector<int64_t>& shape, const std::vector<uintptr_t>& buffers,
                            const std::vector<uintptr_t>& params, const std::vector<uintptr_t>& grads) {
-    if (shape.size() != 8 || buffers.size() != 8) throw py::value_error("predictor: expected 8 shape and 8 buffer entries");
+    if (shape.size() != 9 || buffers.size() != 8) throw py::value_error("predictor: expected 9 shape and 8 buffer entries");
     GcnPredictorArgs a;
     a.dtype = check_dtype(int(shape[0]));
     a.batch = shape[1];
@@ -308,7 +308,8 @@ PYBIND11_MODULE(_C, m) {
     a.hidden = shape[5];
     a.table_rows = shape[6];
     a.mean_pool = shape[7] != 0;
-    for (size_t k = 1; k < 7; ++k)
+    a.outputs = shape[8];
+    for (size_t k : {1, 2, 3, 4, 5, 6, 8})
       if (shape[k] < 0) throw py::value_error("sizes must be non-negative");
     const size_t expected = size_t(2 * a.layers + 5);
     if (params.size() != expected || (!grads.empty() && grads.size() != expected))

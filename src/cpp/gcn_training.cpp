@@ -23,13 +23,13 @@ constexpr int kStepLingerUs = 300;
 
 template <typename T>
 struct Model {
-  int64_t rows, f, h, layers;
+  int64_t rows, f, h, layers, outs;
   const T* embed;
   std::vector<const T*> w, b;  // per layer, W in (out, in) layout
   const T *w1, *b1, *w2, *b2;
 
   explicit Model(const GcnPredictorArgs& g)
-      : rows(g.table_rows), f(g.features), h(g.hidden), layers(g.layers) {
+      : rows(g.table_rows), f(g.features), h(g.hidden), layers(g.layers), outs(g.outputs) {
     auto p = [&](int64_t k) { return static_cast<const T*>(g.params[k]); };
     embed = p(0);
     for (int64_t l = 0; l < layers; ++l) {
@@ -90,12 +90,13 @@ int forward(const GcnPredictorArgs& g) {
     masked_pool(last, g.mask + b * n, n, f, g.mean_pool, p);
     T* r = hidden + b * hid;
     graph_linear(p, w1_t, model.b1, r, 1, f, hid);
-    T s = model.b2[0];
-    for (int64_t j = 0; j < hid; ++j) {
-      r[j] = r[j] > T(0) ? r[j] : T(0);
-      s += model.w2[j] * r[j];
+    for (int64_t j = 0; j < hid; ++j) r[j] = r[j] > T(0) ? r[j] : T(0);
+    for (int64_t o = 0; o < model.outs; ++o) {
+      const T* w2 = model.w2 + o * hid;
+      T s = model.b2[o];
+      for (int64_t j = 0; j < hid; ++j) s += w2[j] * r[j];
+      scores[b * model.outs + o] = s;
     }
-    scores[b] = s;
   }, kStepLingerUs);
   return status.load();
 }
@@ -104,7 +105,7 @@ int forward(const GcnPredictorArgs& g) {
 // first layer and the embedding follow from it once per call), layers 1.. and the head.
 struct GradLayout {
   int64_t table, w, b, w1, b1, w2, b2, size;
-  GradLayout(int64_t rows, int64_t f, int64_t h, int64_t layers) {
+  GradLayout(int64_t rows, int64_t f, int64_t h, int64_t layers, int64_t outs) {
     const int64_t later = layers - 1;  // >= 0: a predictor has at least one layer
     table = 0;
     w = table + rows * f;
@@ -112,8 +113,8 @@ struct GradLayout {
     w1 = b + later * f;
     b1 = w1 + h * f;
     w2 = b1 + h;
-    b2 = w2 + h;
-    size = b2 + 1;
+    b2 = w2 + outs * h;
+    size = b2 + outs;
   }
 };
 
@@ -126,8 +127,9 @@ int backward(const GcnPredictorArgs& g) {
   const T* hidden = static_cast<const T*>(g.head_hidden);
   const T* d_scores = static_cast<const T*>(g.d_scores);
   const T* adj = static_cast<const T*>(g.adj);
-  if (!all_finite(d_scores, batch)) return kNonFiniteScores;
-  const GradLayout lay(model.rows, f, hid, layers);
+  const int64_t outs = model.outs;
+  if (!all_finite(d_scores, batch * outs)) return kNonFiniteScores;
+  const GradLayout lay(model.rows, f, hid, layers, outs);
 
   // Blocks depend on the batch only, and block sums are added in block order: the gradients
   // are the same bits whatever the thread count.
@@ -152,14 +154,23 @@ int backward(const GcnPredictorArgs& g) {
     // The head over the block's graphs at once: one product each rather than one per graph.
     for (int64_t k = 0; k < count; ++k) {
       const int64_t b = first + k;
-      const T ds = d_scores[b];
+      const T* ds = d_scores + b * outs;
       const T* r = hidden + b * hid;
-      for (int64_t j = 0; j < hid; ++j) {
-        acc[lay.w2 + j] += ds * r[j];
-        dr[k * hid + j] = r[j] > T(0) ? ds * model.w2[j] : T(0);
-        acc[lay.b1 + j] += dr[k * hid + j];
+      T* drk = dr + k * hid;
+      std::fill(drk, drk + hid, T(0));
+      for (int64_t o = 0; o < outs; ++o) {
+        const T* w2 = model.w2 + o * hid;
+        T* dw2 = acc + lay.w2 + o * hid;
+        for (int64_t j = 0; j < hid; ++j) {
+          dw2[j] += ds[o] * r[j];
+          drk[j] += ds[o] * w2[j];
+        }
+        acc[lay.b2 + o] += ds[o];
       }
-      acc[lay.b2] += ds;
+      for (int64_t j = 0; j < hid; ++j) {
+        drk[j] = r[j] > T(0) ? drk[j] : T(0);
+        acc[lay.b1 + j] += drk[j];
+      }
     }
     graph_outer_accumulate(dr, pooled + first * f, acc + lay.w1, count, hid, f);
     graph_linear(dr, model.w1, static_cast<const T*>(nullptr), dp, count, hid, f);
@@ -226,14 +237,14 @@ int backward(const GcnPredictorArgs& g) {
   }
   std::memcpy(grad(1 + 2 * layers), total + lay.w1, sizeof(T) * size_t(hid * f));
   std::memcpy(grad(2 + 2 * layers), total + lay.b1, sizeof(T) * size_t(hid));
-  std::memcpy(grad(3 + 2 * layers), total + lay.w2, sizeof(T) * size_t(hid));
-  std::memcpy(grad(4 + 2 * layers), total + lay.b2, sizeof(T));
+  std::memcpy(grad(3 + 2 * layers), total + lay.w2, sizeof(T) * size_t(outs * hid));
+  std::memcpy(grad(4 + 2 * layers), total + lay.b2, sizeof(T) * size_t(outs));
   return kOk;
 }
 
 bool valid_shape(const GcnPredictorArgs& g) {
   return g.nodes <= kMaxGraphNodes && g.layers >= 1 && g.batch >= 0 && g.features >= 1 && g.hidden >= 1 &&
-         g.table_rows >= 1;
+         g.table_rows >= 1 && g.outputs >= 1;
 }
 
 }  // namespace

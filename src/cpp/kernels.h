@@ -117,14 +117,15 @@ struct GcnEncoderArgs {
 int gcn_encoder_forward_cpu(const GcnEncoderArgs& args);
 
 // Training of a GCN predictor: a GCNEncoder (op embedding, `layers` × (linear, propagation,
-// ReLU), pooling) and an MLP head (features → hidden, ReLU, → 1 score per graph).
+// ReLU), pooling) and an MLP head (features → hidden, ReLU, → `outputs` scores per graph: one
+// for a predictor, one per weak label for multi-head pretraining).
 // params and grads hold 2·layers + 5 pointers in the module's parameter order: embed
 // (table_rows, F); per layer W (F, F) in torch's (out, in) layout, then b (F); head W1 (H, F),
-// b1 (H), W2 (1, H), b2 (1). The forward writes the scores and what the backward reads
+// b1 (H), W2 (outputs, H), b2 (outputs). The forward writes the scores and what the backward reads
 // (activations, pooled, head_hidden); the backward writes (does not accumulate) every gradient.
 struct GcnPredictorArgs {
   DType dtype = DType::kFloat32;
-  int64_t batch = 0, nodes = 0, features = 0, layers = 0, hidden = 0, table_rows = 0;
+  int64_t batch = 0, nodes = 0, features = 0, layers = 0, hidden = 0, table_rows = 0, outputs = 1;
   bool mean_pool = true;
   const int64_t* ops = nullptr;     // (batch, nodes)
   const void* adj = nullptr;        // (batch, nodes, nodes)
@@ -133,8 +134,8 @@ struct GcnPredictorArgs {
   void* activations = nullptr;      // (layers, batch, nodes, F): each layer's output after ReLU
   void* pooled = nullptr;           // (batch, F)
   void* head_hidden = nullptr;      // (batch, H), after ReLU
-  void* scores = nullptr;           // (batch)
-  const void* d_scores = nullptr;   // backward: ∂loss/∂scores (batch)
+  void* scores = nullptr;           // (batch, outputs)
+  const void* d_scores = nullptr;   // backward: ∂loss/∂scores (batch, outputs)
   void* const* grads = nullptr;
 };
 int gcn_predictor_forward_cpu(const GcnPredictorArgs& args);

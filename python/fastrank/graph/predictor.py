@@ -16,9 +16,11 @@ LossLike = Union[str, torch.nn.Module, Callable[[torch.Tensor, torch.Tensor], to
 
 
 class GCNPredictor(torch.nn.Module):
-    """GCNEncoder → MLP head (width → hidden, ReLU, → 1): one score per architecture graph.
+    """GCNEncoder → MLP head (width → hidden, ReLU, → outputs): one score per architecture
+    graph, or ``outputs`` of them (one per weak label when pretraining several heads).
 
-    ``forward(adj, ops, mask) -> (batch,)`` is an ordinary differentiable module.
+    ``forward(adj, ops, mask) -> (batch,)`` (``(batch, outputs)`` when outputs > 1) is an
+    ordinary differentiable module.
     ``train_step(adj, ops, mask, targets, optimizer, loss)`` is one training step with the
     same result as ::
 
@@ -32,17 +34,21 @@ class GCNPredictor(torch.nn.Module):
     torch. With :class:`fastrank.optim.FusedAdam` the update is one more native call.
     """
 
-    def __init__(self, n_ops: int, width: int = 64, layers: int = 4, hidden: int = None, pooling: str = "mean"):
+    def __init__(self, n_ops: int, width: int = 64, layers: int = 4, hidden: int = None, pooling: str = "mean",
+                 outputs: int = 1):
         super().__init__()
         self.encoder = GCNEncoder(n_ops, width, layers, pooling)
         hidden = width if hidden is None else hidden
-        if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 1:
-            raise ValueError(f"hidden must be a positive int, got {hidden!r}")
-        self.head = torch.nn.Sequential(torch.nn.Linear(width, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 1))
+        for name, value in (("hidden", hidden), ("outputs", outputs)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        self.head = torch.nn.Sequential(torch.nn.Linear(width, hidden), torch.nn.ReLU(),
+                                        torch.nn.Linear(hidden, outputs))
         self._losses = {}
 
     def forward(self, adj: torch.Tensor, ops: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return self.head(self.encoder(adj, ops, mask)).squeeze(-1)
+        out = self.head(self.encoder(adj, ops, mask))
+        return out.squeeze(-1) if out.shape[-1] == 1 else out
 
     def train_step(self, adj: torch.Tensor, ops: torch.Tensor, mask: torch.Tensor, targets: torch.Tensor,
                    optimizer: torch.optim.Optimizer, loss: LossLike = "MSE") -> torch.Tensor:
@@ -93,7 +99,7 @@ class GCNPredictor(torch.nn.Module):
         if type(first) is not torch.nn.Linear or type(relu) is not torch.nn.ReLU or type(last) is not torch.nn.Linear:
             return None
         embed = encoder._modules["embed"]
-        if last.out_features != 1 or first.in_features != embed.embedding_dim:
+        if first.in_features != embed.embedding_dim or last.in_features != first.out_features:
             return None
         params = [embed._parameters["weight"]]
         for linear in encoder._modules["linears"]._modules.values():
@@ -104,9 +110,9 @@ class GCNPredictor(torch.nn.Module):
         if dtype not in _DTYPE_TAG or len(params) != 2 * len(encoder.linears) + 5:
             return None
         # the shapes the kernels index with: a module swapped for one of another size goes to torch
-        width, hidden = embed.embedding_dim, first.out_features
+        width, hidden, outputs = embed.embedding_dim, first.out_features, last.out_features
         expected = [(embed.num_embeddings, width)] + [(width, width), (width,)] * len(encoder.linears) + [
-            (hidden, width), (hidden,), (1, hidden), (1,)]
+            (hidden, width), (hidden,), (outputs, hidden), (outputs,)]
         for p, shape in zip(params, expected):
             if p is None or not p.is_cpu or p.dtype is not dtype or not p.is_contiguous() or p.shape != shape:
                 return None
@@ -119,17 +125,19 @@ class GCNPredictor(torch.nn.Module):
         return _check_graph_batch(adj, ops, mask, dtype)
 
     def _shape(self, params, adj):
-        """(dtype, batch, nodes, width, layers, hidden, n_ops, mean pooling), from the parameters."""
+        """(dtype, batch, nodes, width, layers, hidden, n_ops, mean pooling, outputs), from the
+        parameters."""
         batch, nodes = adj.shape[:2]
-        (n_ops, width), hidden = params[0].shape, params[-4].shape[0]
+        (n_ops, width), hidden, outputs = params[0].shape, params[-4].shape[0], params[-1].shape[0]
         return [_DTYPE_TAG[params[0].dtype], batch, nodes, width, (len(params) - 5) // 2, hidden, n_ops,
-                int(self.encoder.pooling == "mean")]
+                int(self.encoder.pooling == "mean"), outputs]
 
     def _native_forward(self, params, shape, adj, ops, mask):
         _, batch, nodes, width, layers, hidden = shape[:6]
         p0 = params[0]
         saved = (p0.new_empty(layers, batch, nodes, width), p0.new_empty(batch, width), p0.new_empty(batch, hidden))
-        scores = p0.new_empty(batch)
+        outputs = shape[8]
+        scores = p0.new_empty(batch) if outputs == 1 else p0.new_empty(batch, outputs)
         buffers = [ops.data_ptr(), adj.data_ptr(), mask.data_ptr(), *(t.data_ptr() for t in saved),
                    scores.data_ptr(), 0]
         status = _C.gcn_predictor_forward_cpu(shape, buffers, [p.data_ptr() for p in params])
