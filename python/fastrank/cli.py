@@ -79,9 +79,10 @@ def _parser() -> argparse.ArgumentParser:
                    help=f"benchmark name(s) (default {DEFAULT_BENCHMARK}); `fastrank benchmarks` lists them")
     s.add_argument("--strategy", nargs="+", default=["predictor"], choices=STRATEGIES, metavar="STRATEGY",
                    help=f"one or more of {', '.join(STRATEGIES)} (default predictor)")
-    s.add_argument("--loss", nargs="+", default=["pw"], metavar="LOSS",
-                   help=f"predictor loss(es): {', '.join(LOSSES)}; sum:MSE=1,HR=0.5; pw (the seed study's pair, "
-                        "switching at half the budget); pw:HR,MAPE@50 (default pw)")
+    s.add_argument("--loss", nargs="+", default=None, metavar="LOSS",
+                   help=f"predictor loss(es): {', '.join(LOSSES)}; LambdaRank:k=10 (with hyperparameters); "
+                        "sum:MSE=1,HR=0.5; pw (the seed study's pair, switching at half the budget); pw:HR,MAPE@50 "
+                        "(default pw; acenas: LambdaRank with AceNAS' relevance grades)")
     s.add_argument("--budget", type=_positive, default=100, help="queries per run (default 100)")
     s.add_argument("--seeds", type=parse_seeds, default=[0], metavar="SEEDS",
                    help="N (seeds 0..N-1), a range a-b or a list a,b,c (default: seed 0)")
@@ -98,6 +99,17 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--per-round", type=_positive, default=5, help="queries per fit (default 5)")
     s.add_argument("--exploration", type=_fraction, default=0.0,
                    help="share of each round's queries drawn at random (default 0)")
+    s.add_argument("--pretrain", default=None, metavar="LABELS",
+                   help="pretrain the encoder on these weak labels of the benchmark (comma list or 'all'; "
+                        "`fastrank benchmarks` lists them) before the first fit: predictor and evolution "
+                        "(default: none), acenas (default: all)")
+    s.add_argument("--pretrain-epochs", type=_positive, default=20, help="pretraining epochs (default 20)")
+    s.add_argument("--rounds", type=_positive, default=5,
+                   help="acenas: rounds the budget is split over (default 5)")
+    s.add_argument("--top-share", type=_fraction, default=1.0,
+                   help="acenas: share of a round taken from the predicted top, the rest random (default 1)")
+    s.add_argument("--ndcg-k", type=_positive, default=None,
+                   help="acenas: LambdaRank's NDCG@k while fine-tuning (default: the whole labelled list)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(benchmark_names=names)
     sub.add_parser("benchmarks", help="list the benchmarks: name, space, size, metrics, weak labels, source")
@@ -112,28 +124,48 @@ def _check(parser: argparse.ArgumentParser, args) -> None:
         if name not in args.benchmark_names:
             parser.error(f"argument --benchmark: unknown benchmark {name!r} (choose from "
                          f"{', '.join(args.benchmark_names)})")
-    for loss in args.loss:
+    for loss in args.loss or []:
         try:
             parse_loss(loss)
         except (ValueError, TypeError) as err:
             parser.error(f"argument --loss: {err}")
+    if args.pretrain is not None:
+        from .search import BenchmarkTask
+        from .weak_labels import select_weak_labels
+
+        for name in args.benchmark:
+            try:
+                select_weak_labels(BenchmarkTask.load(name, args.protocol).query, args.pretrain)
+            except ValueError as err:
+                parser.error(f"argument --pretrain: {err}")
     if args.budget < args.n_init and any(s != "random" for s in args.strategy):
         args.n_init = args.budget
 
 
+def _options(args, strategy: str) -> dict:
+    """The strategy's keyword arguments of ``search.run`` from the command line."""
+    predictor = {"encoder": args.encoder, "ensemble": args.ensemble, **({"epochs": args.epochs} if args.epochs else {})}
+    pretraining = {"pretrain_epochs": args.pretrain_epochs}
+    if strategy == "acenas":
+        return {"rounds": args.rounds, "top_share": args.top_share, "ndcg_k": args.ndcg_k, "predictor": predictor,
+                "pretrain": args.pretrain or "all", **pretraining}
+    if args.pretrain is not None:
+        pretraining["pretrain"] = args.pretrain
+    return {"n_init": args.n_init, "per_round": args.per_round, "exploration": args.exploration,
+            "predictor": predictor, **pretraining}
+
+
 def _jobs(args) -> List[dict]:
-    options = {"n_init": args.n_init, "per_round": args.per_round, "exploration": args.exploration,
-               "predictor": {"encoder": args.encoder, "ensemble": args.ensemble,
-                             **({"epochs": args.epochs} if args.epochs else {})}}
     jobs = []
     for bench in args.benchmark:
         for strategy in args.strategy:
-            for loss in (["-"] if strategy == "random" else args.loss):
+            losses = ["-"] if strategy == "random" else args.loss or [None]
+            for loss in losses:
                 for seed in args.seeds:
                     job = {"objective": bench, "strategy": strategy, "budget": args.budget, "seed": seed,
                            "protocol": args.protocol}
                     if strategy != "random":
-                        job.update(loss=loss, **options)
+                        job.update(loss=loss, **_options(args, strategy))
                     jobs.append(job)
     return jobs
 

@@ -1,5 +1,5 @@
 """Losses written as text, for the command line and the search: one registered name
-(``"HR"``), a weighted sum (``"sum:MSE=1,HR=0.5"``) or the piecewise PW loss (``"pw"``: the
+(``"HR"``), a name with hyperparameters (``"LambdaRank:k=10"``, ``"WARP:margin=0.5"``), a weighted sum (``"sum:MSE=1,HR=0.5"``) or the piecewise PW loss (``"pw"``: the
 seed study's pair for the task; ``"pw:HR,MAPE@50"``: HR while fewer than 50 architectures
 are labelled, then MAPE)."""
 from __future__ import annotations
@@ -84,7 +84,28 @@ def parse_loss(spec, *, task: str = "", switch_at: Optional[int] = None) -> torc
                 raise ValueError(f"bad loss {spec!r}: weights must be finite")
             terms[_canonical(name.strip())] = w
         return WeightedSum(terms)
+    name, colon, body = text.partition(":")
+    if colon:
+        return make_loss(name.strip(), **_hyperparameters(body, spec))
     return make_loss(text)
+
+
+def _hyperparameters(body: str, spec: str) -> dict:
+    """``k=10,relevance=acenas`` -> {"k": 10, "relevance": "acenas"}: ints, then floats, else text."""
+    hyper = {}
+    for part in body.split(","):
+        key, eq, text = (p.strip() for p in part.partition("="))
+        if not eq or not key or not text:
+            raise ValueError(f"bad loss {spec!r}: write NAME:KEY=VALUE,..., e.g. LambdaRank:k=10")
+        for kind in (int, float):
+            try:
+                hyper[key] = kind(text)
+                break
+            except ValueError:
+                continue
+        else:
+            hyper[key] = None if text.lower() == "none" else text
+    return hyper
 
 
 def resolve_loss(loss, *, n_labelled: int, space: str = ""):

@@ -18,7 +18,7 @@ import json
 import math
 from numbers import Integral, Real
 from pathlib import Path
-from typing import Optional, Sequence, Union
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -27,6 +27,7 @@ from .graph import GCNPredictor, GINEncoder
 from .graph.encode import _NATIVE_TAGS, encode_architectures, whole_space_graphs
 from .graph.predictor import torch_step
 from .loss_spec import resolve_loss
+from .nn import RankingLoss
 from .optim import FusedAdam
 from .spaces import InvalidArchitecture, SearchSpace, get_space
 
@@ -34,6 +35,7 @@ __all__ = ["Predictor", "ENCODERS"]
 
 ENCODERS = ("gcn", "gin", "mlp")
 _FORMAT = "fastrank.Predictor/1"
+_PRETRAIN_SALT = 7919  # pretraining's models start from other draws than fit's
 
 
 def _positive_int(value, name: str) -> int:
@@ -55,20 +57,21 @@ def _positive_real(value, name: str) -> float:
 class _GraphHead(torch.nn.Module):
     """Any graph encoder (adj, ops, mask) -> (B, width) followed by the MLP head."""
 
-    def __init__(self, encoder: torch.nn.Module, width: int, hidden: int):
+    def __init__(self, encoder: torch.nn.Module, width: int, hidden: int, outputs: int = 1):
         super().__init__()
         self.encoder = encoder
-        self.head = torch.nn.Sequential(torch.nn.Linear(width, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 1))
+        self.head = torch.nn.Sequential(torch.nn.Linear(width, hidden), torch.nn.ReLU(),
+                                        torch.nn.Linear(hidden, outputs))
 
     def forward(self, adj, ops, mask):
-        return self.head(self.encoder(adj, ops, mask)).squeeze(-1)
+        return _squeeze(self.head(self.encoder(adj, ops, mask)))
 
 
 class _MLP(torch.nn.Module):
     """The flat baseline: one-hot node operations and the adjacency's upper triangle, as in
     BANANAS' adjacency encoding, through ``layers`` ReLU layers."""
 
-    def __init__(self, n_ops: int, nodes: int, width: int, layers: int, hidden: int):
+    def __init__(self, n_ops: int, nodes: int, width: int, layers: int, hidden: int, outputs: int = 1):
         super().__init__()
         self.n_ops = n_ops
         self.rows, self.cols = torch.triu_indices(nodes, nodes, 1)
@@ -77,12 +80,18 @@ class _MLP(torch.nn.Module):
             blocks += [torch.nn.Linear(size, width), torch.nn.ReLU()]
             size = width
         self.body = torch.nn.Sequential(*blocks)
-        self.head = torch.nn.Sequential(torch.nn.Linear(width, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 1))
+        self.head = torch.nn.Sequential(torch.nn.Linear(width, hidden), torch.nn.ReLU(),
+                                        torch.nn.Linear(hidden, outputs))
 
     def forward(self, adj, ops, mask):
         onehot = torch.nn.functional.one_hot(ops, self.n_ops).to(adj.dtype) * mask.unsqueeze(-1).to(adj.dtype)
         x = torch.cat([onehot.flatten(1), adj[:, self.rows, self.cols]], dim=1)
-        return self.head(self.body(x)).squeeze(-1)
+        return _squeeze(self.head(self.body(x)))
+
+
+def _squeeze(out: torch.Tensor) -> torch.Tensor:
+    """(batch, 1) -> (batch,): one score per graph; several heads stay (batch, heads)."""
+    return out.squeeze(-1) if out.shape[-1] == 1 else out
 
 
 class Predictor:
@@ -103,8 +112,15 @@ class Predictor:
             (default, on the CPU); False trains any encoder with torch autograd and
             ``torch.optim.Adam`` (same model, same arithmetic up to rounding).
 
+    Weak supervision (AceNAS): :meth:`pretrain` fits the encoder to cheap labels of many
+    architectures (one head per label); every later :meth:`fit` starts from that encoder with a
+    fresh head. :meth:`save` keeps the pretrained encoder, so one pretraining serves many
+    searches of the same space.
+
     Subclasses may override :meth:`build_model` to train and score another module of the
-    same call signature ``(adj, ops, mask) -> (batch,)`` (it trains through torch).
+    same call signature ``(adj, ops, mask) -> (batch,)`` (it trains through torch); to be
+    pretrained it takes ``outputs`` and returns ``(batch, outputs)`` for outputs > 1, and the
+    parameters outside its ``head`` submodule are the encoder that fine-tuning keeps.
     """
 
     def __init__(self, space: Union[SearchSpace, str], encoder: str = "gcn", ensemble: int = 1, seed: int = 0, *,
@@ -143,22 +159,39 @@ class Predictor:
         self.models = []
         self.target_mean, self.target_std = 0.0, 1.0
         self._space_graphs = None  # the whole enumerable space, encoded once
+        # weak supervision: the pretrained models (encoder + one head per label) and the labels' scales
+        self.pretrained_models = []
+        self.weak_label_names: Tuple[str, ...] = ()
+        self.weak_label_mean = self.weak_label_std = np.zeros(0)
+        self.pretrain_history: List[float] = []
 
     # --- models ------------------------------------------------------------------------
-    def _build(self, member: int) -> torch.nn.Module:
+    def _build(self, member: int, outputs: int = 1, salt: int = 0) -> torch.nn.Module:
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.seed * 1009 + member)
-            model = self.build_model()
+            torch.manual_seed(self.seed * 1009 + member + salt)
+            if outputs == 1:
+                model = self.build_model()
+            else:
+                try:
+                    model = self.build_model(outputs=outputs)
+                except TypeError as err:
+                    raise TypeError(f"{type(self).__name__}.build_model must take outputs= to be pretrained on "
+                                    f"{outputs} weak labels ({err})") from None
         return model.to(device=self.device, dtype=self.dtype)
 
-    def build_model(self) -> torch.nn.Module:
-        """A freshly initialised model (called under a seeded RNG, once per ensemble member)."""
+    def build_model(self, outputs: int = 1) -> torch.nn.Module:
+        """A freshly initialised model (called under a seeded RNG, once per ensemble member);
+        ``outputs`` heads for pretraining on that many weak labels."""
         n_ops = len(self.space.node_ops)
         if self.encoder == "gcn":
-            return GCNPredictor(n_ops, self.width, self.layers, self.hidden)
+            return GCNPredictor(n_ops, self.width, self.layers, self.hidden, outputs=outputs)
         if self.encoder == "gin":
-            return _GraphHead(GINEncoder(n_ops, self.width, self.layers), self.width, self.hidden)
-        return _MLP(n_ops, self.space.max_nodes, self.width, self.layers, self.hidden)
+            return _GraphHead(GINEncoder(n_ops, self.width, self.layers), self.width, self.hidden, outputs)
+        return _MLP(n_ops, self.space.max_nodes, self.width, self.layers, self.hidden, outputs)
+
+    @property
+    def pretrained(self) -> bool:
+        return bool(self.pretrained_models)
 
     @property
     def fitted(self) -> bool:
@@ -210,13 +243,16 @@ class Predictor:
 
     # --- training -----------------------------------------------------------------------
     def fit(self, archs: Sequence, targets, loss="MSE", *, epochs: Optional[int] = None,
-            batch_size: Optional[int] = None, lr: Optional[float] = None, progress: bool = False) -> "Predictor":
+            batch_size: Optional[int] = None, lr: Optional[float] = None, progress: bool = False,
+            from_pretrained: bool = True) -> "Predictor":
         """Trains fresh models on ``(archs, targets)`` (higher targets = better).
 
         ``loss``: a registered name (``fastrank.nn.LOSSES``: "MSE", "HR", "LambdaRank", ...), a
-        spec string (``"pw:HR,MAPE@50"``, ``"sum:MSE=1,HR=0.5"``), a loss module, or a
-        :class:`~fastrank.nn.PiecewiseLoss` (its active part for ``len(archs)`` labelled
-        architectures is used). Returns self.
+        spec string (``"pw:HR,MAPE@50"``, ``"sum:MSE=1,HR=0.5"``, ``"LambdaRank:k=10"``), a loss
+        module, or a :class:`~fastrank.nn.PiecewiseLoss` (its active part for ``len(archs)``
+        labelled architectures is used). LambdaRank without a ``relevance`` grades the targets as
+        AceNAS does (``relevance="acenas"``). After :meth:`pretrain`, each model starts from the
+        pretrained encoder with a fresh head (``from_pretrained=False``: from scratch). Returns self.
         """
         y = np.asarray(targets, dtype=np.float64)
         if y.ndim != 1 or y.shape[0] != len(archs):
@@ -229,46 +265,129 @@ class Predictor:
         epochs = self.epochs if epochs is None else _positive_int(epochs, "epochs")
         batch_size = self.batch_size if batch_size is None else _positive_int(batch_size, "batch_size")
         lr = self.lr if lr is None else _positive_real(lr, "lr")
-        loss_fn = resolve_loss(loss, n_labelled=len(archs), space=self.space.name)
+        loss_fn = _graded(resolve_loss(loss, n_labelled=len(archs), space=self.space.name))
         adj, ops, mask = self._graphs(archs)
         mean, std = float(y.mean()), float(y.std())
         std = std if std > 0 else 1.0
         z = torch.as_tensor((y - mean) / std, dtype=self.dtype, device=self.device)
         self.target_mean, self.target_std = mean, std
+        bar = _bar(progress, self.ensemble * epochs, "fit")
         models = []
-        n_batches = max(1, math.ceil(y.shape[0] / batch_size))
-        edges = np.cumsum([0] + [len(part) for part in np.array_split(np.arange(y.shape[0]), n_batches)])
-        bounds = list(zip(edges[:-1].tolist(), edges[1:].tolist()))
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-            bar = tqdm(total=self.ensemble * epochs, desc="fit", unit="epoch", leave=False)
         try:
             for member in range(self.ensemble):
                 model = self._build(member)
-                native = self.native and type(model) is GCNPredictor and self.device.type == "cpu"
-                adam = FusedAdam if native else torch.optim.Adam
-                optimizer = adam(model.parameters(), lr=lr, weight_decay=self.weight_decay)
-                order = np.random.default_rng((self.seed, member, y.shape[0]))
-                model.train()
-                for _ in range(epochs):
-                    # one gather per epoch; the batches are contiguous slices of it (np.array_split's)
-                    perm = torch.from_numpy(order.permutation(y.shape[0])).to(self.device)
-                    a, o, m, t = adj[perm], ops[perm], mask[perm], z[perm]
-                    for lo, hi in bounds:
-                        if native:
-                            model.train_step(a[lo:hi], o[lo:hi], m[lo:hi], t[lo:hi], optimizer, loss_fn)
-                        else:
-                            torch_step(model, (a[lo:hi], o[lo:hi], m[lo:hi]), t[lo:hi], optimizer, loss_fn)
-                    if bar is not None:
-                        bar.update()
-                model.eval()
+                if from_pretrained and self.pretrained_models:
+                    _copy_encoder(self.pretrained_models[member], model)
+                self._train(model, (adj, ops, mask), z, loss_fn, epochs, batch_size, lr,
+                            np.random.default_rng((self.seed, member, y.shape[0])), bar)
                 models.append(model)
         finally:
             if bar is not None:
                 bar.close()
         self.models = models
         return self
+
+    def _train(self, model, graphs, targets, loss_fn, epochs: int, batch_size: int, lr: float,
+               order: np.random.Generator, bar=None, cosine: bool = False) -> List[float]:
+        """Adam over shuffled mini-batches (the native step where the model allows); returns
+        each epoch's mean batch loss. ``cosine``: the learning rate anneals to 0 (AceNAS')."""
+        adj, ops, mask = graphs
+        n = targets.shape[0]
+        native = self.native and type(model) is GCNPredictor and self.device.type == "cpu"
+        optimizer = (FusedAdam if native else torch.optim.Adam)(model.parameters(), lr=lr,
+                                                                weight_decay=self.weight_decay)
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs) if cosine else None
+        n_batches = max(1, math.ceil(n / batch_size))
+        edges = np.cumsum([0] + [len(part) for part in np.array_split(np.arange(n), n_batches)])
+        bounds = list(zip(edges[:-1].tolist(), edges[1:].tolist()))
+        history = []
+        model.train()
+        for _ in range(epochs):
+            # one gather per epoch; the batches are contiguous slices of it (np.array_split's)
+            perm = torch.from_numpy(order.permutation(n)).to(self.device)
+            a, o, m, t = adj[perm], ops[perm], mask[perm], targets[perm]
+            total = 0.0
+            for lo, hi in bounds:
+                if native:
+                    value = model.train_step(a[lo:hi], o[lo:hi], m[lo:hi], t[lo:hi], optimizer, loss_fn)
+                else:
+                    value = torch_step(model, (a[lo:hi], o[lo:hi], m[lo:hi]), t[lo:hi], optimizer, loss_fn)
+                total += float(value)
+            history.append(total / len(bounds))
+            if schedule is not None:
+                schedule.step()
+            if bar is not None:
+                bar.update()
+        model.eval()
+        return history
+
+    # --- weak supervision -----------------------------------------------------------------
+    def pretrain(self, archs: Sequence, weak_labels: Mapping[str, object], *, epochs: int = 20,
+                 batch_size: int = 256, lr: Optional[float] = None, progress: bool = False) -> "Predictor":
+        """Pretrains the encoder on weak labels (AceNAS): one head per label regresses
+        that label's z-scores from the shared encoder (MSE per head, summed; NaN = missing,
+        masked out), with Adam and a cosine learning rate over ``epochs``.
+
+        archs: many architectures (all of an enumerable space, or a large sample).
+        weak_labels: label name -> one value per architecture, e.g.
+            ``fastrank.weak_labels.select_weak_labels(bench, "zen")`` or ``bench.weak_labels``.
+        Later :meth:`fit` calls start from the pretrained encoder. Returns self.
+        """
+        from .weak_labels import masked_multihead_mse, standardise_weak_labels
+
+        if isinstance(archs, (str, bytes)) or not hasattr(archs, "__len__"):
+            raise TypeError("archs must be a sequence of architectures")
+        names, z, mean, std = standardise_weak_labels(weak_labels, len(archs))
+        epochs = _positive_int(epochs, "epochs")
+        batch_size = _positive_int(batch_size, "batch_size")
+        lr = self.lr if lr is None else _positive_real(lr, "lr")
+        graphs = self._graphs(archs)
+        targets = torch.as_tensor(z, dtype=self.dtype, device=self.device)
+        if len(names) == 1:
+            targets = targets[:, 0]
+        bar = _bar(progress, self.ensemble * epochs, "pretrain")
+        models, histories = [], []
+        try:
+            for member in range(self.ensemble):
+                model = self._build(member, outputs=len(names), salt=_PRETRAIN_SALT)
+                histories.append(self._train(model, graphs, targets, masked_multihead_mse, epochs, batch_size, lr,
+                                             np.random.default_rng((self.seed, member, len(archs), 1)), bar,
+                                             cosine=True))
+                models.append(model)
+        finally:
+            if bar is not None:
+                bar.close()
+        self.pretrained_models = models
+        self.weak_label_names, self.weak_label_mean, self.weak_label_std = names, mean, std
+        self.pretrain_history = np.mean(histories, axis=0).tolist()
+        return self
+
+    def adopt_pretraining(self, other: "Predictor") -> "Predictor":
+        """Starts later fits from ``other``'s pretrained encoder (shared, not copied: fitting
+        never changes it): one pretraining serves every round of a search. Returns self."""
+        if not isinstance(other, Predictor) or not other.pretrained_models:
+            raise ValueError("adopt_pretraining needs a pretrained Predictor")
+        mine, theirs = self.config(), other.config()
+        keys = ("space", "encoder", "ensemble", "width", "layers", "hidden", "dtype")
+        differ = [k for k in keys if mine[k] != theirs[k]]
+        if differ or type(self).build_model is not type(other).build_model:
+            what = ", ".join(f"{k} {theirs[k]!r} vs {mine[k]!r}" for k in differ) or "another build_model"
+            raise ValueError(f"the pretrained predictor has another model: {what}")
+        self.pretrained_models = other.pretrained_models
+        self.weak_label_names, self.weak_label_mean = other.weak_label_names, other.weak_label_mean
+        self.weak_label_std, self.pretrain_history = other.weak_label_std, other.pretrain_history
+        return self
+
+    def predict_weak(self, archs: Sequence) -> Dict[str, np.ndarray]:
+        """The pretrained models' prediction of each weak label (on the label's own scale)."""
+        if not self.pretrained_models:
+            raise RuntimeError("the predictor is not pretrained: call pretrain first")
+        adj, ops, mask = self._graphs(archs)
+        with torch.no_grad():
+            z = sum(model(adj, ops, mask) for model in self.pretrained_models) / len(self.pretrained_models)
+        z = z.double().cpu().numpy().reshape(adj.shape[0], -1)
+        return {name: z[:, k] * self.weak_label_std[k] + self.weak_label_mean[k]
+                for k, name in enumerate(self.weak_label_names)}
 
     # --- prediction ---------------------------------------------------------------------
     def _score(self, adj, ops, mask, chunk: int = 65536) -> np.ndarray:
@@ -308,15 +427,22 @@ class Predictor:
                 "seed": self.seed, "width": self.width, "layers": self.layers, "hidden": self.hidden, "lr": self.lr,
                 "weight_decay": self.weight_decay, "epochs": self.epochs, "batch_size": self.batch_size,
                 "dtype": "float64" if self.dtype == torch.float64 else "float32", "native": self.native,
-                "target_mean": self.target_mean, "target_std": self.target_std}
+                "target_mean": self.target_mean, "target_std": self.target_std,
+                "weak_labels": list(self.weak_label_names), "weak_label_mean": list(map(float, self.weak_label_mean)),
+                "weak_label_std": list(map(float, self.weak_label_std)), "pretrain_history": self.pretrain_history}
 
     def save(self, path: Union[str, Path]) -> None:
-        """Writes the configuration and weights; :meth:`load` reads them back without
-        unpickling arbitrary objects (tensors and plain values only)."""
-        if not self.models:
-            raise RuntimeError("nothing to save: the predictor is not fitted")
-        state = {"config": json.dumps(self.config()),
-                 "models": [{k: v.detach().cpu() for k, v in m.state_dict().items()} for m in self.models]}
+        """Writes the configuration and weights (fitted and pretrained models); :meth:`load`
+        reads them back without unpickling arbitrary objects (tensors and plain values only).
+        A pretrained, unfitted predictor saves its pretraining for later searches."""
+        if not self.models and not self.pretrained_models:
+            raise RuntimeError("nothing to save: the predictor is neither fitted nor pretrained")
+
+        def weights(models):
+            return [{k: v.detach().cpu() for k, v in m.state_dict().items()} for m in models]
+
+        state = {"config": json.dumps(self.config()), "models": weights(self.models),
+                 "pretrained": weights(self.pretrained_models)}
         torch.save(state, str(path))
 
     @classmethod
@@ -337,19 +463,56 @@ class Predictor:
                         device=device, dtype=torch.float64 if config["dtype"] == "float64" else torch.float32,
                         native=bool(config.get("native", True)))
         predictor.target_mean, predictor.target_std = float(config["target_mean"]), float(config["target_std"])
-        models = state["models"]
-        if len(models) != predictor.ensemble:
-            raise ValueError(f"{str(path)!r} holds {len(models)} models for an ensemble of {predictor.ensemble}")
-        for member, weights in enumerate(models):
-            model = predictor._build(member)
-            model.load_state_dict(weights)
-            model.eval()
-            predictor.models.append(model)
+        names = tuple(config.get("weak_labels", ()))
+        for key, outputs in (("models", 1), ("pretrained", len(names))):
+            models = state.get(key, [])
+            if models and len(models) != predictor.ensemble:
+                raise ValueError(f"{str(path)!r} holds {len(models)} {key} for an ensemble of {predictor.ensemble}")
+            built = []
+            for member, weights in enumerate(models):
+                model = predictor._build(member, outputs=outputs)
+                model.load_state_dict(weights)
+                model.eval()
+                built.append(model)
+            if key == "models":
+                predictor.models = built
+            else:
+                predictor.pretrained_models = built
+        if names:
+            predictor.weak_label_names = names
+            predictor.weak_label_mean = np.array(config["weak_label_mean"], dtype=np.float64)
+            predictor.weak_label_std = np.array(config["weak_label_std"], dtype=np.float64)
+            predictor.pretrain_history = list(config.get("pretrain_history", []))
         return predictor
 
     def __repr__(self) -> str:
         state = "fitted" if self.models else "not fitted"
+        if self.pretrained_models:
+            state += f", pretrained on {', '.join(self.weak_label_names)}"
         return f"Predictor({self.space.name}, encoder={self.encoder!r}, ensemble={self.ensemble}, {state})"
+
+
+def _bar(progress: bool, total: int, desc: str):
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+    return tqdm(total=total, desc=desc, unit="epoch", leave=False)
+
+
+def _copy_encoder(source: torch.nn.Module, target: torch.nn.Module) -> None:
+    """Every parameter and buffer outside the ``head`` submodule: the encoder fine-tuning keeps."""
+    encoder = {k: v for k, v in source.state_dict().items() if not k.startswith("head.")}
+    missing, _ = target.load_state_dict(encoder, strict=False)
+    if any(not k.startswith("head.") for k in missing):
+        raise ValueError(f"the pretrained encoder does not fit this model: missing {missing}")
+
+
+def _graded(loss_fn):
+    """LambdaRank reads relevance grades (>= 0), not the z-scored targets fit trains on: grade
+    them as AceNAS does unless the loss names its own relevance."""
+    if isinstance(loss_fn, RankingLoss) and loss_fn.name == "LambdaRank" and "relevance" not in loss_fn.hyper:
+        return RankingLoss("LambdaRank", reduction=loss_fn.reduction, relevance="acenas", **loss_fn.hyper)
+    return loss_fn
 
 
 def _proteins_space():

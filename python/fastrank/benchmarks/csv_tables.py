@@ -17,7 +17,7 @@ NB201_DATASETS = ("cifar10", "cifar100", "imagenet16")
 TRANSNAS_TASKS = ("class_scene", "class_object", "jigsaw", "room_layout", "segmentsemantic", "normal", "autoencoder")
 ZERO_COST = ("epe_nas", "fisher", "flops", "grad_norm", "grasp", "jacov", "l2_norm", "nwot", "params", "plain",
              "snip", "synflow")
-FAILED_PROXY = -1e8  # TransNAS zero-cost tables mark a failed proxy with this value
+FAILED_PROXY = -1e8  # NASLib's zero-cost tables (NB201, TransNAS) mark a failed proxy with this value
 # Rows of each table: every architecture of the space, or the fixed size of the published
 # sample. A different count means a truncated download or another table under this name.
 ROWS = {"nb201.csv": 15625, "tnb101_micro.csv": 4096, "tnb101_macro.csv": 3256, "nasbench_macro.csv": 6561,
@@ -78,7 +78,8 @@ def _archs(table: Table, space, columns: Sequence[str], joiner: str = "") -> lis
 
 def load_nb201(dataset: str = "cifar10", metric: str = "valid", path: Optional[str] = None) -> TabularBenchmark:
     """NAS-Bench-201 on cifar10 / cifar100 / imagenet16 (ImageNet16-120): accuracy (%) at
-    200 epochs, ``metric`` "valid" or "test"; weak label "zen" (Zen-NAS score)."""
+    200 epochs, ``metric`` "valid" or "test"; weak label "zen" (Zen-NAS score; NaN for the 341
+    cells where the proxy failed, all of them cells whose output is cut off from the input)."""
     if dataset not in NB201_DATASETS:
         raise ValueError(f"NB201 dataset must be one of {NB201_DATASETS}, got {dataset!r}")
     if metric not in ("valid", "test"):
@@ -87,7 +88,7 @@ def load_nb201(dataset: str = "cifar10", metric: str = "valid", path: Optional[s
     table = _table("nb201.csv", ["arch", column, f"{dataset}_zen"], path)
     space = NASBench201()
     return TabularBenchmark(f"nb201/{dataset}", space, column, _archs(table, space, ["arch"]),
-                            _target(table, column), weak_labels={"zen": _weak(table, f"{dataset}_zen")},
+                            _target(table, column), weak_labels={"zen": _weak(table, f"{dataset}_zen", missing_below=FAILED_PROXY)},
                             source=table.where)
 
 

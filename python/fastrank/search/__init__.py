@@ -1,11 +1,12 @@
-"""Search strategies: random, iterative predictor-guided search and predictor-guided
-evolution, against real benchmarks or a user's ``evaluate(arch) -> float``.
+"""Search strategies: random, iterative predictor-guided search, predictor-guided
+evolution and AceNAS (weak-label pretraining, LambdaRank fine-tuning), against real benchmarks or a user's ``evaluate(arch) -> float``.
 
     >>> from fastrank import search
     >>> result = search.run("nb201/cifar10", strategy="random", budget=20, seed=0)
     >>> len(result.queries), result.rank >= 1
     (20, True)
 """
+from .acenas import AceNASOptions
 from .candidates import CandidatePool
 from .evolution import EvolutionOptions
 from .guided import GuidedOptions
@@ -15,4 +16,4 @@ from .task import PROTOCOLS, BenchmarkTask
 from .trace import TRACE_COLUMNS, BudgetSpent, Query, Trace
 
 __all__ = ["run", "run_many", "SearchResult", "STRATEGIES", "PROTOCOLS", "RUN_COLUMNS", "TRACE_COLUMNS", "BenchmarkTask",
-           "CandidatePool", "GuidedOptions", "EvolutionOptions", "Query", "Trace", "BudgetSpent"]
+           "CandidatePool", "GuidedOptions", "EvolutionOptions", "AceNASOptions", "Query", "Trace", "BudgetSpent"]

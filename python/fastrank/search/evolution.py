@@ -37,7 +37,7 @@ class EvolutionOptions(GuidedOptions):
 
 
 def evolution_search(trace: Trace, pool: CandidatePool, rng: np.random.Generator, loss, seed: int,
-                     options: EvolutionOptions) -> None:
+                     options: EvolutionOptions, pretrained=None) -> None:
     for round_no in rounds(trace, pool, rng, options.n_init):
         parents = best_labelled(trace, options.parents)
         children = pool.mutants(parents, trace, rng, options.mutations)
@@ -47,5 +47,5 @@ def evolution_search(trace: Trace, pool: CandidatePool, rng: np.random.Generator
             children += extra[:options.children - len(children)]
         if not children:
             return
-        predictor = fit_round(trace, pool.space, loss, seed, round_no, options)
+        predictor = fit_round(trace, pool.space, loss, seed, round_no, options, pretrained)
         query_best(trace, children, predictor.predict(children), options, rng)

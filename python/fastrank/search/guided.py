@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Optional
 
 import numpy as np
 
@@ -20,6 +21,11 @@ class GuidedOptions:
     exploration: share of each round's queries drawn at random instead of by the predictor (0).
     predictor: keyword arguments of :class:`fastrank.Predictor` (encoder, ensemble, epochs, ...).
     predictor_class: :class:`fastrank.Predictor` or a subclass (another model, see its docs).
+    pretrain: weak labels to pretrain the encoder on once per run before the first fit
+        (AceNAS): names of the benchmark's weak labels (a comma list, a sequence or "all"),
+        or a mapping name -> one value per candidate architecture (NaN = missing). None: no
+        pretraining.
+    pretrain_epochs: epochs of that pretraining (20).
     """
 
     n_init: int = 10
@@ -27,9 +33,11 @@ class GuidedOptions:
     exploration: float = 0.0
     predictor: dict = field(default_factory=dict)
     predictor_class: type = Predictor
+    pretrain: object = None
+    pretrain_epochs: int = 20
 
     def __post_init__(self):
-        for name in ("n_init", "per_round"):
+        for name in ("n_init", "per_round", "pretrain_epochs"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
@@ -58,11 +66,14 @@ def best_labelled(trace: Trace, n: int) -> list:
     return [archs[i] for i in np.argsort(-values, kind="stable")[:n]]
 
 
-def fit_round(trace: Trace, space, loss, seed: int, round_no: int, options: GuidedOptions) -> Predictor:
+def fit_round(trace: Trace, space, loss, seed: int, round_no: int, options: GuidedOptions,
+              pretrained: Optional[Predictor] = None) -> Predictor:
     """A fresh predictor fitted on every labelled architecture (seeded by run and round, so
-    runs are reproducible and rounds independent)."""
+    runs are reproducible and rounds independent), from the run's pretrained encoder if any."""
     archs, values = trace.labelled()
     predictor = options.predictor_class(space, seed=seed * 1000 + round_no, **options.predictor)
+    if pretrained is not None:
+        predictor.adopt_pretraining(pretrained)
     active = loss.active(len(archs)) if isinstance(loss, PiecewiseLoss) else loss
     return predictor.fit(archs, values, loss=active)
 

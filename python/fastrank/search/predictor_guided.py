@@ -14,9 +14,9 @@ OPEN_RANDOM = 500
 
 
 def predictor_search(trace: Trace, pool: CandidatePool, rng: np.random.Generator, loss, seed: int,
-                     options: GuidedOptions) -> None:
+                     options: GuidedOptions, pretrained=None) -> None:
     for round_no in rounds(trace, pool, rng, options.n_init):
-        predictor = fit_round(trace, pool.space, loss, seed, round_no, options)
+        predictor = fit_round(trace, pool.space, loss, seed, round_no, options, pretrained)
         if pool.fixed:
             free = pool.unlabelled(trace)
             if free.shape[0] == 0:

@@ -10,6 +10,7 @@ import numpy as np
 from ..benchmarks import TabularBenchmark
 from ..loss_spec import parse_loss
 from ..spaces import SearchSpace, get_space
+from .acenas import AceNASOptions, pretrained_for_run
 from .candidates import CandidatePool
 from .evolution import EvolutionOptions, evolution_search
 from .guided import GuidedOptions
@@ -18,7 +19,7 @@ from .random_search import random_search
 from .task import BenchmarkTask
 from .trace import BudgetSpent, Query, Trace
 
-STRATEGIES = ("random", "predictor", "evolution")
+STRATEGIES = ("random", "predictor", "evolution", "acenas")
 
 RUN_COLUMNS = ("benchmark", "strategy", "loss", "protocol", "seed", "budget", "queries", "arch", "query_value",
                "test_value", "rank", "regret", "seconds", "interrupted")
@@ -66,7 +67,7 @@ class SearchResult:
 
 
 def run(objective: Union[str, TabularBenchmark, Callable[[object], float]], strategy: str = "predictor",
-        budget: int = 100, seed: int = 0, *, loss="pw", protocol: str = "valid",
+        budget: int = 100, seed: int = 0, *, loss=None, protocol: str = "valid",
         space: Union[SearchSpace, str, None] = None, candidates: Optional[Sequence] = None,
         progress: bool = False, trace_file: Optional[str] = None, **options) -> SearchResult:
     """Runs one search and returns its :class:`SearchResult`.
@@ -74,16 +75,20 @@ def run(objective: Union[str, TabularBenchmark, Callable[[object], float]], stra
     objective: a benchmark name (``"nb201/cifar10"``, see ``fastrank.benchmarks.load``), a
         loaded :class:`TabularBenchmark`, or any ``evaluate(arch) -> float`` (higher is better;
         then ``space`` is required).
-    strategy: "random", "predictor" or "evolution".
+    strategy: "random", "predictor", "evolution" or "acenas" (weak-label pretraining, then
+        LambdaRank fine-tuning rounds: :mod:`fastrank.search.acenas`).
     budget: queries paid for; a repeated architecture is answered from the cache for free.
     loss: the predictor's loss, as :func:`fastrank.loss_spec.parse_loss` reads it: a registered
         name, ``"sum:MSE=1,HR=0.5"``, ``"pw"`` (the seed study's pair for the benchmark, switching
-        at half the budget) or ``"pw:HR,MAPE@50"``; or a loss module. Ignored by "random".
+        at half the budget) or ``"pw:HR,MAPE@50"``; or a loss module. Default: "pw", and for
+        "acenas" LambdaRank with AceNAS' relevance grades. Ignored by "random".
     protocol: "valid" or "test" (see :mod:`fastrank.search.task`).
     candidates: the architectures the run may query (default: the benchmark's rows, else the
         whole space where it is enumerable, else mutations and samples drawn each round).
     trace_file: a CSV path; every query is appended as it is paid.
-    options: the strategy's (:class:`GuidedOptions`, :class:`EvolutionOptions`).
+    options: the strategy's (:class:`GuidedOptions`, :class:`EvolutionOptions`,
+        :class:`AceNASOptions`); ``pretrain=`` (weak labels) also works with "predictor" and
+        "evolution". Pretraining counts in the run's seconds.
 
     Ctrl-C stops the run between queries: the result comes back with ``interrupted=True``
     and the queries made so far (and ``trace_file`` holds them).
@@ -117,9 +122,15 @@ def run(objective: Union[str, TabularBenchmark, Callable[[object], float]], stra
         if options:
             raise TypeError(f"random search takes no options, got {sorted(options)}")
     else:
-        loss_name = loss if isinstance(loss, str) else type(loss).__name__
+        if strategy == "acenas":
+            acenas = AceNASOptions(**options)
+            opts = acenas.guided(budget)
+            loss = acenas.loss() if loss is None else loss
+        else:
+            opts = (EvolutionOptions if strategy == "evolution" else GuidedOptions)(**options)
+            loss = "pw" if loss is None else loss
+        loss_name = loss if isinstance(loss, str) else getattr(loss, "name", type(loss).__name__)
         loss_module = parse_loss(loss, task=name if task is not None else space.name, switch_at=max(1, budget // 2))
-        opts = (EvolutionOptions if strategy == "evolution" else GuidedOptions)(**options)
     pool = (CandidatePool.of_table(space, candidates) if task is not None and candidates is task.query.archs
             else CandidatePool(space, candidates))
     trace = Trace(evaluate, space, budget, trace_file=trace_file)
@@ -132,12 +143,16 @@ def run(objective: Union[str, TabularBenchmark, Callable[[object], float]], stra
     start = time.perf_counter()
     interrupted = False
     try:
+        pretrained = None
+        if opts is not None and opts.pretrain is not None:
+            pretrained = pretrained_for_run(space, opts, int(seed), task.query if task is not None else None,
+                                            candidates)
         if strategy == "random":
             random_search(trace, pool, rng)
-        elif strategy == "predictor":
-            predictor_search(trace, pool, rng, loss_module, int(seed), opts)
+        elif strategy == "evolution":
+            evolution_search(trace, pool, rng, loss_module, int(seed), opts, pretrained)
         else:
-            evolution_search(trace, pool, rng, loss_module, int(seed), opts)
+            predictor_search(trace, pool, rng, loss_module, int(seed), opts, pretrained)
     except BudgetSpent:
         pass
     except KeyboardInterrupt:
