@@ -13,6 +13,17 @@ from fastrank.spaces import DARTS, NASBench201
 FAST = {"n_init": 5, "per_round": 5, "predictor": {"epochs": 3, "width": 16, "layers": 2}}
 
 
+def fast_options(strategy: str, candidates: int = 15625) -> dict:
+    """Quick settings of each strategy; acenas pretrains on a random weak label of the candidates."""
+    if strategy == "random":
+        return {}
+    if strategy == "acenas":
+        noise = np.random.default_rng(0).normal(size=candidates)
+        return {"rounds": 4, "pretrain": {"noise": noise}, "pretrain_epochs": 1, "predictor": FAST["predictor"],
+                "loss": "HR"}
+    return dict(FAST, loss="HR")
+
+
 def conv_count(arch) -> float:
     """A cheap objective on NB201 cells: convolutions help, 'none' hurts."""
     return float(sum(op in (2, 3) for op in arch) - sum(op == 0 for op in arch) + 0.01 * arch[0])
@@ -30,7 +41,7 @@ class Counter:
 @pytest.mark.parametrize("strategy", search.STRATEGIES)
 def test_budget_is_spent_exactly_and_nothing_is_paid_twice(strategy):
     evaluate = Counter(conv_count)
-    options = {} if strategy == "random" else dict(FAST, loss="HR")
+    options = fast_options(strategy)
     result = search.run(evaluate, strategy, budget=23, seed=1, space="nb201", **options)
     assert len(evaluate.calls) == 23 == len(result.queries)
     assert len(set(evaluate.calls)) == 23
@@ -70,7 +81,7 @@ def test_predictor_search_beats_its_random_start():
 def test_a_pool_smaller_than_the_budget_ends_the_run():
     pool = [NASBench201().decode(c) for c in range(0, 15625, 1000)]  # 16 cells
     for strategy in search.STRATEGIES:
-        options = {} if strategy == "random" else dict(FAST, loss="HR")
+        options = fast_options(strategy, len(pool))
         result = search.run(conv_count, strategy, budget=40, seed=0, space="nb201", candidates=pool, **options)
         assert sorted(q.arch for q in result.queries) == sorted(pool)
 

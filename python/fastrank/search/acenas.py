@@ -69,17 +69,19 @@ class AceNASOptions:
 
 def pretrained_for_run(space, options: GuidedOptions, seed: int, table=None, candidates=None) -> Predictor:
     """The run's pretrained predictor: on every row of the benchmark ``table`` with its named
-    weak labels, or on ``candidates`` with a mapping of weak labels aligned to them. Pretrainings
+    weak labels, or on the run's fixed ``candidates`` (``candidates=``, else every architecture
+    of an enumerable space in code order) with a mapping of weak labels aligned to them. Pretrainings
     on a table are kept per process (a grid's runs share them), keyed by everything they depend on."""
     labels = options.pretrain
     if isinstance(labels, Mapping):
         if candidates is None:
-            raise ValueError("weak labels given as a mapping need the candidates they are aligned with")
+            raise ValueError("weak labels given as a mapping need a fixed list of candidates to be aligned with: "
+                             "pass candidates= (the space is too large to list)")
         archs, key = list(candidates), None
     else:
         if table is None:
             raise ValueError("weak labels given by name need a benchmark; with your own evaluate, pass "
-                             "pretrain={name: values} aligned with candidates=")
+                             "pretrain={name: values} aligned with candidates= (or with the whole enumerable space)")
         labels = select_weak_labels(table, labels)
         archs = table.archs
         key = (table.name, tuple(labels), int(seed), options.predictor_class,

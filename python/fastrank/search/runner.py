@@ -146,7 +146,7 @@ def run(objective: Union[str, TabularBenchmark, Callable[[object], float]], stra
         pretrained = None
         if opts is not None and opts.pretrain is not None:
             pretrained = pretrained_for_run(space, opts, int(seed), task.query if task is not None else None,
-                                            candidates)
+                                            pool.archs if pool.fixed else None)
         if strategy == "random":
             random_search(trace, pool, rng)
         elif strategy == "evolution":
