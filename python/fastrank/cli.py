@@ -104,8 +104,8 @@ def _parser() -> argparse.ArgumentParser:
                         "`fastrank benchmarks` lists them) before the first fit: predictor and evolution "
                         "(default: none), acenas (default: all)")
     s.add_argument("--pretrain-epochs", type=_positive, default=20, help="pretraining epochs (default 20)")
-    s.add_argument("--rounds", type=_positive, default=5,
-                   help="acenas: rounds the budget is split over (default 5)")
+    s.add_argument("--rounds", type=_positive, default=10,
+                   help="acenas: rounds the budget is split over (default 10)")
     s.add_argument("--top-share", type=_fraction, default=1.0,
                    help="acenas: share of a round taken from the predicted top, the rest random (default 1)")
     s.add_argument("--ndcg-k", type=_positive, default=None,
