@@ -1,5 +1,6 @@
-"""The ``fastrank`` command: ``fastrank search`` (predictor-guided NAS on packaged benchmarks)
-and ``fastrank benchmarks`` (what can be searched)."""
+"""The ``fastrank`` command: ``fastrank search`` (predictor-guided NAS on packaged benchmarks),
+``fastrank study`` (the loss study, :mod:`fastrank.study`) and ``fastrank benchmarks`` (what can
+be searched)."""
 from __future__ import annotations
 
 import argparse
@@ -112,6 +113,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="acenas: LambdaRank's NDCG@k while fine-tuning (default: the whole labelled list)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(benchmark_names=names)
+    from .study.command import add_parser as add_study_parser
+
+    add_study_parser(sub, names)
     sub.add_parser("benchmarks", help="list the benchmarks: name, space, size, metrics, weak labels, source")
     return parser
 
@@ -239,7 +243,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        code = _benchmarks() if args.command == "benchmarks" else _search(parser, args)
+        if args.command == "benchmarks":
+            code = _benchmarks()
+        elif args.command == "study":
+            from .study.command import run as run_study_command
+
+            code = run_study_command(parser, args)
+        else:
+            code = _search(parser, args)
         sys.stdout.flush()  # here, not at exit, so that a closed pipe lands in the except below
         return code
     except BrokenPipeError:  # `fastrank benchmarks | head`: the reader left, which is not an error

@@ -17,6 +17,7 @@ __all__ = [
     "PiecewiseLoss",
     "WeightedSum",
     "LOSSES",
+    "register_loss",
     "FAMILIES",
     "make_loss",
     "SEED_PIECEWISE",
@@ -40,6 +41,32 @@ _ALIASES = {
     "mse_sr": "MSE+SR", "mse_sequence_ranking": "MSE+SR", "exp_weighted_mse": "EW",
 }
 FAMILIES = {name: family for name, (_, family) in LOSSES.items()}
+_LAYOUT = ("group_sizes", "mask", "reduction")
+
+
+def register_loss(name: str, fn: Callable, family: str = "user") -> None:
+    """Adds a loss to the registry under ``name``: then ``make_loss(name)``, spec strings, the
+    predictor, ``fastrank search --loss`` and ``fastrank study --losses`` accept it.
+
+    ``fn(scores, targets, *, group_sizes=None, mask=None, reduction="mean", **hyperparameters)``
+    returns a scalar tensor (for the reductions "mean" and "sum"); higher targets are better.
+    Worker processes find it where they import the module that registers it (spawned workers
+    re-import a script's top level; Ray pickles the function)."""
+    if not isinstance(name, str) or not name.strip() or any(c in name for c in ":,=@;"):
+        raise ValueError(f"a loss name must be a non-empty string without ':,=@;', got {name!r}")
+    if name.lower() in {k.lower() for k in LOSSES} or name.lower() in _ALIASES or name.lower() in ("pw", "sum"):
+        raise ValueError(f"{name!r} is already a loss name")
+    if not callable(fn):
+        raise TypeError(f"fn must be callable, got {type(fn).__name__}")
+    params = inspect.signature(fn).parameters
+    missing = [p for p in _LAYOUT if p not in params and not any(
+        v.kind is inspect.Parameter.VAR_KEYWORD for v in params.values())]
+    if len([p for p in params.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]) < 2 or missing:
+        raise TypeError(f"fn must take (scores, targets, *, group_sizes, mask, reduction, ...); missing {missing}")
+    if not isinstance(family, str) or not family:
+        raise TypeError("family must be a non-empty string")
+    LOSSES[name] = (fn, family)
+    FAMILIES[name] = family
 
 
 def _canonical(name: str) -> str:
