@@ -118,6 +118,28 @@ def test_lambdarank_hinge_matches_dense(data, k, margin, gain, pair):
     compare(pair, s, y, {**DEFAULT_PARAMS, "k": k, "margin": margin, "gain": gain}, group_sizes=sizes)
 
 
+@pytest.mark.parametrize("pair", ["hinge", "squared_hinge"])
+@pytest.mark.parametrize("scale", [1e120, 1e150, 1e307])
+def test_lambdarank_hinge_with_huge_margins_or_scores(pair, scale):
+    """The sweeps' moment sums overflowed past ~1e154 (loss -inf or NaN); the hinge's
+    homogeneity lets them run at a smaller scale and come back exact."""
+    gen = torch.Generator().manual_seed(3)
+    s = torch.randn(50, generator=gen, dtype=torch.float64)
+    y = torch.randint(0, 4, (50,), generator=gen).double()
+    for scores, margin in ((s, scale), (s * scale / 10, 1.0)):
+        scores = scores.clone().requires_grad_(True)
+        ours = fastrank.losses.lambdarank(scores, y, pair_loss=pair, margin=margin)
+        (grad,) = torch.autograd.grad(ours, scores)
+        dense = scores.detach().clone().requires_grad_(True)
+        theirs = ref.lambdarank(dense, y, pair=f"{pair}", margin=margin)
+        (expected,) = torch.autograd.grad(theirs, dense)
+        if pair == "squared_hinge" and scale > 1e154:  # the true loss is beyond a double: both overflow
+            assert ours.item() == theirs.item() == float("inf")
+            continue
+        torch.testing.assert_close(ours, theirs, rtol=1e-9, atol=0)
+        torch.testing.assert_close(grad, expected, rtol=1e-9, atol=1e-300)
+
+
 @pytest.mark.parametrize("op", list(OPS))
 @pytest.mark.parametrize("n", [0, 1, 2, 39, 40, 41, 600])
 def test_edge_sizes_and_all_equal_targets(op, n):

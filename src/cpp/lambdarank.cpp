@@ -49,8 +49,24 @@ double logistic_rows(const std::vector<T>& s, const std::vector<T>& g, const std
 // Hinge pair losses, exact in O(n log n): on each side of an item, |D_a - D_b| has a
 // fixed sign, so every sum splits into moments over {1, G, D, G·D} × {1, s, s²} of the
 // partners on lower (or higher) target levels, over prefixes (suffixes) of rank order.
+// Above this, the moment sums (products of up to two scores or margins with n weights) could
+// overflow a double although the loss itself does not.
+constexpr double kHingeScaleLimit = 1e100;
+
 template <bool Squared>
 double hinge_sweeps(const RankedList& r, int64_t n, int64_t n_levels, double margin, std::vector<double>& gr) {
+  // The hinge is positively homogeneous: loss(s, m) = c·loss(s/c, m/c) (c² for the squared
+  // hinge), with the same gradient (c times it). Huge margins or scores are swept at scale 1/c.
+  double scale = std::fabs(margin);
+  for (int64_t p = 0; p < n; ++p) scale = std::max(scale, std::fabs(r.s[p]));
+  if (scale > kHingeScaleLimit) {
+    RankedList scaled = r;
+    for (double& v : scaled.s) v /= scale;
+    const double loss = hinge_sweeps<Squared>(scaled, n, n_levels, margin / scale, gr);
+    if (!Squared) return loss * scale;
+    for (double& g : gr) g *= scale;
+    return loss * scale * scale;
+  }
   gr.assign(n, 0.0);
   std::vector<double> key(n);
   for (int64_t p = 0; p < n; ++p) key[p] = r.s[p] + margin;  // computed once: both sweeps agree
@@ -161,11 +177,12 @@ int lambdarank_lists(const LambdaRankArgs& args) {
     }
     std::vector<double>& gr = w.c;
     if (!logistic) {
-      const double l = args.pair_loss == PairLoss::kSquaredHinge ? hinge_sweeps<true>(r, n, n_levels, args.margin, gr)
-                                                                  : hinge_sweeps<false>(r, n, n_levels, args.margin, gr);
-      const double inv = 1.0 / r.idcg;
-      loss = l * inv;
-      for (int64_t p = 0; p < n; ++p) gg[w.order[p]] = T(gr[p] * inv);
+      // Gains scaled by 1/IDCG before the sweeps, not the sum after: a sum near the largest
+      // double would overflow before its division.
+      for (double& gain : r.gain) gain /= r.idcg;
+      loss = args.pair_loss == PairLoss::kSquaredHinge ? hinge_sweeps<true>(r, n, n_levels, args.margin, gr)
+                                                       : hinge_sweeps<false>(r, n, n_levels, args.margin, gr);
+      for (int64_t p = 0; p < n; ++p) gg[w.order[p]] = T(gr[p]);
       return kOk;
     }
     // The logistic rows run in the inputs' precision on gains scaled by 1/IDCG (<= 1,

@@ -34,24 +34,25 @@ def training_rows(task: str, size: int, seed: int, n: int) -> np.ndarray:
     return np.random.default_rng((seed, size, zlib.crc32(task.encode()))).choice(n, size, replace=False)
 
 
-def evaluate_cell(cell: Cell, loss=None) -> List[Tuple[str, float]]:
+def evaluate_cell(cell: Cell, loss=None, predictor_class=Predictor) -> List[Tuple[str, float]]:
     """(metric, value) pairs of one cell; ``loss`` replaces the cell's loss spec (a module a
-    user built, shipped to the worker with the cell)."""
+    user built, shipped to the worker with the cell); ``predictor_class``: another model (a
+    :class:`~fastrank.Predictor` subclass, e.g. a user's encoder)."""
     loss = cell.loss if loss is None else loss
     if cell.kind == "rank":
-        return _rank_cell(cell, loss)
+        return _rank_cell(cell, loss, predictor_class)
     if cell.kind == "search":
-        return _search_cell(cell, loss)
+        return _search_cell(cell, loss, predictor_class)
     raise ValueError(f"unknown cell kind {cell.kind!r}")
 
 
-def _rank_cell(cell: Cell, loss) -> List[Tuple[str, float]]:
+def _rank_cell(cell: Cell, loss, predictor_class) -> List[Tuple[str, float]]:
     bench, values, grades = load_task(cell.task)
     if not 2 <= cell.size < len(bench):
         raise ValueError(f"{cell.task} has {len(bench)} architectures: a training set of {cell.size} leaves "
                          "nothing to rank")
     rows = training_rows(cell.task, cell.size, cell.seed, len(bench))
-    predictor = Predictor(bench.space, seed=cell.seed)
+    predictor = predictor_class(bench.space, seed=cell.seed)
     start = time.perf_counter()
     predictor.fit([bench.archs[i] for i in rows], values[rows], loss=loss)
     fitted = time.perf_counter()
@@ -71,10 +72,11 @@ def _rank_cell(cell: Cell, loss) -> List[Tuple[str, float]]:
             ("fit_seconds", fitted - start), ("score_seconds", scored - fitted)]
 
 
-def _search_cell(cell: Cell, loss) -> List[Tuple[str, float]]:
+def _search_cell(cell: Cell, loss, predictor_class) -> List[Tuple[str, float]]:
     from ..search import run
 
-    result = run(cell.task, "predictor", budget=cell.size, seed=cell.seed, loss=loss, protocol="test")
+    result = run(cell.task, "predictor", budget=cell.size, seed=cell.seed, loss=loss, protocol="test",
+                 predictor_class=predictor_class)
     best = result.best_so_far()
     out = [("final_value", float(best[-1])), ("regret", float(result.regret)), ("rank", float(result.rank)),
            ("seconds", result.seconds)]
