@@ -60,6 +60,16 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not (value > 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     from .benchmarks import catalog
     from .nn import LOSSES
@@ -111,6 +121,15 @@ def _parser() -> argparse.ArgumentParser:
                    help="acenas: share of a round taken from the predicted top, the rest random (default 1)")
     s.add_argument("--ndcg-k", type=_positive, default=None,
                    help="acenas: LambdaRank's NDCG@k while fine-tuning (default: the whole labelled list)")
+    s.add_argument("--memory", type=_positive, default=50,
+                   help="proxy-validation: the FIFO memory the loss landscape is fitted on (default 50)")
+    s.add_argument("--alpha-lr", type=_positive_float, default=0.1, help="proxy-validation: Adam's rate on α (default 0.1)")
+    s.add_argument("--temperature", type=_positive_float, default=1.0,
+                   help="proxy-validation: τ of softmax(α/τ) and the Gumbel sampling (default 1)")
+    s.add_argument("--no-oiw", action="store_true", help="proxy-validation: unscaled sampling noise (ablation)")
+    s.add_argument("--no-gae", action="store_true",
+                   help="proxy-validation: one-hot representation instead of the GAE's (ablation)")
+    s.add_argument("--population", type=_positive, default=10, help="proxy-validation-ea: individuals (default 10)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(benchmark_names=names)
     from .study.command import add_parser as add_study_parser
@@ -133,6 +152,14 @@ def _check(parser: argparse.ArgumentParser, args) -> None:
             parse_loss(loss)
         except (ValueError, TypeError) as err:
             parser.error(f"argument --loss: {err}")
+    if any(s.startswith("proxy-validation") for s in args.strategy):
+        from .search import BenchmarkTask
+        from .search.relaxation import supports
+
+        for name in args.benchmark:
+            if not supports(BenchmarkTask.load(name, args.protocol).space):
+                parser.error(f"argument --strategy: proxy-validation relaxes nb201, tnb101_micro and nasbench-graph "
+                             f"cells, not {name}")
     if args.pretrain is not None:
         from .search import BenchmarkTask
         from .weak_labels import select_weak_labels
@@ -150,6 +177,10 @@ def _options(args, strategy: str) -> dict:
     """The strategy's keyword arguments of ``search.run`` from the command line."""
     predictor = {"encoder": args.encoder, "ensemble": args.ensemble, **({"epochs": args.epochs} if args.epochs else {})}
     pretraining = {"pretrain_epochs": args.pretrain_epochs}
+    if strategy.startswith("proxy-validation"):
+        return {"n_init": args.n_init, "memory": args.memory, "alpha_lr": args.alpha_lr,
+                "temperature": args.temperature, "oiw": not args.no_oiw, "gae": not args.no_gae,
+                "population": args.population}
     if strategy == "acenas":
         return {"rounds": args.rounds, "top_share": args.top_share, "ndcg_k": args.ndcg_k, "predictor": predictor,
                 "pretrain": args.pretrain or "all", **pretraining}
@@ -163,12 +194,14 @@ def _jobs(args) -> List[dict]:
     jobs = []
     for bench in args.benchmark:
         for strategy in args.strategy:
-            losses = ["-"] if strategy == "random" else args.loss or [None]
+            losses = ["-"] if strategy == "random" or strategy.startswith("proxy-validation") else args.loss or [None]
             for loss in losses:
                 for seed in args.seeds:
                     job = {"objective": bench, "strategy": strategy, "budget": args.budget, "seed": seed,
                            "protocol": args.protocol}
-                    if strategy != "random":
+                    if strategy.startswith("proxy-validation"):
+                        job.update(_options(args, strategy))
+                    elif strategy != "random":
                         job.update(loss=loss, **_options(args, strategy))
                     jobs.append(job)
     return jobs

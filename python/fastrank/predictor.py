@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from .graph import GCNPredictor, GINEncoder
+from .graph.gae import GAEEncoder
 from .graph.encode import _NATIVE_TAGS, encode_architectures, whole_space_graphs
 from .graph.predictor import torch_step
 from .loss_spec import resolve_loss
@@ -33,7 +34,7 @@ from .spaces import InvalidArchitecture, SearchSpace, get_space
 
 __all__ = ["Predictor", "ENCODERS"]
 
-ENCODERS = ("gcn", "gin", "mlp")
+ENCODERS = ("gcn", "gin", "mlp", "gae")
 _FORMAT = "fastrank.Predictor/1"
 _PRETRAIN_SALT = 7919  # pretraining's models start from other draws than fit's
 
@@ -100,7 +101,8 @@ class Predictor:
     Args:
         space: the :class:`~fastrank.spaces.SearchSpace` (or its name, see ``spaces.SPACES``).
         encoder: "gcn" (default; directed GCN of NPENAS/BRP-NAS whose CPU training step runs
-            natively), "gin" (GIN on the undirected graph) or "mlp" (flat adjacency encoding).
+            natively), "gin" (GIN on the undirected graph), "mlp" (flat adjacency encoding) or
+            "gae" (the graph autoencoder's encoder, :class:`fastrank.graph.GAEEncoder`).
         ensemble: number of independently initialised models; predictions are their mean.
         seed: seeds initialisation and batch order; same seed, same data → same predictions.
         width, layers, hidden: encoder width (64), layers (4), head hidden size (= width).
@@ -187,6 +189,9 @@ class Predictor:
             return GCNPredictor(n_ops, self.width, self.layers, self.hidden, outputs=outputs)
         if self.encoder == "gin":
             return _GraphHead(GINEncoder(n_ops, self.width, self.layers), self.width, self.hidden, outputs)
+        if self.encoder == "gae":
+            encoder = GAEEncoder(n_ops, self.width, self.width, self.layers, self.space.max_nodes)
+            return _GraphHead(encoder, self.width, self.hidden, outputs)
         return _MLP(n_ops, self.space.max_nodes, self.width, self.layers, self.hidden, outputs)
 
     @property

@@ -15,11 +15,14 @@ from .candidates import CandidatePool
 from .evolution import EvolutionOptions, evolution_search
 from .guided import GuidedOptions
 from .predictor_guided import predictor_search
+from .proxy_validation import ProxyValidationOptions, proxy_validation_ea_search, proxy_validation_search
+from .relaxation import supports
 from .random_search import random_search
 from .task import BenchmarkTask
 from .trace import BudgetSpent, Query, Trace
 
-STRATEGIES = ("random", "predictor", "evolution", "acenas")
+STRATEGIES = ("random", "predictor", "evolution", "acenas", "proxy-validation", "proxy-validation-ea")
+_OWN_OBJECTIVE = ("proxy-validation", "proxy-validation-ea")  # fit their landscape by MSE: no loss choice
 
 RUN_COLUMNS = ("benchmark", "strategy", "loss", "protocol", "seed", "budget", "queries", "arch", "query_value",
                "test_value", "rank", "regret", "seconds", "interrupted")
@@ -75,13 +78,16 @@ def run(objective: Union[str, TabularBenchmark, Callable[[object], float]], stra
     objective: a benchmark name (``"nb201/cifar10"``, see ``fastrank.benchmarks.load``), a
         loaded :class:`TabularBenchmark`, or any ``evaluate(arch) -> float`` (higher is better;
         then ``space`` is required).
-    strategy: "random", "predictor", "evolution" or "acenas" (weak-label pretraining, then
-        LambdaRank fine-tuning rounds: :mod:`fastrank.search.acenas`).
+    strategy: "random", "predictor", "evolution", "acenas" (weak-label pretraining, then
+        LambdaRank fine-tuning rounds: :mod:`fastrank.search.acenas`), "proxy-validation" or
+        "proxy-validation-ea" (:mod:`fastrank.search.proxy_validation`: NB201, TransNAS micro,
+        NAS-Bench-Graph).
     budget: queries paid for; a repeated architecture is answered from the cache for free.
     loss: the predictor's loss, as :func:`fastrank.loss_spec.parse_loss` reads it: a registered
         name, ``"sum:MSE=1,HR=0.5"``, ``"pw"`` (the seed study's pair for the benchmark, switching
         at half the budget) or ``"pw:HR,MAPE@50"``; or a loss module. Default: "pw", and for
-        "acenas" LambdaRank with AceNAS' relevance grades. Ignored by "random".
+        "acenas" LambdaRank with AceNAS' relevance grades. Ignored by "random"; the
+        proxy-validation strategies fit their loss landscape by MSE and take no loss.
     protocol: "valid" or "test" (see :mod:`fastrank.search.task`).
     candidates: the architectures the run may query (default: the benchmark's rows, else the
         whole space where it is enumerable, else mutations and samples drawn each round).
@@ -121,6 +127,12 @@ def run(objective: Union[str, TabularBenchmark, Callable[[object], float]], stra
         loss_name, loss_module, opts = "-", None, None
         if options:
             raise TypeError(f"random search takes no options, got {sorted(options)}")
+    elif strategy in _OWN_OBJECTIVE:
+        if loss is not None:
+            raise TypeError(f"{strategy} fits its loss landscape by MSE and takes no loss")
+        loss_name, loss_module, opts = "MSE", None, ProxyValidationOptions(**options)
+        if not supports(space):
+            raise ValueError(f"{strategy} relaxes nb201, tnb101_micro and nasbench-graph cells, not {space.name}")
     else:
         if strategy == "acenas":
             acenas = AceNASOptions(**options)
@@ -144,13 +156,17 @@ def run(objective: Union[str, TabularBenchmark, Callable[[object], float]], stra
     interrupted = False
     try:
         pretrained = None
-        if opts is not None and opts.pretrain is not None:
+        if opts is not None and getattr(opts, "pretrain", None) is not None:
             pretrained = pretrained_for_run(space, opts, int(seed), task.query if task is not None else None,
                                             pool.archs if pool.fixed else None)
         if strategy == "random":
             random_search(trace, pool, rng)
         elif strategy == "evolution":
             evolution_search(trace, pool, rng, loss_module, int(seed), opts, pretrained)
+        elif strategy == "proxy-validation":
+            proxy_validation_search(trace, pool, rng, int(seed), opts)
+        elif strategy == "proxy-validation-ea":
+            proxy_validation_ea_search(trace, pool, rng, int(seed), opts)
         else:
             predictor_search(trace, pool, rng, loss_module, int(seed), opts, pretrained)
     except BudgetSpent:

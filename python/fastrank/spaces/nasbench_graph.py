@@ -96,15 +96,20 @@ class NASBenchGraph(ListedSpace):
 
     def graph(self, arch) -> Graph:
         link, *ops = self._member(arch)
-        parents = LINKS[link]
-        adjacency = np.zeros((6, 6), dtype=np.uint8)
-        node_ops = np.array([0] + [2 + o for o in ops] + [1], dtype=np.int64)
-        for i, parent in enumerate(parents):
-            adjacency[parent, i + 1] = 1
-        for i in range(4):
-            if i + 1 not in parents:
-                adjacency[i + 1, 5] = 1
-        return Graph(node_ops, adjacency)
+        return Graph(np.array([0] + [2 + o for o in ops] + [1], dtype=np.int64), wiring(link))
+
+
+def wiring(link: int) -> np.ndarray:
+    """The (6, 6) adjacency of a link index: input 0, the four op nodes 1..4 (node i + 1 reads
+    ``LINKS[link][i]``), output 5 (reads every op node no other node reads)."""
+    parents = LINKS[link]
+    adjacency = np.zeros((6, 6), dtype=np.uint8)
+    for i, parent in enumerate(parents):
+        adjacency[parent, i + 1] = 1
+    for i in range(4):
+        if i + 1 not in parents:
+            adjacency[i + 1, 5] = 1
+    return adjacency
 
 
 def _package_hashes(proteins: bool):
