@@ -38,10 +38,10 @@ class CandidatePool:
         if archs is None and space.size is not None:
             archs = [space.decode(c) for c in range(space.size)]
         self.archs: Optional[List] = list(archs) if archs is not None else None
-        self._index: Dict[Hashable, int] = {}
+        self._index: Dict[Hashable, List[int]] = {}  # identity -> every row holding it
         if self.archs is not None:
             for i, a in enumerate(self.archs):
-                self._index.setdefault(space.identity(a), i)
+                self._index.setdefault(space.identity(a), []).append(i)
         self._graphs = {}
 
     @property
@@ -67,12 +67,13 @@ class CandidatePool:
         return self._graphs[dtype]
 
     def unlabelled(self, trace: Trace) -> np.ndarray:
-        """Indices of the pool's architectures not queried yet."""
+        """Indices of the pool's architectures not queried yet. A queried architecture takes
+        every row of the same identity with it (a table may list isomorphic NB101 cells twice):
+        a row left free would be picked again, answered from the cache for nothing, and a round
+        that pays for nothing would repeat for ever."""
         free = np.ones(len(self.archs), dtype=bool)
         for q in trace.queries:
-            i = self._index.get(self.space.identity(q.arch))
-            if i is not None:
-                free[i] = False
+            free[self._index.get(self.space.identity(q.arch), [])] = False
         return np.flatnonzero(free)
 
     # --- both -----------------------------------------------------------------------------
