@@ -122,8 +122,14 @@ def report() -> None:
              "the tables and figures are `fastrank study --preset paper`'s, in `bench/study/`.", ""]
     if "paper" in numbers:
         p = numbers["paper"]
-        lines += [f"- Paper preset: {p['cells']} cells ({p['computed']} computed in this run, {p['reused']} reused) in "
-                  f"{p['seconds'] / 60:.1f} min on {p['workers']} worker processes."]
+        lines += [f"- Paper preset, ranking grid: {p['computed']} cells computed on {p['workers']} worker processes "
+                  "(14.9 min by the run's progress log; the run was then stopped in its search grid, which an "
+                  "NB101 pool bug made endless, since fixed)."]
+    for key, name in (("paper_search", "Paper preset, search grid"), ("quick_search", "Quick preset, search grid")):
+        if key in numbers:
+            q = numbers[key]
+            lines.append(f"- {name}: {q['computed']} of {q['cells']} cells at {q['budget']} queries in "
+                         f"{q['seconds'] / 60:.1f} min" + (" (interrupted)" if q.get("interrupted") else "") + ".")
     if "plain" in numbers:
         q = numbers["plain"]
         lines += [f"- Native vs plain-torch predictor on {q['cells']} ranking cells of that grid (seed 0, losses "

@@ -50,7 +50,8 @@ def _fmt(values: List[float], metric: str) -> str:
 
 
 def mean_ranks(data, kind: str, tasks, losses, size: int, metric: str) -> Dict[str, float]:
-    """Each loss's rank among the losses (1 = best) per task, averaged over the tasks."""
+    """Each loss's rank among the losses (1 = best; ties share their mean position) per task,
+    averaged over the tasks."""
     ranks = defaultdict(list)
     for task in tasks:
         means = {loss: np.mean(data[(kind, task, loss, size, metric)]) for loss in losses
@@ -58,9 +59,11 @@ def mean_ranks(data, kind: str, tasks, losses, size: int, metric: str) -> Dict[s
         if len(means) < 2:
             continue
         sign = 1 if metric in LOWER_IS_BETTER else -1
-        order = sorted(means, key=lambda loss: sign * means[loss])
-        for position, loss in enumerate(order, 1):
-            ranks[loss].append(position)
+        keyed = {loss: sign * value for loss, value in means.items()}
+        for loss, value in keyed.items():  # ties share the mean of their positions
+            below = sum(v < value for v in keyed.values())
+            tied = sum(v == value for v in keyed.values())
+            ranks[loss].append(below + (tied + 1) / 2)
     return {loss: float(np.mean(v)) for loss, v in ranks.items()}
 
 
