@@ -42,10 +42,11 @@ def _group(task: str, seed: int, protocols, budget: int):
         report = BenchmarkTask.load(task, protocol)
         for config, options in CONFIGS:
             result = run(task, _strategy(config), budget=budget, seed=seed, protocol=protocol, **options)
+            scale = 100.0 if report.report.values.max() <= 1.0 else 1.0  # NAS-Bench-Graph: fractions -> %
             best, chosen = -np.inf, []
             for q in result.queries:  # the reported value of the architecture chosen so far
                 if q.value > best:
-                    best, reported = q.value, report.report_value(q.arch)
+                    best, reported = q.value, scale * report.report_value(q.arch)
                 chosen.append(reported)
             out.append((config, result, chosen))
     return out
