@@ -39,6 +39,10 @@ def main(path: str) -> None:
     print(f"Device: CPU, {cpu}, {cores} cores ({machine.get('machine', platform.machine())}); "
           f"Python {machine.get('python_version', '?')}, torch {machine.get('torch_version', '?')}, "
           f"fastrank on {machine.get('fastrank_threads', '?')} threads; {data.get('datetime', '')[:10]}.")
+    if "fastrank_cpu_target" in machine:
+        print(f"CPU vector flags: {', '.join(machine.get('vector_flags', [])) or 'unknown'}; fastrank's kernels ran "
+              f"their `{machine['fastrank_cpu_target']}` code; rows marked (avx2) or (baseline) ran that narrower "
+              "code (`fastrank.set_cpu_target`) in the same run.")
     if "gpu" in machine:
         print(f"GPU: {machine['gpu']} (rows named CUDA ran there).")
     print("Each row is loss + gradient (forward and backward) unless it says otherwise; median of the rounds.")

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 import reference as ref
-from bench_utils import run
+from bench_utils import base_impl, run, with_cpu_targets
 from fastrank.graph import GCNEncoder, GCNPredictor, encode_architectures, encode_codes
 from fastrank.optim import FusedAdam
 from fastrank.spaces import get_space
@@ -71,7 +71,8 @@ def predictor(impl):
 
 
 IMPLS = ["fastrank", "plain_torch", "torch_geometric"]
-TRAIN_IMPLS = ["fastrank", "fastrank_autograd", "plain_torch", "plain_torch_fused_adam", "torch_geometric"]
+TRAIN_IMPLS = with_cpu_targets(["fastrank", "fastrank_autograd", "plain_torch", "plain_torch_fused_adam",
+                                 "torch_geometric"])
 
 
 def training_step(impl):
@@ -80,7 +81,7 @@ def training_step(impl):
     idx = torch.randint(0, SPACE.size, (32,), generator=gen)
     adj, ops, mask, y = ADJ[idx], OPS[idx], MASK[idx], torch.rand(32, generator=gen)
     mse = torch.nn.functional.mse_loss
-    if impl == "fastrank":
+    if base_impl(impl) == "fastrank":
         torch.manual_seed(0)
         model = GCNPredictor(len(SPACE.node_ops), WIDTH, LAYERS)
         opt = FusedAdam(model.parameters(), lr=1e-3)
@@ -109,9 +110,9 @@ def test_training_step(benchmark, impl):
     run(benchmark, "GCN predictor: Adam training step, batch 32 (NB201)", impl, 32, training_step(impl))
 
 
-@pytest.mark.parametrize("impl", IMPLS)
+@pytest.mark.parametrize("impl", with_cpu_targets(IMPLS))
 def test_score_all_nb201(benchmark, impl):
-    encoder, head = predictor(impl)
+    encoder, head = predictor(base_impl(impl))
 
     def score():
         with torch.no_grad():

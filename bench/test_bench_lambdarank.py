@@ -7,7 +7,7 @@ import torch
 
 import fastrank
 import reference as ref
-from bench_utils import loss_and_grad, run, skip_without
+from bench_utils import base_impl, loss_and_grad, run, skip_without, with_cpu_targets
 from peers import allrank_losses
 
 torch.manual_seed(0)
@@ -17,10 +17,10 @@ CASES = [(4000, 10), (1000, None)]
 
 
 @pytest.mark.parametrize("n,k", CASES, ids=["n4000-k10", "n1000-full"])
-@pytest.mark.parametrize("impl", ["fastrank", "dense_torch", "allrank"])
+@pytest.mark.parametrize("impl", with_cpu_targets(["fastrank", "dense_torch", "allrank"]))
 def test_lambdarank(benchmark, impl, n, k):
     s, y = torch.randn(n), torch.randint(0, 5, (n,)).float()
-    if impl == "fastrank":
+    if base_impl(impl) == "fastrank":
         fn = loss_and_grad(fastrank.lambdarank, s, y, k=k)
     elif impl == "dense_torch":
         fn = loss_and_grad(lambda a, b: ref.lambdarank(a, b, k=k), s, y)
@@ -28,7 +28,7 @@ def test_lambdarank(benchmark, impl, n, k):
         skip_without(ALLRANK, "allRank")
         fn = loss_and_grad(lambda a, b: ALLRANK.lambdaLoss(a[None], b[None], weighing_scheme="lambdaRank_scheme", k=k), s, y)
     group = f"lambdarank, 1 list, n={n:,}, k={'n' if k is None else k}"
-    run(benchmark, group, impl, n, fn, slow=impl != "fastrank", rounds=3 if n > 2000 else 10)
+    run(benchmark, group, impl, n, fn, slow=base_impl(impl) != "fastrank", rounds=3 if n > 2000 else 10)
 
 
 @pytest.mark.parametrize("impl", ["fastrank", "dense_torch"])

@@ -3,7 +3,25 @@ from __future__ import annotations
 
 from . import _C
 
-__all__ = ["cuda_available", "num_threads", "set_num_threads"]
+__all__ = ["cpu_target", "cpu_targets", "cuda_available", "num_threads", "set_cpu_target", "set_num_threads"]
+
+CPU_TARGETS = ("avx512", "avx2", "baseline")
+
+
+def _check_cpu_target_at_import() -> None:
+    import os
+
+    usable = _C.cpu_targets_usable()
+    if not usable:  # a single-target build (FASTRANK_CPU_TARGET) on a CPU without that target
+        raise ImportError("this fastrank build has vector code for a CPU target this CPU lacks; rebuild it with "
+                          "-C cmake.define.FASTRANK_CPU_TARGET=dispatch (the default)")
+    wanted = os.environ.get("FASTRANK_CPU_TARGET")
+    if wanted and wanted not in usable:
+        raise ImportError(f"FASTRANK_CPU_TARGET={wanted!r} is not usable here; this build and CPU can run "
+                          f"{', '.join(usable)}")
+
+
+_check_cpu_target_at_import()
 
 
 def cuda_available() -> bool:
@@ -29,6 +47,30 @@ def _probe_cuda() -> bool:
     # which also checks that the binary has code for this GPU and that the driver is new
     # enough for the CUDA version it was built with.
     return torch.cuda.is_available() and _C.cuda_probe() == 0
+
+
+def cpu_target() -> str:
+    """The vector code the CPU kernels run: "avx512", "avx2" (with FMA) or "baseline" (x86-64 SSE2,
+    or the only code on other architectures). The widest the CPU has unless narrowed by
+    set_cpu_target or the FASTRANK_CPU_TARGET environment variable."""
+    return _C.cpu_target()
+
+
+def cpu_targets() -> list:
+    """The targets this build and this CPU can run, widest first."""
+    return list(_C.cpu_targets_usable())
+
+
+def set_cpu_target(name: str) -> None:
+    """Selects the vector code of the CPU kernels (for measuring the narrower targets; results
+    agree to rounding across targets)."""
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, got {type(name).__name__}")
+    if name not in CPU_TARGETS:
+        raise ValueError(f"name must be one of {', '.join(CPU_TARGETS)}, got {name!r}")
+    if not _C.set_cpu_target(name):
+        raise ValueError(f"CPU target {name!r} is not usable here; this build and CPU can run "
+                         f"{', '.join(cpu_targets())}")
 
 
 def num_threads() -> int:

@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "kernels.h"
-#include "vector_clones.h"
+#include "cpu_targets.h"
 
 namespace fastrank {
 namespace {
@@ -66,8 +66,8 @@ FASTRANK_INLINE void adam(const AdamArgs& a) {
   }
 }
 
-FASTRANK_VECTOR_CLONES void adam_float(const AdamArgs& a) { adam<float>(a); }
-FASTRANK_VECTOR_CLONES void adam_double(const AdamArgs& a) { adam<double>(a); }
+FASTRANK_MULTIVERSION(void, adam_float, (const AdamArgs& a), (a), adam<float>)
+FASTRANK_MULTIVERSION(void, adam_double, (const AdamArgs& a), (a), adam<double>)
 
 }  // namespace
 

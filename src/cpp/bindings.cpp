@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "cpu_targets.h"
 #include "device_api.h"
 #include "kernels.h"
 #include "lists.h"
@@ -241,6 +242,19 @@ PYBIND11_MODULE(_C, m) {
   m.attr("has_cuda") = false;
 #endif
 
+  // CPU vector targets by name; Python validates the names.
+  m.def("cpu_target", [] { return std::string(cpu_target_name(cpu_target())); });
+  m.def("cpu_targets_usable", [] {
+    std::vector<std::string> names;
+    for (CpuTarget t : {CpuTarget::kAvx512, CpuTarget::kAvx2, CpuTarget::kBaseline})
+      if (cpu_target_usable(t)) names.emplace_back(cpu_target_name(t));
+    return names;
+  });
+  m.def("set_cpu_target", [](const std::string& name) {
+    for (CpuTarget t : {CpuTarget::kAvx512, CpuTarget::kAvx2, CpuTarget::kBaseline})
+      if (name == cpu_target_name(t)) return set_cpu_target(t);
+    return false;
+  }, py::arg("name"));
   m.def("num_threads", &num_threads);
   m.def("set_num_threads", &set_num_threads, py::arg("n"));
 

@@ -8,7 +8,7 @@
 #include "graph_rows.h"
 #include "kernels.h"
 #include "lists.h"
-#include "vector_clones.h"
+#include "cpu_targets.h"
 
 namespace fastrank {
 namespace {

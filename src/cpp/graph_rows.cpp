@@ -1,6 +1,6 @@
 #include "graph_rows.h"
 
-#include "vector_clones.h"
+#include "cpu_targets.h"
 
 namespace fastrank {
 namespace {
@@ -149,23 +149,24 @@ FASTRANK_INLINE void outer(const T* __restrict a, const T* __restrict b, T* __re
     }
 }
 
+template <typename T>
+FASTRANK_INLINE void product_transposed(const T* m, const T* g, T* out, int64_t n, int64_t f) {
+  product_any<T, true>(m, g, out, n, f, false);
+}
+
 }  // namespace
 
-#define FASTRANK_GRAPH_ROWS_FOR(T)                                                                          \
-  FASTRANK_VECTOR_CLONES void graph_product(const T* m, const T* h, T* out, int64_t n, int64_t f, bool relu) { \
-    product_any<T, false>(m, h, out, n, f, relu);                                                                      \
-  }                                                                                                         \
-  FASTRANK_VECTOR_CLONES void graph_product_transposed(const T* m, const T* g, T* out, int64_t n, int64_t f) { \
-    product_any<T, true>(m, g, out, n, f, false);                                                                 \
-  }                                                                                                         \
-  FASTRANK_VECTOR_CLONES void graph_linear(const T* h, const T* weight_t, const T* bias, T* out, int64_t n,    \
-                                           int64_t fi, int64_t fo) {                                        \
-    linear<T>(h, weight_t, bias, out, n, fi, fo);                                                           \
-  }                                                                                                         \
-  FASTRANK_VECTOR_CLONES void graph_outer_accumulate(const T* a, const T* b, T* acc, int64_t n, int64_t fa,    \
-                                                     int64_t fb) {                                          \
-    outer<T>(a, b, acc, n, fa, fb);                                                                         \
-  }
+#define FASTRANK_GRAPH_ROWS_FOR(T)                                                                           \
+  FASTRANK_MULTIVERSION(void, graph_product, (const T* m, const T* h, T* out, int64_t n, int64_t f, bool relu),  \
+                        (m, h, out, n, f, relu), product_any<T, false>)                                        \
+  FASTRANK_MULTIVERSION(void, graph_product_transposed, (const T* m, const T* g, T* out, int64_t n, int64_t f), \
+                        (m, g, out, n, f), product_transposed<T>)                                        \
+  FASTRANK_MULTIVERSION(void, graph_linear,                                                                    \
+                        (const T* h, const T* weight_t, const T* bias, T* out, int64_t n, int64_t fi, int64_t fo), \
+                        (h, weight_t, bias, out, n, fi, fo), linear<T>)                                        \
+  FASTRANK_MULTIVERSION(void, graph_outer_accumulate,                                                          \
+                        (const T* a, const T* b, T* acc, int64_t n, int64_t fa, int64_t fb), (a, b, acc, n, fa, fb), \
+                        outer<T>)
 FASTRANK_GRAPH_ROWS_FOR(float)
 FASTRANK_GRAPH_ROWS_FOR(double)
 #undef FASTRANK_GRAPH_ROWS_FOR

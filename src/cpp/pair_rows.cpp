@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "vector_clones.h"
+#include "cpu_targets.h"
 
 namespace fastrank {
 namespace {
@@ -141,68 +141,86 @@ FASTRANK_INLINE R lambda_row_impl(R sp, R gp, R dp, const R* s, const R* g, cons
   return loss;
 }
 
-template <bool Squared, bool Weighted>
-FASTRANK_INLINE double hinge_row_impl(double sa, double ya, const double* key, const double* y, int64_t n,
-                                      double scale, double* gb, double* ga) {
-  double loss = 0, g = 0;
-#pragma omp simd reduction(+ : loss, g)
-  for (int64_t b = 0; b < n; ++b) {
-    const double z = key[b] - sa;
-    const bool on = (y[b] < ya) & (z > 0);
-    const double wt = scale * (Weighted ? ya - y[b] : 1.0);
-    const double zz = on ? z : 0.0;
-    loss += wt * (Squared ? zz * zz : zz);
-    const double slope = Squared ? 2.0 * wt * zz : (on ? wt : 0.0);
-    g -= slope;
-    gb[b] += slope;
+// Every pair term of item i is a reduction over the list (i as the better item, then as the
+// worse one), so a row stores nothing into its partners: short lists run at the vector
+// units' speed instead of waiting on the partners' gradient loads and stores.
+template <bool Squared, bool Weighted, bool Ranked>
+FASTRANK_INLINE double hinge_item_impl(double si, double yi, double wi, const double* s, const double* key,
+                                       const double* y, const double* omega, int64_t n, double margin, double* gi,
+                                       double* lower) {
+  const double ki = si + margin;
+  // Separate sums for i's two roles and wi applied once at the end: every lane update is then
+  // one add of a masked value, the shortest dependency chain a short row can have.
+  double loss = 0, g_better = 0, g_worse = 0, count = 0;
+#pragma omp simd reduction(+ : loss, g_better, g_worse, count)
+  for (int64_t j = 0; j < n; ++j) {
+    const bool below = y[j] < yi, above = y[j] > yi;
+    const double z1 = key[j] - si, z2 = ki - s[j];  // i better than j; j better than i
+    const bool on1 = below & (z1 > 0), on2 = above & (z2 > 0);
+    const double w1 = Weighted ? yi - y[j] : 1.0;
+    const double w2 = (Weighted ? y[j] - yi : 1.0) * (Ranked ? omega[j] : 1.0);
+    const double a1 = on1 ? z1 : 0.0, a2 = on2 ? z2 : 0.0;
+    loss += Weighted ? w1 * (Squared ? a1 * a1 : a1) : (Squared ? a1 * a1 : a1);
+    g_better += Squared ? w1 * a1 : (on1 ? w1 : 0.0);
+    g_worse += Squared ? w2 * a2 : (on2 ? w2 : 0.0);
+    count += below ? 1.0 : 0.0;  // a double count: one more lane op, exact below 2^53
   }
-  *ga += g;
+  *gi = (Squared ? 2.0 : 1.0) * (g_worse - wi * g_better);
+  *lower += count;
+  return wi * loss;
+}
+
+template <bool Squared, bool Weighted, bool Ranked>
+FASTRANK_INLINE double hinge_list_impl(const double* s, const double* key, const double* y, const double* omega,
+                                       int64_t n, double margin, double* grad, double* pairs) {
+  double loss = 0;
+  for (int64_t i = 0; i < n; ++i)
+    loss += hinge_item_impl<Squared, Weighted, Ranked>(s[i], y[i], Ranked ? omega[i] : 1.0, s, key, y, omega, n,
+                                                       margin, &grad[i], pairs);
   return loss;
 }
 
-}  // namespace
-
-#define FASTRANK_ROWS_FOR(R)                                                                              \
-  FASTRANK_VECTOR_CLONES R ranknet_row(R sa, const R* sb, int64_t m, R sigma, R* gb, R* ga) {                   \
-    return ranknet_row_impl<R>(sa, sb, m, sigma, gb, ga);                                                       \
-  }                                                                                                             \
-  FASTRANK_VECTOR_CLONES R lambda_row(R sp, R gp, R dp, const R* s, const R* g, const R* d, int64_t m, R sigma,   \
-                                      R* gq, R* g_p) {                                                          \
-    return lambda_row_impl<R>(sp, gp, dp, s, g, d, m, sigma, gq, g_p);                                          \
-  }
-// target_clones does not apply to templates: one plain overload per precision.
-FASTRANK_ROWS_FOR(float)
-FASTRANK_ROWS_FOR(double)
-#undef FASTRANK_ROWS_FOR
-
-FASTRANK_VECTOR_CLONES
-double hinge_row(double sa, double ya, const double* key, const double* y, int64_t n, bool squared, bool weighted,
-                 double scale, double* gb, double* ga) {
-  if (squared) {
-    return weighted ? hinge_row_impl<true, true>(sa, ya, key, y, n, scale, gb, ga)
-                    : hinge_row_impl<true, false>(sa, ya, key, y, n, scale, gb, ga);
-  }
-  return weighted ? hinge_row_impl<false, true>(sa, ya, key, y, n, scale, gb, ga)
-                  : hinge_row_impl<false, false>(sa, ya, key, y, n, scale, gb, ga);
+// The flags are resolved once per list, outside the item loop.
+FASTRANK_INLINE double hinge_list_of(const double* s, const double* key, const double* y, const double* omega,
+                                     int64_t n, double margin, bool squared, bool weighted, double* grad,
+                                     double* pairs) {
+  const bool ranked = omega != nullptr;
+#define FASTRANK_HINGE_LIST(SQ, WT, RK)                  \
+  if (squared == SQ && weighted == WT && ranked == RK) \
+    return hinge_list_impl<SQ, WT, RK>(s, key, y, omega, n, margin, grad, pairs);
+  FASTRANK_HINGE_LIST(false, false, false) FASTRANK_HINGE_LIST(false, false, true)
+  FASTRANK_HINGE_LIST(false, true, false) FASTRANK_HINGE_LIST(false, true, true)
+  FASTRANK_HINGE_LIST(true, false, false) FASTRANK_HINGE_LIST(true, false, true)
+  FASTRANK_HINGE_LIST(true, true, false)
+#undef FASTRANK_HINGE_LIST
+  return hinge_list_impl<true, true, true>(s, key, y, omega, n, margin, grad, pairs);
 }
 
-FASTRANK_VECTOR_CLONES
-int64_t count_active_row(double sa, double ya, const double* key, const double* y, int64_t n) {
+FASTRANK_INLINE int64_t count_active_row_of(double sa, double ya, const double* key, const double* y, int64_t n) {
   int64_t count = 0;
 #pragma omp simd reduction(+ : count)
   for (int64_t b = 0; b < n; ++b) count += (y[b] < ya) & (key[b] > sa);
   return count;
 }
 
-FASTRANK_VECTOR_CLONES
-int64_t count_ordered_pairs(const double* y, int64_t n) {
-  int64_t count = 0;
-  for (int64_t a = 0; a < n; ++a) {
-    const double ya = y[a];
-#pragma omp simd reduction(+ : count)
-    for (int64_t b = 0; b < n; ++b) count += y[b] < ya;
-  }
-  return count;
-}
+}  // namespace
+
+// One plain overload per precision: the multiversioning macro makes functions, not templates.
+#define FASTRANK_ROWS_FOR(R)                                                                                  \
+  FASTRANK_MULTIVERSION(R, ranknet_row, (R sa, const R* sb, int64_t m, R sigma, R* gb, R* ga),                \
+                        (sa, sb, m, sigma, gb, ga), ranknet_row_impl<R>)                                        \
+  FASTRANK_MULTIVERSION(R, lambda_row,                                                                        \
+                        (R sp, R gp, R dp, const R* s, const R* g, const R* d, int64_t m, R sigma, R* gq, R* g_p), \
+                        (sp, gp, dp, s, g, d, m, sigma, gq, g_p), lambda_row_impl<R>)
+FASTRANK_ROWS_FOR(float)
+FASTRANK_ROWS_FOR(double)
+#undef FASTRANK_ROWS_FOR
+
+FASTRANK_MULTIVERSION(double, hinge_list_direct,
+                      (const double* s, const double* key, const double* y, const double* omega, int64_t n,
+                       double margin, bool squared, bool weighted, double* grad, double* pairs),
+                      (s, key, y, omega, n, margin, squared, weighted, grad, pairs), hinge_list_of)
+FASTRANK_MULTIVERSION(int64_t, count_active_row, (double sa, double ya, const double* key, const double* y, int64_t n),
+                      (sa, ya, key, y, n), count_active_row_of)
 
 }  // namespace fastrank

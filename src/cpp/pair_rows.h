@@ -24,17 +24,15 @@ float lambda_row(float sp, float gp, float dp, const float* s, const float* g, c
 double lambda_row(double sp, double gp, double dp, const double* s, const double* g, const double* d, int64_t m,
                   double sigma, double* gq, double* g_p);
 
-// Direct pairwise hinge row for better item (sa, ya) against all items (key = s + m, y):
-// pairs with y < ya and key > sa, weight 1 or ya - y, loss z or z² with z = key - sa.
-// Every term of the row is multiplied by `scale` (a WARP rank weight, else 1).
-double hinge_row(double sa, double ya, const double* key, const double* y, int64_t n, bool squared, bool weighted,
-                 double scale, double* gb, double* ga);
+// Direct pairwise hinge over one short list of n items (scores s, keys s + margin, targets y):
+// pairs (a, b) with y_a > y_b and key_b > s_a, pair weight 1 or y_a - y_b, loss z or z² with
+// z = key_b - s_a, every pair term times omega[a] (the better item's WARP rank weight; nullptr:
+// 1). Returns the loss, writes ∂loss/∂s to grad[0..n) and adds the number of pairs to *pairs.
+double hinge_list_direct(const double* s, const double* key, const double* y, const double* omega, int64_t n,
+                         double margin, bool squared, bool weighted, double* grad, double* pairs);
 
 // Number of active lower partners of (sa, ya): items with y < ya and key > sa.
 int64_t count_active_row(double sa, double ya, const double* key, const double* y, int64_t n);
-
-// Number of pairs (a, b) with y[a] > y[b]: the direct O(n²) count for small lists.
-int64_t count_ordered_pairs(const double* y, int64_t n);
 
 // Runs rows p0..p1-1 of an upper-triangular pair loop (row p touches positions >= p),
 // row(p, acc) adding gradients into acc in precision R and returning its loss. acc is

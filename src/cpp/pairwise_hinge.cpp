@@ -33,25 +33,32 @@ class RankWeighter {
   std::vector<double> harmonic_;
 };
 
+// All n² (item, partner) combinations, masked: for lists this short a branch-free full pass
+// beats sorting the items to visit only the real pairs.
 template <typename T>
 double hinge_direct(const T* s, const T* y, int64_t n, double margin, bool squared, bool weighted,
                     const RankWeighter& rank_weight, T* grad, double& pairs) {
   ListScratch& w = thread_scratch();
-  std::vector<double>& key = w.a; std::vector<double>& yd = w.b; std::vector<double>& gr = w.c;
-  key.resize(n); yd.resize(n); gr.assign(n, 0.0);
+  std::vector<double>& sd = w.a; std::vector<double>& key = w.b; std::vector<double>& yd = w.c;
+  std::vector<double>& omega = w.d;
+  sd.resize(n); key.resize(n); yd.resize(n);
   for (int64_t i = 0; i < n; ++i) {
-    key[i] = double(s[i]) + margin;  // the same key the sweep compares against
+    sd[i] = double(s[i]);
+    key[i] = sd[i] + margin;  // the same key the sweep compares against
     yd[i] = double(y[i]);
   }
-  double loss = 0;
-  for (int64_t a = 0; a < n; ++a) {
-    const double sa = double(s[a]);
-    const double scale =
-        rank_weight.active() ? rank_weight(double(count_active_row(sa, yd[a], key.data(), yd.data(), n))) : 1.0;
-    loss += hinge_row(sa, yd[a], key.data(), yd.data(), n, squared, weighted, scale, gr.data(), &gr[a]);
+  if (rank_weight.active()) {  // every item's rank weight first: its partners need it
+    omega.resize(n);
+    for (int64_t i = 0; i < n; ++i)
+      omega[i] = rank_weight(double(count_active_row(sd[i], yd[i], key.data(), yd.data(), n)));
   }
-  pairs = double(count_ordered_pairs(yd.data(), n));
+  std::vector<double>& gr = w.e;
+  gr.resize(n);
+  double n_pairs = 0;
+  const double loss = hinge_list_direct(sd.data(), key.data(), yd.data(), rank_weight.active() ? omega.data() : nullptr,
+                                        n, margin, squared, weighted, gr.data(), &n_pairs);
   for (int64_t i = 0; i < n; ++i) grad[i] = T(gr[i]);
+  pairs = n_pairs;
   return loss;
 }
 
