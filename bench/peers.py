@@ -8,6 +8,7 @@ pkg_resources at load time for data loading we do not use; those are stubbed bef
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 import types
 

@@ -299,3 +299,21 @@ def test_vectorised_logistic_math_is_accurate(dtype, rtol):
     floor = 1e-300 if dtype == torch.float64 else 1e-30  # below, results flush to zero
     torch.testing.assert_close(loss.double(), want_loss, rtol=rtol, atol=floor)
     torch.testing.assert_close(pair.grad[:, 0].double(), want_grad, rtol=rtol, atol=floor)
+
+
+@pytest.mark.parametrize("op", ["hinge", "logistic", "lambdarank"])
+def test_backward_of_the_loss_itself_is_the_kernel_gradient_and_never_aliased(op):
+    """loss.backward() returns the kernel's gradient without a multiply; repeated backward passes
+    through a retained graph must still accumulate exactly (no aliasing of the saved gradient)."""
+    gen = torch.Generator().manual_seed(5)
+    s = torch.randn(60, generator=gen, dtype=torch.float64, requires_grad=True)
+    y = torch.randint(0, 4, (60,), generator=gen).double()
+    loss = OPS[op][0](s, y, DEFAULT_PARAMS)
+    loss.backward(retain_graph=True)
+    once = s.grad.clone()
+    loss.backward(retain_graph=True)
+    loss.backward()
+    torch.testing.assert_close(s.grad, 3 * once, rtol=1e-15, atol=0)
+    scaled = s.detach().clone().requires_grad_(True)
+    (OPS[op][0](scaled, y, DEFAULT_PARAMS) * 2.5).backward()
+    torch.testing.assert_close(scaled.grad, 2.5 * once, rtol=1e-15, atol=0)

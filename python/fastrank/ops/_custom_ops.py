@@ -215,6 +215,12 @@ class _EagerListLoss(torch.autograd.Function):
     @staticmethod
     def backward(ctx, d_loss):
         grad, offsets = ctx.saved_tensors
+        if (not ctx.per_list and d_loss.device.type == "cpu" and not torch.is_grad_enabled()
+                and float(d_loss) == 1.0):
+            # loss.backward() on the loss itself: the kernel's gradient is the answer. Skipping the
+            # multiply also keeps torch's intra-op threads from spinning (they wake for a large
+            # elementwise op) while the next call's kernel wants the same cores.
+            return (None, grad) + (None,) * (ctx.n_inputs - 2)
         return (None, _scaled_grad(grad, offsets, ctx.per_list, d_loss)) + (None,) * (ctx.n_inputs - 2)
 
 
