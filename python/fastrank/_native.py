@@ -38,6 +38,15 @@ def cuda_available() -> bool:
 _CUDA_USABLE = None
 
 
+def require_cuda(what: str) -> None:
+    """The one error for a CUDA tensor that fastrank's CUDA kernels cannot take: a RuntimeError
+    (the build or the machine is at fault, not the value passed)."""
+    if not cuda_available():
+        why = "this build has no CUDA kernels" if not getattr(_C, "has_cuda", False) else "no usable GPU"
+        raise RuntimeError(f"{what} is on a CUDA device but fastrank's CUDA kernels are not available ({why}; "
+                           "fastrank.cuda_available() is False); move the tensors to the CPU")
+
+
 def _probe_cuda() -> bool:
     if not getattr(_C, "has_cuda", False):
         return False

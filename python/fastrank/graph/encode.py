@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from .. import _C
-from .._native import cuda_available
+from .._native import require_cuda
 from ..ops import _device
 from ..spaces import NASBench201, NASBenchMacro, SearchSpace, TransNASMacro, TransNASMicro
 
@@ -32,9 +32,7 @@ def encode_codes(space: SearchSpace, codes, dtype: torch.dtype = torch.float32) 
     if codes.is_floating_point() or codes.is_complex() or codes.dtype == torch.bool:
         raise TypeError(f"codes must be integers, got dtype {codes.dtype}")
     if codes.device.type == "cuda":
-        if not cuda_available():
-            raise ValueError("codes are on a CUDA device but fastrank's CUDA kernels are not available "
-                             "(fastrank.cuda_available() is False)")
+        require_cuda("codes")
         return _encode(space, tag, codes, dtype, "device")
     return _encode(space, tag, codes.cpu(), dtype, "cpu")
 

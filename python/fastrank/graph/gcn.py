@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from .. import _C
-from .._native import cuda_available
+from .._native import require_cuda
 from ..ops import _device
 
 __all__ = ["gcn_propagate", "GCNEncoder", "GINEncoder"]
@@ -25,9 +25,8 @@ def _check_raw(h: torch.Tensor, adj: torch.Tensor) -> None:
         raise ValueError("h and adj must be contiguous")
     if adj.device != h.device:
         raise ValueError(f"adj is on {adj.device} but h is on {h.device}")
-    if h.device.type == "cuda" and not cuda_available():
-        raise ValueError("h is on a CUDA device but fastrank's CUDA kernels are not available "
-                         "(fastrank.cuda_available() is False)")
+    if h.device.type == "cuda":
+        require_cuda("h")
     if h.device.type not in ("cpu", "cuda"):
         raise ValueError(f"gcn_propagate runs on CPU and CUDA tensors, got {h.device}")
     if h.shape[1] > _C.GCN_MAX_NODES:

@@ -14,7 +14,7 @@ from typing import Optional, Sequence, Union
 import torch
 
 from .. import _C
-from .._native import cuda_available
+from .._native import require_cuda
 from ._custom_ops import REDUCTION_TAGS
 
 GroupSizes = Union[torch.Tensor, Sequence[int], None]
@@ -41,11 +41,7 @@ def _supported_device(device: torch.device) -> None:
     if device.type == "cpu":
         return
     if device.type == "cuda":
-        if not cuda_available():
-            raise ValueError(
-                "scores is on a CUDA device but fastrank's CUDA kernels are not available "
-                "(fastrank.cuda_available() is False); move the tensors to the CPU"
-            )
+        require_cuda("scores")
         return
     raise ValueError(f"fastrank ops run on CPU (and CUDA); got a tensor on {device}")
 
