@@ -10,6 +10,8 @@ from .runner import SearchResult, run
 
 
 def _single_threaded() -> None:
+    """torch and fastrank on one thread each: what every search worker (and study cell) runs with,
+    so that results do not depend on the executor and workers leave the other cores alone."""
     import torch
 
     import fastrank

@@ -49,10 +49,10 @@ def _one_thread():
     import torch
 
     import fastrank
+    from ..search.parallel import _single_threaded
 
     before = torch.get_num_threads(), fastrank.num_threads()
-    torch.set_num_threads(1)
-    fastrank.set_num_threads(1)
+    _single_threaded()
     try:
         yield
     finally:
