@@ -6,7 +6,7 @@ Two layouts reach the kernels as one: a 1-D score vector with optional ``group_s
 """
 from __future__ import annotations
 
-import math
+import itertools
 from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Optional, Sequence, Union
@@ -15,7 +15,7 @@ import torch
 
 from .. import _C
 from .._native import require_cuda
-from ._custom_ops import REDUCTION_TAGS
+from ._custom_ops import REDUCTION_TAGS, is_finite_number
 
 GroupSizes = Union[torch.Tensor, Sequence[int], None]
 
@@ -92,7 +92,18 @@ def _offsets_from_sizes(group_sizes: GroupSizes, n: int, device: torch.device) -
         for v in values:
             if v > n:  # checked before torch.tensor, which cannot hold sizes past 2^63
                 raise ValueError(f"group_sizes add up to more than the {n} items of scores (a group of {int(v)})")
-        sizes = torch.tensor(values, dtype=torch.int64, device=device)
+        # Python ints: checked and summed without reading a tensor back, so torch.compile traces it
+        ends = list(itertools.accumulate(int(v) for v in values))
+        total = ends[-1] if ends else 0
+        if total != n:
+            raise ValueError(f"group_sizes add up to {total} but scores has {n} items")
+        return torch.tensor([0, *ends], dtype=torch.int64, device=device)
+    if torch.compiler.is_compiling():  # the same conditions, checked when the compiled graph runs
+        torch._assert_async((sizes >= 0).all() & (sizes <= n).all() & (sizes.sum() == n),
+                            f"group_sizes must be non-negative and add up to the {n} items of scores")
+        offsets = torch.zeros(sizes.numel() + 1, dtype=torch.int64, device=device)
+        torch.cumsum(sizes, 0, out=offsets[1:])
+        return offsets
     if sizes.numel() and bool((sizes < 0).any()):
         raise ValueError(f"group_sizes must be non-negative, got {sizes.min().item()}")
     # Sizes past n would let the int64 sum wrap round to n (4 x 2^62 + 6 == 6) and the
@@ -151,7 +162,7 @@ def check_reduction(reduction: str) -> int:
 
 def check_real(value, name: str, *, positive: bool = False) -> float:
     """A finite real hyperparameter; non-negative, or strictly positive when asked."""
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, Real) or not is_finite_number(value):
         raise ValueError(f"{name} must be a finite real number, got {value!r}")
     if positive and not value > 0:
         raise ValueError(f"{name} must be positive, got {value!r}")
@@ -211,6 +222,12 @@ def _finite(t: torch.Tensor) -> bool:
 
 
 def _check_finite(scores: torch.Tensor, targets: torch.Tensor) -> None:
+    if torch.compiler.is_compiling():
+        # A traceable check (the native pass is opaque to dynamo); it raises RuntimeError, with the
+        # same message, when the compiled graph runs.
+        torch._assert_async(torch.isfinite(scores).all(), "scores contain NaN or infinity")
+        torch._assert_async(torch.isfinite(targets).all(), "targets contain NaN or infinity")
+        return
     if not scores.numel():
         return
     if scores.is_cpu:
