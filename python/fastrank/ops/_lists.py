@@ -101,9 +101,14 @@ def _offsets_from_sizes(group_sizes: GroupSizes, n: int, device: torch.device) -
     if torch.compiler.is_compiling():  # the same conditions, checked when the compiled graph runs
         torch._assert_async((sizes >= 0).all() & (sizes <= n).all() & (sizes.sum() == n),
                             f"group_sizes must be non-negative and add up to the {n} items of scores")
-        offsets = torch.zeros(sizes.numel() + 1, dtype=torch.int64, device=device)
-        torch.cumsum(sizes, 0, out=offsets[1:])
-        return offsets
+    else:
+        _check_size_tensor(sizes, n)
+    offsets = torch.zeros(sizes.numel() + 1, dtype=torch.int64, device=device)
+    torch.cumsum(sizes, 0, out=offsets[1:])
+    return offsets
+
+
+def _check_size_tensor(sizes: torch.Tensor, n: int) -> None:
     if sizes.numel() and bool((sizes < 0).any()):
         raise ValueError(f"group_sizes must be non-negative, got {sizes.min().item()}")
     # Sizes past n would let the int64 sum wrap round to n (4 x 2^62 + 6 == 6) and the
@@ -113,9 +118,6 @@ def _offsets_from_sizes(group_sizes: GroupSizes, n: int, device: torch.device) -
     total = int(sizes.sum()) if sizes.numel() else 0
     if total != n:
         raise ValueError(f"group_sizes add up to {total} but scores has {n} items")
-    offsets = torch.zeros(sizes.numel() + 1, dtype=torch.int64, device=device)
-    torch.cumsum(sizes, 0, out=offsets[1:])
-    return offsets
 
 
 def pack_lists(scores, targets, group_sizes: GroupSizes = None, mask: Optional[torch.Tensor] = None) -> PackedLists:
