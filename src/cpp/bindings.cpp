@@ -246,12 +246,12 @@ PYBIND11_MODULE(_C, m) {
   m.def("cpu_target", [] { return std::string(cpu_target_name(cpu_target())); });
   m.def("cpu_targets_usable", [] {
     std::vector<std::string> names;
-    for (CpuTarget t : {CpuTarget::kAvx512, CpuTarget::kAvx2, CpuTarget::kBaseline})
+    for (CpuTarget t : kCpuTargets)
       if (cpu_target_usable(t)) names.emplace_back(cpu_target_name(t));
     return names;
   });
   m.def("set_cpu_target", [](const std::string& name) {
-    for (CpuTarget t : {CpuTarget::kAvx512, CpuTarget::kAvx2, CpuTarget::kBaseline})
+    for (CpuTarget t : kCpuTargets)
       if (name == cpu_target_name(t)) return set_cpu_target(t);
     return false;
   }, py::arg("name"));

@@ -3,7 +3,6 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
-#include <initializer_list>
 
 namespace fastrank {
 namespace {
@@ -43,9 +42,9 @@ CpuTarget initial_target() {
   // FASTRANK_CPU_TARGET narrows the choice (an unknown or unusable name is ignored here and
   // reported by the Python package at import).
   const char* env = std::getenv("FASTRANK_CPU_TARGET");
-  for (CpuTarget t : {CpuTarget::kAvx512, CpuTarget::kAvx2, CpuTarget::kBaseline})
+  for (CpuTarget t : kCpuTargets)
     if (env && std::strcmp(env, cpu_target_name(t)) == 0 && cpu_target_usable(t)) return t;
-  for (CpuTarget t : {CpuTarget::kAvx512, CpuTarget::kAvx2, CpuTarget::kBaseline})
+  for (CpuTarget t : kCpuTargets)
     if (cpu_target_usable(t)) return t;
   return CpuTarget::kBaseline;  // a single-target build on a CPU without it: Python refuses to load
 }

@@ -13,6 +13,9 @@ namespace fastrank {
 
 enum class CpuTarget : int { kBaseline = 0, kAvx2 = 1, kAvx512 = 2 };
 
+// Every target, widest first: the order of preference.
+constexpr CpuTarget kCpuTargets[] = {CpuTarget::kAvx512, CpuTarget::kAvx2, CpuTarget::kBaseline};
+
 // The target multiversioned functions run now.
 CpuTarget cpu_target();
 // Whether this build has code for target t and this CPU can run it.
