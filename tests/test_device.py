@@ -20,14 +20,14 @@ from hypothesis import strategies as st
 
 import fastrank
 from fastrank import _C
-from fastrank.ops import _device
+from fastrank import _native
 from fastrank.ops import _custom_ops
 from fastrank.ops._custom_ops import _run
 from fastrank.spaces import NASBench201, NASBenchMacro, TransNASMacro, TransNASMicro
 from test_ranking_ops import lists
 
 # The modules, not the functions fastrank.graph re-exports under the same names.
-graph_encode = importlib.import_module("fastrank.graph.encode")
+graph_encode = importlib.import_module("fastrank.graph.encoding")
 gcn = importlib.import_module("fastrank.graph.gcn")
 
 HAS_CUDA = fastrank.cuda_available()
@@ -176,11 +176,11 @@ def test_hinge_sweep_rejects_bad_values_and_a_short_longest():
     loss, grad = torch.empty(()), torch.empty_like(y)
     args = (1, y.data_ptr(), y.data_ptr(), off.data_ptr(), 1, 4, 2, 1.0, False, False, 0, loss.data_ptr(),
             grad.data_ptr())
-    status = _device.call("pairwise_hinge_sweep", y.device, *args, 3)  # the list has 4 items
+    status = _native.device_call("pairwise_hinge_sweep", y.device, *args, 3)  # the list has 4 items
     assert status & _C.STATUS_BAD_OFFSETS
-    assert _device.call("pairwise_hinge_sweep", y.device, *args, 4) == 0
+    assert _native.device_call("pairwise_hinge_sweep", y.device, *args, 4) == 0
     with pytest.raises(ValueError, match="longest"):
-        _C.pairwise_hinge_sweep_device(_device.TWIN, *args, -1, 0, 0, 0, 0)
+        _C.pairwise_hinge_sweep_device(_native.TWIN, *args, -1, 0, 0, 0, 0)
 
 
 TOPK_CASES = [case for case in LIST_CASES if case[0] == "lambdarank" and case[1][0] > 0] + [
@@ -221,8 +221,8 @@ def test_long_lists_take_their_device_algorithms(monkeypatch):
     algorithm of its op (or stays), shorter ones the item-parallel kernel; all agree with the CPU."""
     monkeypatch.setattr(_custom_ops, "DEVICE_LIST_MAX", 100)
     calls = []
-    real_call = _device.call
-    monkeypatch.setattr(_device, "call", lambda name, *args: calls.append(name) or real_call(name, *args))
+    real_call = _native.device_call
+    monkeypatch.setattr(_native, "device_call", lambda name, *args: calls.append(name) or real_call(name, *args))
     gen = torch.Generator().manual_seed(3)
     for name, hyper, long_op in (("pairwise_hinge", (1.0, True, True, 1), "pairwise_hinge_sweep"),
                                  ("lambdarank", (10, 0, 0, 1.0, 1.0), "lambdarank_topk"),
@@ -248,9 +248,9 @@ def test_lambdarank_topk_rejects_bad_values():
     loss, grad = torch.empty(()), torch.empty_like(y)
     args = (1, y.data_ptr(), y.data_ptr(), off.data_ptr(), 1, 4, 2, 2, 0, 0, 1.0, 1.0, loss.data_ptr(),
             grad.data_ptr())
-    assert _device.call("lambdarank_topk", y.device, *args, 3) & _C.STATUS_BAD_OFFSETS  # the list has 4 items
+    assert _native.device_call("lambdarank_topk", y.device, *args, 3) & _C.STATUS_BAD_OFFSETS  # the list has 4 items
     with pytest.raises(ValueError, match="k >= 1"):
-        _C.lambdarank_topk_device(_device.TWIN, *args[:7], -1, *args[8:], 4, 0, 0, 0, 0)
+        _C.lambdarank_topk_device(_native.TWIN, *args[:7], -1, *args[8:], 4, 0, 0, 0, 0)
 
 
 @pytest.mark.parametrize("case", range(len(HINGE_CASES + TOPK_CASES)))
@@ -258,7 +258,7 @@ def test_long_list_algorithms_without_reading_back(case, monkeypatch):
     """Inside a CUDA graph capture the sweep cannot read the level count back (it makes
     log2(longest) passes) nor the top-k algorithm its unit count (it launches its bound):
     the twin takes those paths when asked to, and the results are the same."""
-    monkeypatch.setattr(_device, "TWIN_STREAM", _C.TWIN_AS_IF_CAPTURED)
+    monkeypatch.setattr(_native, "TWIN_STREAM", _C.TWIN_AS_IF_CAPTURED)
     name, hyper = (HINGE_CASES + TOPK_CASES)[case]
     gen = torch.Generator().manual_seed(case)
     with long_list_algorithms():
@@ -299,14 +299,14 @@ def test_workspace_query_and_too_small_workspace():
     loss, grad = torch.empty(()), torch.empty_like(s)
     args = (1, s.data_ptr(), s.data_ptr(), off.data_ptr(), 2, 10, 2, 5, 0, 1, 1.0, 1.0, loss.data_ptr(),
             grad.data_ptr())
-    need = _C.lambdarank_device(_device.TWIN, *args, 0, 0, 0, 0)
+    need = _C.lambdarank_device(_native.TWIN, *args, 0, 0, 0, 0)
     assert need >= 10 * 8 * 6  # per-item arrays of doubles
     small = torch.empty(need - 1, dtype=torch.uint8)
     status = torch.zeros(1, dtype=torch.int32)
-    assert _C.lambdarank_device(_device.TWIN, *args, small.data_ptr(), need - 1, status.data_ptr(), 0) == \
+    assert _C.lambdarank_device(_native.TWIN, *args, small.data_ptr(), need - 1, status.data_ptr(), 0) == \
         _C.DEVICE_WORKSPACE_TOO_SMALL
     if not _C.has_cuda:
-        assert _C.lambdarank_device(_device.CUDA, *args, 0, 0, 0, 0) == _C.DEVICE_BUILT_WITHOUT_CUDA
+        assert _C.lambdarank_device(_native.CUDA, *args, 0, 0, 0, 0) == _C.DEVICE_BUILT_WITHOUT_CUDA
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -345,11 +345,11 @@ def random_graphs(batch, nodes, features, dtype, seed):
 def test_gcn_propagation_matches_cpu(backend, shape, relu, dtype):
     h, adj = random_graphs(*shape, dtype, seed=sum(shape))
     d_out = torch.randn_like(h)
-    out = gcn._propagate(h, adj, relu, "cpu")
-    d_h = gcn._propagate_backward(d_out, adj, out, relu, "cpu")
+    out = gcn._propagate("cpu", h, adj, relu)
+    d_h = gcn._propagate_backward("cpu", d_out, adj, out, relu)
     if backend == "twin":
-        got_out = gcn._propagate(h, adj, relu, "device")
-        got_d_h = gcn._propagate_backward(d_out, adj, got_out, relu, "device")
+        got_out = gcn._propagate("device", h, adj, relu)
+        got_d_h = gcn._propagate_backward("device", d_out, adj, got_out, relu)
     else:
         hc = h.cuda().requires_grad_(True)
         oc = fastrank.graph.gcn_propagate(hc, adj.cuda(), "relu" if relu else None)
@@ -362,8 +362,8 @@ def test_gcn_propagation_matches_cpu(backend, shape, relu, dtype):
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_gcn_propagation_reports_bad_values(backend):
     h, adj = random_graphs(2, 4, 3, torch.float64, seed=1)
-    run = ((lambda a, b, r: gcn._propagate(a, b, r, "device")) if backend == "twin"
-           else (lambda a, b, r: gcn._propagate(a.cuda(), b.cuda(), r, "device")))
+    run = ((lambda a, b, r: gcn._propagate("device", a, b, r)) if backend == "twin"
+           else (lambda a, b, r: gcn._propagate("device", a.cuda(), b.cuda(), r)))
     bad = adj.clone()
     bad[1, 0, 2] = -1.0
     with pytest.raises(ValueError, match="adj must be finite and non-negative"):

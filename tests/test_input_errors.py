@@ -129,10 +129,10 @@ def test_mixed_devices(op):
 def test_cuda_unavailable_is_one_runtime_error(monkeypatch):
     """Whatever the function, a CUDA tensor fastrank cannot take raises the same RuntimeError."""
     import fastrank._native as native
-    from fastrank.ops._lists import _supported_device
+    from fastrank.ops.packing import supported_device
 
     monkeypatch.setattr(native, "_CUDA_USABLE", False)
-    for call in (lambda: native.require_cuda("scores"), lambda: _supported_device(torch.device("cuda", 0))):
+    for call in (lambda: native.require_cuda("scores"), lambda: supported_device(torch.device("cuda", 0))):
         with pytest.raises(RuntimeError, match="scores is on a CUDA device but fastrank's CUDA kernels are not "
                                                "available .*move the tensors to the CPU"):
             call()

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from fastrank import search
-from fastrank.graph.encode import encode_architectures
+from fastrank.graph.encoding import encode_architectures
 from fastrank.graph.gae import GAE
 from fastrank.search.proxy_validation import ArchitectureParameters, Landscape, ProxyValidationOptions
 from fastrank.search.relaxation import Relaxation

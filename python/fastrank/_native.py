@@ -1,5 +1,15 @@
-"""Loads the compiled extension and reports what it can run."""
+"""The one boundary between torch and the compiled extension ``_C``.
+
+Everything that crosses it goes through here: dtype tags, raw tensor addresses, the CPU and
+device calls (with their workspace and status word), the status word → exception mapping,
+and the registration of each kernel as a ``torch.ops.fastrank`` op together with its eager
+twin. Other modules describe an op (checks, output allocation, routing) in torch terms and
+pass tensors; none reads ``data_ptr()`` or a status bit itself. It also reports what the
+build can run (CPU vector targets, CUDA, threads).
+"""
 from __future__ import annotations
+
+import torch
 
 from . import _C
 
@@ -104,3 +114,238 @@ def max_threads() -> int:
     import os
 
     return max(16, 4 * (os.cpu_count() or 1))
+
+
+# ---------------------------------------------------------------------------------------------
+# dtypes and addresses
+
+# The kernels' element types (kernels.h DType); every float kernel is a template over both.
+DTYPE_TAGS = {torch.float32: 0, torch.float64: 1}
+FLOAT_DTYPES = tuple(DTYPE_TAGS)
+
+
+def dtype_tag(dtype: torch.dtype) -> int:
+    return DTYPE_TAGS[dtype]
+
+
+_TENSOR_TYPES = frozenset({torch.Tensor, torch.nn.Parameter})
+_SCALAR_TYPES = frozenset({int, float, bool})
+_data_ptr = torch.Tensor.data_ptr
+
+
+def _raw(args) -> list:
+    """Tensors → their addresses; every other argument as it is. (Exact type tests first: this
+    runs on every kernel call, and isinstance on each argument was a microsecond of it.)"""
+    return [_data_ptr(a) if type(a) in _TENSOR_TYPES else a if type(a) in _SCALAR_TYPES else _raw_other(a)
+            for a in args]
+
+
+def _raw_other(a):
+    return _data_ptr(a) if isinstance(a, torch.Tensor) else a
+
+
+def struct(cls, **fields):
+    """A bound argument struct of _C (named fields) whose tensor fields become addresses."""
+    return cls(**{k: v.data_ptr() if isinstance(v, torch.Tensor) else v for k, v in fields.items()})
+
+
+def addresses(tensors) -> tuple:
+    """The tensors' addresses, to tell whether a cached call's buffers moved."""
+    return tuple(map(_data_ptr, tensors))
+
+
+# ---------------------------------------------------------------------------------------------
+# status words
+
+# (keyword, bit, default message), in the order they are reported when several bits are set.
+_STATUS = (
+    ("nonfinite_scores", _C.STATUS_NONFINITE_SCORES, "scores contain NaN or infinity"),
+    ("nonfinite_targets", _C.STATUS_NONFINITE_TARGETS, "targets contain NaN or infinity"),
+    ("gain_overflow", _C.STATUS_GAIN_OVERFLOW,
+     "targets above 1000 overflow the exp2 gain 2**y - 1; use gain='linear' or map the targets to relevance "
+     "grades first"),
+    ("bad_offsets", _C.STATUS_BAD_OFFSETS, "offsets must start at 0, never decrease, and end at the number of items"),
+    ("bad_adjacency", _C.STATUS_BAD_ADJACENCY, "adj must be finite and non-negative"),
+    ("bad_codes", _C.STATUS_BAD_CODES, "op ids or codes out of range"),
+)
+
+
+def check_status(status: int, kernel: str, **messages: str) -> None:
+    """Raises for a kernel's status word: ValueError for a data error (its message overridable
+    per bit by keyword: nonfinite_scores=..., bad_codes=..., ...), RuntimeError for a bit no
+    caller knows (a fastrank bug)."""
+    if not status:
+        return
+    for key, bit, default in _STATUS:
+        if status & bit:
+            raise ValueError(messages.get(key, default))
+    raise RuntimeError(f"{kernel} kernel returned unknown status {status}")
+
+
+# ---------------------------------------------------------------------------------------------
+# calls
+
+def call(name: str, kernel: str, device: torch.device, *args) -> int:
+    """Runs kernel `name` on tensor arguments and returns its status word. kernel "cpu": the
+    C++ kernel ``_C.<name>_cpu``; "device": the device algorithm ``_C.<name>_device`` (CUDA
+    kernels for CUDA tensors, their host twin for CPU ones)."""
+    if kernel == "cpu":
+        fn = _CPU_KERNELS.get(name) or _cpu_kernel(name)
+        return fn(*[_data_ptr(a) if type(a) in _TENSOR_TYPES else a if type(a) in _SCALAR_TYPES else _raw_other(a)
+                    for a in args])  # _raw, inline: this is every eager op's path
+    return device_call(name, device, *args)
+
+
+_CPU_KERNELS = {}
+
+
+def _cpu_kernel(name: str):
+    fn = _CPU_KERNELS.get(name)
+    if fn is None:
+        fn = _CPU_KERNELS[name] = getattr(_C, name + "_cpu")
+    return fn
+
+
+def cpu_arguments(*args) -> tuple:
+    """Arguments for a ``_C.<name>_cpu`` call: tensors (also inside lists) as addresses."""
+    return tuple(_raw(a) if isinstance(a, (list, tuple)) else a for a in _raw(args))
+
+
+def call_cpu(name: str, *args):
+    """``_C.<name>_cpu`` on tensor arguments (lists of tensors become lists of addresses),
+    returning what it returns."""
+    return _cpu_kernel(name)(*cpu_arguments(*args))
+
+
+def call_cpu_prepared(name: str, prepared: tuple, *scalars):
+    """``_C.<name>_cpu`` on arguments converted once by :func:`cpu_arguments` (a call repeated
+    on the same buffers), then scalars."""
+    return _cpu_kernel(name)(*prepared, *scalars)
+
+
+def kernel_for(t: torch.Tensor) -> str:
+    """The C++ kernel for CPU tensors, the device algorithm for the rest."""
+    return "cpu" if t.device.type == "cpu" else "device"
+
+
+# Device calls: backends of the ``_device`` entry points.
+TWIN = 0
+CUDA = 1
+# The stream argument of twin calls; _C.TWIN_AS_IF_CAPTURED makes the twin take the paths CUDA
+# takes inside a graph capture (values not read back), which tests use.
+TWIN_STREAM = 0
+
+
+def backend_of(device: torch.device) -> int:
+    return CUDA if device.type == "cuda" else TWIN
+
+
+def capturing(device: torch.device) -> bool:
+    return device.type == "cuda" and torch.cuda.is_current_stream_capturing()
+
+
+def _device_error(name: str, code: int) -> RuntimeError:
+    if code == _C.DEVICE_BUILT_WITHOUT_CUDA:
+        return RuntimeError(f"fastrank was built without CUDA kernels, so {name} cannot run on a CUDA tensor")
+    if code == _C.DEVICE_WORKSPACE_TOO_SMALL:
+        return RuntimeError(f"{name}: workspace smaller than the size query asked for (a fastrank bug)")
+    reason = _C.cuda_error_string(code) if getattr(_C, "has_cuda", False) else f"code {code}"
+    return RuntimeError(f"{name} failed on the GPU: {reason}")
+
+
+def device_call(name: str, device: torch.device, *args) -> int:
+    """Runs the device algorithm ``_C.<name>_device`` on ``device`` (CUDA kernels on a CUDA
+    device, the host twin on the CPU) and returns its status word.
+
+    CUB style: a size query, then the run with a workspace from torch's allocator on the
+    tensors' device, on torch's current stream. Data errors come back as a status word read
+    after the call; inside a CUDA graph capture it cannot be read (that would synchronise),
+    so captured calls return 0."""
+    fn = getattr(_C, name + "_device")
+    backend = backend_of(device)
+    args = _raw(args)
+    if backend == CUDA:
+        with torch.cuda.device(device):
+            return _device_run(fn, name, backend, device, torch.cuda.current_stream(device).cuda_stream, args)
+    return _device_run(fn, name, backend, device, TWIN_STREAM, args)
+
+
+def _device_run(fn, name, backend, device, stream, args) -> int:
+    need = fn(backend, *args, 0, 0, 0, stream)
+    if need < 0:
+        raise _device_error(name, need)
+    workspace = torch.empty(max(need, 1), dtype=torch.uint8, device=device)
+    status = torch.zeros(1, dtype=torch.int32, device=device)
+    code = fn(backend, *args, workspace.data_ptr(), need, status.data_ptr(), stream)
+    if code:
+        raise _device_error(name, code)
+    return 0 if capturing(device) else int(status.item())
+
+
+# ---------------------------------------------------------------------------------------------
+# ops
+
+_LIB = torch.library.Library("fastrank", "DEF")
+
+
+def define_op(name: str, schema: str, run, fake, *, setup_context=None, backward=None):
+    """Registers ``torch.ops.fastrank.<name>`` and returns the function that calls it.
+
+    ``run(kernel, *inputs)`` is its implementation: kernel "cpu" for CPU tensors, "device" for
+    CUDA ones (see :func:`call`). ``fake(*inputs)`` gives the outputs' metadata for tracing.
+    With ``setup_context(ctx, inputs, output)`` and ``backward(ctx, *grads)`` the op is
+    differentiable (``torch.library.register_autograd``) in its first output; further outputs
+    are data for the backward (the list ops' gradient), and the returned function returns the
+    first output only.
+
+    The returned function calls the registered op while torch.compile traces and on other
+    device types; in eager CPU/CUDA code it calls the eager twin instead: the same run,
+    setup_context and backward without the dispatcher's per-call Python overhead (tens of
+    microseconds, most of a small op). ``ctx.eager`` is True in the twin's backward only: a
+    backward that calls another fastrank op calls its ``.op`` unless ``ctx.eager``, for the
+    registered backward also runs under the compiler's tracing, on tensors without data.
+    """
+    _LIB.define(name + schema)
+    _LIB.impl(name, lambda *inputs: run("cpu", *inputs), "CPU")
+    _LIB.impl(name, lambda *inputs: run("device", *inputs), "CUDA")
+    qualname = f"fastrank::{name}"
+    torch.library.register_fake(qualname, fake, lib=_LIB)
+    op = getattr(torch.ops.fastrank, name)
+    if backward is None:
+        def eager(*inputs):
+            output = run(kernel_for(inputs[0]), *inputs)
+            return output[0] if isinstance(output, tuple) else output
+    else:
+        torch.library.register_autograd(qualname, backward, setup_context=setup_context, lib=_LIB)
+        eager = _eager_twin(name, run, setup_context, backward).apply
+
+    def dispatch(*inputs):
+        if inputs[0].device.type in ("cpu", "cuda") and not torch.compiler.is_compiling():
+            return eager(*inputs)
+        output = op(*inputs)
+        return output[0] if isinstance(output, tuple) else output
+
+    dispatch.__name__ = dispatch.__qualname__ = name
+    dispatch.op = op  # what a registered backward calls: it may run on traced (fake) tensors
+    return dispatch
+
+
+def _eager_twin(name: str, run, setup_context, backward) -> type:
+    # Only the first output leaves the twin: the others are saved for the backward, never
+    # returned, so that autograd neither wraps them nor lets one become a parameter's .grad
+    # that is then accumulated into in place.
+    def forward(ctx, *inputs):
+        output = run(kernel_for(inputs[0]), *inputs)
+        ctx.eager, ctx.n_inputs = True, len(inputs)
+        setup_context(ctx, inputs, output)
+        if isinstance(output, tuple):
+            ctx.extra = (None,) * (len(output) - 1)
+            return output[0]
+        ctx.extra = ()
+        return output
+
+    def twin_backward(ctx, grad):
+        return backward(ctx, grad, *ctx.extra)
+
+    return type(f"Eager_{name}", (torch.autograd.Function,),
+                {"forward": staticmethod(forward), "backward": staticmethod(twin_backward)})

@@ -18,18 +18,10 @@ from typing import Optional, Union
 
 import torch
 
-from .ops._lists import (
-    DenseLists,
-    GroupSizes,
-    check_real,
-    check_reduction,
-    dense_lists,
-    pack_lists,
-    padded,
-    reduce_per_list,
-)
+from ._dense_lists import DenseLists, dense_lists, padded, reduce_per_list
 from .ops.lambdarank import lambdarank as _lambdarank
-from .ops.pairwise import _hinge, pairwise_logistic
+from .ops.packing import GroupSizes, check_real, check_reduction, pack_lists
+from .ops.pairwise import hinge_family, pairwise_logistic
 
 __all__ = [
     "mse",
@@ -75,7 +67,7 @@ def hinge_ranking(scores, targets, margin: float = 0.1, *, group_sizes: GroupSiz
 
     The default margin 0.1 suits scores on the scale of normalised accuracies.
     """
-    return _hinge(scores, targets, margin, group_sizes, mask, reduction, False, squared=False)
+    return hinge_family(scores, targets, margin, group_sizes, mask, reduction, False, squared=False)
 
 
 def logistic_ranking(scores, targets, sigma: float = 1.0, *, group_sizes: GroupSizes = None, mask: Mask = None,
@@ -216,7 +208,7 @@ def warp(scores, targets, margin: float = 1.0, normalize: bool = True, *, group_
     gradient."""
     if not isinstance(normalize, bool):
         raise TypeError(f"normalize must be a bool, got {type(normalize).__name__}")
-    return _hinge(scores, targets, margin, group_sizes, mask, reduction, False, squared=False,
+    return hinge_family(scores, targets, margin, group_sizes, mask, reduction, False, squared=False,
                   rank_weight="warp" if normalize else "warp_sum")
 
 

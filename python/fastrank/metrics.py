@@ -13,9 +13,8 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 
-from . import _C
+from . import _native
 from ._native import cuda_available
-from .ops import _device
 
 __all__ = ["kendall_tau", "spearman", "ndcg", "precision_at_t", "n_at_k", "top_k_regret"]
 
@@ -61,7 +60,8 @@ def kendall_tau(x, y) -> float:
             and x.dim() == 1 and x.shape == y.shape and cuda_available()):
         return _kendall_on_device(x, y)
     a, b = _pair(x, y, "x", "y")
-    return float(_C.kendall_tau_b_cpu(1, a.ctypes.data, b.ctypes.data, a.shape[0]))
+    return float(_native.call_cpu("kendall_tau_b", _native.dtype_tag(torch.float64), torch.from_numpy(a),
+                                  torch.from_numpy(b), a.shape[0]))
 
 
 def _kendall_on_device(x: torch.Tensor, y: torch.Tensor) -> float:
@@ -73,7 +73,7 @@ def _kendall_on_device(x: torch.Tensor, y: torch.Tensor) -> float:
             raise ValueError(f"{name} contains NaN or infinity")
     out = torch.empty(1, dtype=torch.float64, device=x.device)
     name = "kendall_tau_b" if x.numel() <= KENDALL_ITEM_PARALLEL_MAX else "kendall_tau_b_sweep"
-    _device.call(name, x.device, 1, x.data_ptr(), y.data_ptr(), x.numel(), out.data_ptr())
+    _native.device_call(name, x.device, _native.dtype_tag(torch.float64), x, y, x.numel(), out)
     return float(out.item())
 
 

@@ -14,12 +14,9 @@ from operator import is_
 
 import torch
 
-from . import _C
+from . import _native
 
 __all__ = ["FusedAdam"]
-
-_DTYPE_TAG = {torch.float32: 0, torch.float64: 1}
-_data_ptr = torch.Tensor.data_ptr
 
 
 def _scalar(value) -> float:
@@ -70,9 +67,9 @@ class FusedAdam(torch.optim.Adam):
             self._plans[id(group)] = plan
         if plan.count:
             beta1, beta2 = group["betas"]
-            _C.adam_step_cpu(*plan.tensors, _scalar(group["lr"]), _scalar(beta1), _scalar(beta2),
-                             _scalar(group["eps"]), _scalar(group["weight_decay"]), plan.amsgrad,
-                             bool(group["maximize"]), bool(group.get("decoupled_weight_decay", False)))
+            _native.call_cpu_prepared("adam_step", plan.tensors, _scalar(group["lr"]), _scalar(beta1), _scalar(beta2),
+                                      _scalar(group["eps"]), _scalar(group["weight_decay"]), plan.amsgrad,
+                                      bool(group["maximize"]), bool(group.get("decoupled_weight_decay", False)))
         return True
 
     def _torch_step(self, group) -> None:
@@ -101,7 +98,7 @@ class _Plan:
     the same addresses: at ~10 small tensors, re-checking every property each step cost
     more than the update itself."""
 
-    __slots__ = ("params", "grads", "addresses", "state", "slots", "amsgrad", "count", "tensors", "live",
+    __slots__ = ("params", "grads", "state", "slots", "amsgrad", "count", "tensors", "live",
                  "flat_addresses", "slot_dicts", "entry_dicts", "entry_keys", "entry_tensors")
 
     @staticmethod
@@ -111,13 +108,13 @@ class _Plan:
         plan = _Plan()
         plan.params, plan.grads, plan.state, plan.amsgrad = tuple(params), tuple(grads), opt.state, amsgrad
         plan.count = len(with_grad)
-        plan.addresses, plan.slots = (), ()
+        plan.slots = ()
         plan.live = plan.flat_addresses = plan.slot_dicts = plan.entry_dicts = plan.entry_keys = plan.entry_tensors = ()
         if not with_grad:
             plan.tensors = ()
             return plan
         dtype = with_grad[0][0].dtype
-        if dtype not in _DTYPE_TAG:
+        if dtype not in _native.DTYPE_TAGS:
             return None
         for p, g in with_grad:
             if (p.dtype is not dtype or g.dtype is not dtype or not p.is_cpu or not g.is_cpu
@@ -136,7 +133,7 @@ class _Plan:
                     state[key] = torch.zeros_like(p, memory_format=torch.preserve_format)
             slots.append((state, *(state.get(key) for key in keys)))
         step_dtype = slots[0][1].dtype if isinstance(slots[0][1], torch.Tensor) else None
-        if step_dtype not in _DTYPE_TAG:
+        if step_dtype not in _native.DTYPE_TAGS:
             return None
         for (p, _), (_, step, *buffers) in zip(with_grad, slots):
             if (type(step) is not torch.Tensor or step.dtype is not step_dtype or not step.is_cpu or step.dim() != 0
@@ -146,19 +143,19 @@ class _Plan:
                 if (type(buf) is not torch.Tensor or buf.dtype is not dtype or not buf.is_cpu
                         or not buf.is_contiguous() or buf.numel() != p.numel()):
                     return None
-        plan.addresses = tuple((p.data_ptr(), g.data_ptr()) for p, g in with_grad)
         plan.slots = tuple(slots)
         plan.live = tuple(t for pair in with_grad for t in pair)
-        plan.flat_addresses = tuple(a for pair in plan.addresses for a in pair)
+        plan.flat_addresses = _native.addresses(plan.live)
         plan.slot_dicts = tuple(slot[0] for slot in slots)
         plan.entry_dicts = tuple(slot[0] for slot in slots for _ in keys)
         plan.entry_keys = tuple(key for _ in slots for key in keys)
         plan.entry_tensors = tuple(t for slot in slots for t in slot[1:])
-        columns = [[slot[k].data_ptr() for slot in slots] for k in range(2, len(keys) + 1)]
-        plan.tensors = (
-            _DTYPE_TAG[dtype], [a for a, _ in plan.addresses], [b for _, b in plan.addresses], columns[0],
-            columns[1], columns[2] if amsgrad else [], [p.numel() for p, _ in with_grad],
-            [slot[1].data_ptr() for slot in slots], _DTYPE_TAG[step_dtype])
+        # the call's arguments, tensors as their addresses (converted once, while the plan holds)
+        columns = [[slot[k] for slot in slots] for k in range(2, len(keys) + 1)]
+        plan.tensors = _native.cpu_arguments(
+            _native.dtype_tag(dtype), [p for p, _ in with_grad], [g for _, g in with_grad], columns[0], columns[1],
+            columns[2] if amsgrad else [], [p.numel() for p, _ in with_grad], [slot[1] for slot in slots],
+            _native.dtype_tag(step_dtype))
         return plan
 
     def still_valid(self, params, grads, state, amsgrad) -> bool:
@@ -168,7 +165,7 @@ class _Plan:
         if not all(map(is_, params, self.params)) or not all(map(is_, grads, self.grads)):
             return False
         # .data or a state entry may have been replaced without changing the objects above
-        if tuple(map(_data_ptr, self.live)) != self.flat_addresses:
+        if _native.addresses(self.live) != self.flat_addresses:
             return False
         if not all(map(is_, map(state.get, self.live[::2]), self.slot_dicts)):
             return False

@@ -25,7 +25,7 @@ import torch
 
 from .graph import GCNPredictor, GINEncoder
 from .graph.gae import GAEEncoder
-from .graph.encode import _NATIVE_TAGS, encode_architectures, whole_space_graphs
+from .graph.encoding import encode_architectures, natively_encoded, whole_space_graphs
 from .graph.predictor import torch_step
 from .loss_spec import resolve_loss
 from .nn import RankingLoss
@@ -204,7 +204,7 @@ class Predictor:
 
     # --- encoding -----------------------------------------------------------------------
     def _native(self) -> bool:
-        return type(self.space) in _NATIVE_TAGS
+        return natively_encoded(self.space)
 
     def _arch(self, arch):
         """Architectures may also be given as their canonical strings."""

@@ -31,6 +31,46 @@ DType check_dtype(int dtype) {
   return static_cast<DType>(dtype);
 }
 
+// The GCN predictor's sizes and buffer addresses, named (GcnPredictorArgs without the
+// parameter lists, which are per call).
+struct PredictorShape {
+  int dtype;
+  int64_t batch, nodes, features, layers, hidden, table_rows, outputs;
+  bool mean_pool;
+};
+struct PredictorBuffers {
+  uintptr_t ops, adj, mask, activations, pooled, head_hidden, scores, d_scores;
+};
+
+GcnPredictorArgs predictor_args(const PredictorShape& shape, const PredictorBuffers& buffers,
+                                const std::vector<uintptr_t>& params, const std::vector<uintptr_t>& grads) {
+  GcnPredictorArgs a;
+  a.dtype = check_dtype(shape.dtype);
+  for (int64_t size : {shape.batch, shape.nodes, shape.features, shape.layers, shape.hidden, shape.table_rows,
+                       shape.outputs})
+    if (size < 0) throw py::value_error("sizes must be non-negative");
+  a.batch = shape.batch;
+  a.nodes = shape.nodes;
+  a.features = shape.features;
+  a.layers = shape.layers;
+  a.hidden = shape.hidden;
+  a.table_rows = shape.table_rows;
+  a.mean_pool = shape.mean_pool;
+  a.outputs = shape.outputs;
+  const size_t expected = size_t(2 * a.layers + 5);
+  if (params.size() != expected || (!grads.empty() && grads.size() != expected))
+    throw py::value_error("predictor: expected " + std::to_string(expected) + " parameter addresses");
+  a.ops = ptr<const int64_t>(buffers.ops);
+  a.adj = ptr<const void>(buffers.adj);
+  a.mask = ptr<const bool>(buffers.mask);
+  a.activations = ptr<void>(buffers.activations);
+  a.pooled = ptr<void>(buffers.pooled);
+  a.head_hidden = ptr<void>(buffers.head_hidden);
+  a.scores = ptr<void>(buffers.scores);
+  a.d_scores = ptr<const void>(buffers.d_scores);
+  return a;
+}
+
 void fill_lists(ListArgs& a, int dtype, uintptr_t scores, uintptr_t targets, uintptr_t offsets, int64_t n_lists,
                 int64_t n_items, int reduction, uintptr_t out, uintptr_t grad) {
   if (n_lists < 0 || n_items < 0) throw py::value_error("n_lists and n_items must be non-negative");
@@ -307,40 +347,34 @@ PYBIND11_MODULE(_C, m) {
         return gcn_encoder_forward_cpu(a);
       });
 
-  // The predictor's training passes: `shape` = (dtype, batch, nodes, features, layers, hidden,
-  // table_rows, mean_pool, outputs); `buffers` = (ops, adj, mask, activations, pooled, head_hidden, scores,
-  // d_scores); params / grads in the module's parameter order (2·layers + 5 addresses).
-  auto predictor_args = [](const std::vector<int64_t>& shape, const std::vector<uintptr_t>& buffers,
-                           const std::vector<uintptr_t>& params, const std::vector<uintptr_t>& grads) {
-    if (shape.size() != 9 || buffers.size() != 8) throw py::value_error("predictor: expected 9 shape and 8 buffer entries");
-    GcnPredictorArgs a;
-    a.dtype = check_dtype(int(shape[0]));
-    a.batch = shape[1];
-    a.nodes = shape[2];
-    a.features = shape[3];
-    a.layers = shape[4];
-    a.hidden = shape[5];
-    a.table_rows = shape[6];
-    a.mean_pool = shape[7] != 0;
-    a.outputs = shape[8];
-    for (size_t k : {1, 2, 3, 4, 5, 6, 8})
-      if (shape[k] < 0) throw py::value_error("sizes must be non-negative");
-    const size_t expected = size_t(2 * a.layers + 5);
-    if (params.size() != expected || (!grads.empty() && grads.size() != expected))
-      throw py::value_error("predictor: expected " + std::to_string(expected) + " parameter addresses");
-    a.ops = ptr<const int64_t>(buffers[0]);
-    a.adj = ptr<const void>(buffers[1]);
-    a.mask = ptr<const bool>(buffers[2]);
-    a.activations = ptr<void>(buffers[3]);
-    a.pooled = ptr<void>(buffers[4]);
-    a.head_hidden = ptr<void>(buffers[5]);
-    a.scores = ptr<void>(buffers[6]);
-    a.d_scores = ptr<const void>(buffers[7]);
-    return a;
-  };
-  m.def("gcn_predictor_forward_cpu", [predictor_args](const std::vector<int64_t>& shape,
-                                                      const std::vector<uintptr_t>& buffers,
-                                                      const std::vector<uintptr_t>& params) {
+  // The predictor's training passes, by field name: the sizes (PredictorShape) and the buffers'
+  // addresses (PredictorBuffers, 0 for one a pass does not use); params / grads in the
+  // module's parameter order (2·layers + 5 addresses).
+  py::class_<PredictorShape>(m, "PredictorShape")
+      .def(py::init([](int dtype, int64_t batch, int64_t nodes, int64_t features, int64_t layers, int64_t hidden,
+                       int64_t table_rows, int64_t outputs, bool mean_pool) {
+             return PredictorShape{dtype, batch, nodes, features, layers, hidden, table_rows, outputs, mean_pool};
+           }),
+           py::kw_only(), py::arg("dtype"), py::arg("batch"), py::arg("nodes"), py::arg("features"), py::arg("layers"),
+           py::arg("hidden"), py::arg("table_rows"), py::arg("outputs"), py::arg("mean_pool"))
+      .def_readonly("dtype", &PredictorShape::dtype)
+      .def_readonly("batch", &PredictorShape::batch)
+      .def_readonly("nodes", &PredictorShape::nodes)
+      .def_readonly("features", &PredictorShape::features)
+      .def_readonly("layers", &PredictorShape::layers)
+      .def_readonly("hidden", &PredictorShape::hidden)
+      .def_readonly("table_rows", &PredictorShape::table_rows)
+      .def_readonly("outputs", &PredictorShape::outputs)
+      .def_readonly("mean_pool", &PredictorShape::mean_pool);
+  py::class_<PredictorBuffers>(m, "PredictorBuffers")
+      .def(py::init([](uintptr_t ops, uintptr_t adj, uintptr_t mask, uintptr_t activations, uintptr_t pooled,
+                       uintptr_t head_hidden, uintptr_t scores, uintptr_t d_scores) {
+             return PredictorBuffers{ops, adj, mask, activations, pooled, head_hidden, scores, d_scores};
+           }),
+           py::kw_only(), py::arg("ops"), py::arg("adj"), py::arg("mask"), py::arg("activations"), py::arg("pooled"),
+           py::arg("head_hidden"), py::arg("scores") = 0, py::arg("d_scores") = 0);
+  m.def("gcn_predictor_forward_cpu", [](const PredictorShape& shape, const PredictorBuffers& buffers,
+                                        const std::vector<uintptr_t>& params) {
     GcnPredictorArgs a = predictor_args(shape, buffers, params, {});
     std::vector<const void*> p(params.size());
     for (size_t k = 0; k < params.size(); ++k) p[k] = ptr<const void>(params[k]);
@@ -348,10 +382,8 @@ PYBIND11_MODULE(_C, m) {
     py::gil_scoped_release release;
     return gcn_predictor_forward_cpu(a);
   });
-  m.def("gcn_predictor_backward_cpu", [predictor_args](const std::vector<int64_t>& shape,
-                                                       const std::vector<uintptr_t>& buffers,
-                                                       const std::vector<uintptr_t>& params,
-                                                       const std::vector<uintptr_t>& grads) {
+  m.def("gcn_predictor_backward_cpu", [](const PredictorShape& shape, const PredictorBuffers& buffers,
+                                         const std::vector<uintptr_t>& params, const std::vector<uintptr_t>& grads) {
     GcnPredictorArgs a = predictor_args(shape, buffers, params, grads);
     std::vector<const void*> p(params.size());
     std::vector<void*> d(grads.size());

@@ -1,5 +1,5 @@
 """Graph encodings of architectures, graph encoders, the GCN predictor and the graph autoencoder."""
-from .encode import encode, encode_architectures, encode_codes
+from .encoding import encode, encode_architectures, encode_codes
 from .gae import GAE, GAEEncoder
 from .gcn import GCNEncoder, GINEncoder, gcn_propagate
 from .predictor import GCNPredictor

@@ -156,7 +156,7 @@ def _upper_pairs(mask: torch.Tensor) -> torch.Tensor:
 def pretrained_gae(space, n_ops: int, samples: int = 2000, epochs: int = 30, seed: int = 0,
                    extra: Optional[list] = None, **sizes) -> GAE:
     """A GAE trained on ``samples`` random architectures of ``space`` (plus ``extra`` ones)."""
-    from .encode import encode_architectures
+    from .encoding import encode_architectures
 
     rng = np.random.default_rng(seed)
     count = samples if space.size is None else min(samples, space.size)

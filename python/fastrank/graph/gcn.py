@@ -3,20 +3,14 @@ from __future__ import annotations
 
 import torch
 
-from .. import _C
+from .. import _C, _native
 from .._native import require_cuda
-from ..ops import _device
 
 __all__ = ["gcn_propagate", "GCNEncoder", "GINEncoder"]
 
-_LIB = torch.library.Library("fastrank", "FRAGMENT")
-_LIB.define("gcn_propagate(Tensor h, Tensor adj, bool relu) -> Tensor")
-_LIB.define("gcn_propagate_backward(Tensor d_out, Tensor adj, Tensor out, bool relu) -> Tensor")
-_DTYPE_TAG = {torch.float32: 0, torch.float64: 1}
-
 
 def _check_raw(h: torch.Tensor, adj: torch.Tensor) -> None:
-    if h.dtype not in _DTYPE_TAG or adj.dtype != h.dtype:
+    if h.dtype not in _native.DTYPE_TAGS or adj.dtype != h.dtype:
         raise TypeError(f"h and adj must share a float32/float64 dtype, got {h.dtype} and {adj.dtype}")
     if h.dim() != 3 or adj.dim() != 3 or adj.shape != (h.shape[0], h.shape[1], h.shape[1]):
         raise ValueError(f"h must be (batch, nodes, features) and adj (batch, nodes, nodes); got {tuple(h.shape)} "
@@ -33,54 +27,28 @@ def _check_raw(h: torch.Tensor, adj: torch.Tensor) -> None:
         raise ValueError(f"graphs may have at most {_C.GCN_MAX_NODES} nodes, got {h.shape[1]}")
 
 
-def _propagate(h, adj, relu, kernel="cpu"):
-    """kernel "cpu": the C++ kernel; "device": the device algorithm (CUDA kernels for CUDA
-    tensors, its host twin for CPU ones). The kernels check the values as they read them."""
+def _propagate(kernel, h, adj, relu):
+    """The kernels check the values as they read them."""
     _check_raw(h, adj)
     out = torch.empty_like(h)
-    b, n, f = h.shape
-    args = (_DTYPE_TAG[h.dtype], b, n, f, relu, h.data_ptr(), adj.data_ptr(), out.data_ptr())
-    status = _C.gcn_propagate_cpu(*args) if kernel == "cpu" else _device.call("gcn_propagate", h.device, *args)
-    if status & _C.STATUS_BAD_ADJACENCY:
-        raise ValueError("adj must be finite and non-negative")
-    if status & _C.STATUS_NONFINITE_SCORES:
-        raise ValueError("h contains NaN or infinity")
+    status = _native.call("gcn_propagate", kernel, h.device, _native.dtype_tag(h.dtype), *h.shape, relu, h, adj, out)
     if status:
-        raise RuntimeError(f"gcn_propagate kernel returned status {status}")
+        _native.check_status(status, "gcn_propagate", nonfinite_scores="h contains NaN or infinity")
     return out
 
 
-def _propagate_backward(d_out, adj, out, relu, kernel="cpu"):
+def _propagate_backward(kernel, d_out, adj, out, relu):
     d_out = d_out.contiguous()
     _check_raw(out, adj)
     d_h = torch.empty_like(out)
-    b, n, f = out.shape
-    args = (_DTYPE_TAG[out.dtype], b, n, f, relu, d_out.data_ptr(), adj.data_ptr(), out.data_ptr(), d_h.data_ptr())
-    if kernel == "cpu":
-        _C.gcn_propagate_backward_cpu(*args)
-    else:
-        _device.call("gcn_propagate_backward", out.device, *args)
+    _native.call("gcn_propagate_backward", kernel, out.device, _native.dtype_tag(out.dtype), *out.shape, relu, d_out,
+                 adj, out, d_h)
     return d_h
 
 
-def _kernel_for(t: torch.Tensor) -> str:
-    return "cpu" if t.device.type == "cpu" else "device"
-
-
-_LIB.impl("gcn_propagate", lambda h, adj, relu: _propagate(h, adj, relu, "cpu"), "CPU")
-_LIB.impl("gcn_propagate_backward", lambda d, adj, out, relu: _propagate_backward(d, adj, out, relu, "cpu"), "CPU")
-_LIB.impl("gcn_propagate", lambda h, adj, relu: _propagate(h, adj, relu, "device"), "CUDA")
-_LIB.impl("gcn_propagate_backward", lambda d, adj, out, relu: _propagate_backward(d, adj, out, relu, "device"), "CUDA")
-
-
-@torch.library.register_fake("fastrank::gcn_propagate", lib=_LIB)
-def _(h, adj, relu):
-    return torch.empty_like(h)
-
-
-@torch.library.register_fake("fastrank::gcn_propagate_backward", lib=_LIB)
-def _(d_out, adj, out, relu):
-    return torch.empty_like(out)
+_propagate_backward_op = _native.define_op(
+    "gcn_propagate_backward", "(Tensor d_out, Tensor adj, Tensor out, bool relu) -> Tensor", _propagate_backward,
+    lambda d_out, adj, out, relu: torch.empty_like(out))
 
 
 def _setup(ctx, inputs, output):
@@ -89,29 +57,16 @@ def _setup(ctx, inputs, output):
 
 
 def _backward(ctx, d_out):
+    if torch.is_grad_enabled():
+        raise RuntimeError("gcn_propagate does not support double backward (create_graph=True)")
     adj, out = ctx.saved_tensors
-    return torch.ops.fastrank.gcn_propagate_backward(d_out, adj, out, ctx.relu), None, None
+    if getattr(ctx, "eager", False):
+        return _propagate_backward(_native.kernel_for(out), d_out, adj, out, ctx.relu), None, None
+    return _propagate_backward_op.op(d_out, adj, out, ctx.relu), None, None
 
 
-torch.library.register_autograd("fastrank::gcn_propagate", _backward, setup_context=_setup, lib=_LIB)
-
-
-class _EagerPropagate(torch.autograd.Function):
-    """The registered op's kernels without the dispatcher's per-call Python overhead."""
-
-    @staticmethod
-    def forward(ctx, h, adj, relu):
-        out = _propagate(h, adj, relu, _kernel_for(h))
-        ctx.save_for_backward(adj, out)
-        ctx.relu = relu
-        return out
-
-    @staticmethod
-    def backward(ctx, d_out):
-        if torch.is_grad_enabled():
-            raise RuntimeError("gcn_propagate does not support double backward (create_graph=True)")
-        adj, out = ctx.saved_tensors
-        return _propagate_backward(d_out, adj, out, ctx.relu, _kernel_for(out)), None, None
+_propagate_op = _native.define_op("gcn_propagate", "(Tensor h, Tensor adj, bool relu) -> Tensor", _propagate,
+                                  lambda h, adj, relu: torch.empty_like(h), setup_context=_setup, backward=_backward)
 
 
 def gcn_propagate(h: torch.Tensor, adj: torch.Tensor, activation: str = "relu") -> torch.Tensor:
@@ -129,7 +84,7 @@ def gcn_propagate(h: torch.Tensor, adj: torch.Tensor, activation: str = "relu") 
         raise TypeError("h and adj must be tensors")
     if not h.is_floating_point():
         raise TypeError(f"h must be a floating-point tensor, got {h.dtype}")
-    if h.dtype not in _DTYPE_TAG:
+    if h.dtype not in _native.DTYPE_TAGS:
         h = h.float()
     if adj.device != h.device:
         raise ValueError(f"adj is on {adj.device} but h is on {h.device}")
@@ -139,10 +94,7 @@ def gcn_propagate(h: torch.Tensor, adj: torch.Tensor, activation: str = "relu") 
         raise ValueError(f"activation must be 'relu' or None, got {activation!r}")
     adj = adj.to(h.dtype).contiguous()
     h = h.contiguous()
-    relu = activation == "relu"
-    if torch.compiler.is_compiling():
-        return torch.ops.fastrank.gcn_propagate(h, adj, relu)
-    return _EagerPropagate.apply(h, adj, relu)
+    return _propagate_op(h, adj, activation == "relu")
 
 
 def _check_graph_batch(adj, ops, mask, dtype):
@@ -163,14 +115,9 @@ def _check_graph_batch(adj, ops, mask, dtype):
     return adj.to(dtype).contiguous(), ops.to(torch.int64).contiguous(), mask.contiguous()
 
 
-def _raise_for_encoder_status(status: int, n_ops: int, kernel: str) -> None:
+def check_encoder_status(status: int, n_ops: int, kernel: str, **messages: str) -> None:
     """The data errors the encoder kernels find while reading (see kernels.h)."""
-    if status & _C.STATUS_BAD_ADJACENCY:
-        raise ValueError("adj must be finite and non-negative")
-    if status & _C.STATUS_BAD_CODES:
-        raise ValueError(f"ops must be op ids in 0..{n_ops - 1}")
-    if status:
-        raise RuntimeError(f"{kernel} kernel returned status {status}")
+    _native.check_status(status, kernel, bad_codes=f"ops must be op ids in 0..{n_ops - 1}", **messages)
 
 
 def _pool(h: torch.Tensor, mask: torch.Tensor, pooling: str) -> torch.Tensor:
@@ -218,7 +165,7 @@ class GCNEncoder(torch.nn.Module):
     def _infer(self, table, adj, ops, mask) -> torch.Tensor:
         """The whole encoder per graph in one native call (no autograd): every graph's
         activations stay in cache instead of batch-sized tensors per layer."""
-        if table.dtype not in _DTYPE_TAG:
+        if table.dtype not in _native.DTYPE_TAGS:
             raise TypeError(f"native inference runs in float32/float64, not {table.dtype}")
         adj, ops, mask = _check_graph_batch(adj, ops, mask, table.dtype)
         rest = self.linears[1:]
@@ -228,11 +175,10 @@ class GCNEncoder(torch.nn.Module):
         bias = (torch.stack([linear.bias for linear in rest]) if len(rest) else table.new_zeros(0, width)).contiguous()
         table = table.contiguous()
         out = table.new_empty(adj.shape[0], width)
-        status = _C.gcn_encoder_forward_cpu(
-            _DTYPE_TAG[table.dtype], adj.shape[0], adj.shape[1], width, len(rest), table.shape[0],
-            self.pooling == "mean", table.data_ptr(), ops.data_ptr(), adj.data_ptr(), mask.data_ptr(),
-            weight_t.data_ptr(), bias.data_ptr(), out.data_ptr())
-        _raise_for_encoder_status(status, table.shape[0], "gcn encoder")
+        status = _native.call_cpu(
+            "gcn_encoder_forward", _native.dtype_tag(table.dtype), adj.shape[0], adj.shape[1], width, len(rest),
+            table.shape[0], self.pooling == "mean", table, ops, adj, mask, weight_t, bias, out)
+        check_encoder_status(status, table.shape[0], "gcn encoder")
         return out
 
 

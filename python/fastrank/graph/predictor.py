@@ -6,9 +6,9 @@ from typing import Callable, Union
 
 import torch
 
-from .. import _C
+from .. import _C, _native
 from ..nn import make_loss
-from .gcn import _DTYPE_TAG, GCNEncoder, _check_graph_batch, _raise_for_encoder_status
+from .gcn import GCNEncoder, _check_graph_batch, check_encoder_status
 
 __all__ = ["GCNPredictor"]
 
@@ -107,7 +107,7 @@ class GCNPredictor(torch.nn.Module):
         params += first._parameters.values()
         params += last._parameters.values()
         dtype = params[0].dtype
-        if dtype not in _DTYPE_TAG or len(params) != 2 * len(encoder.linears) + 5:
+        if dtype not in _native.DTYPE_TAGS or len(params) != 2 * len(encoder.linears) + 5:
             return None
         # the shapes the kernels index with: a module swapped for one of another size goes to torch
         width, hidden, outputs = embed.embedding_dim, first.out_features, last.out_features
@@ -125,23 +125,21 @@ class GCNPredictor(torch.nn.Module):
         return _check_graph_batch(adj, ops, mask, dtype)
 
     def _shape(self, params, adj):
-        """(dtype, batch, nodes, width, layers, hidden, n_ops, mean pooling, outputs), from the
-        parameters."""
+        """The native passes' sizes, from the parameters and the batch."""
         batch, nodes = adj.shape[:2]
         (n_ops, width), hidden, outputs = params[0].shape, params[-4].shape[0], params[-1].shape[0]
-        return [_DTYPE_TAG[params[0].dtype], batch, nodes, width, (len(params) - 5) // 2, hidden, n_ops,
-                int(self.encoder.pooling == "mean"), outputs]
+        return _C.PredictorShape(dtype=_native.dtype_tag(params[0].dtype), batch=batch, nodes=nodes, features=width,
+                                 layers=(len(params) - 5) // 2, hidden=hidden, table_rows=n_ops, outputs=outputs,
+                                 mean_pool=self.encoder.pooling == "mean")
 
     def _native_forward(self, params, shape, adj, ops, mask):
-        _, batch, nodes, width, layers, hidden = shape[:6]
         p0 = params[0]
-        saved = (p0.new_empty(layers, batch, nodes, width), p0.new_empty(batch, width), p0.new_empty(batch, hidden))
-        outputs = shape[8]
-        scores = p0.new_empty(batch) if outputs == 1 else p0.new_empty(batch, outputs)
-        buffers = [ops.data_ptr(), adj.data_ptr(), mask.data_ptr(), *(t.data_ptr() for t in saved),
-                   scores.data_ptr(), 0]
-        status = _C.gcn_predictor_forward_cpu(shape, buffers, [p.data_ptr() for p in params])
-        _raise_for(status, shape[6])
+        saved = (p0.new_empty(shape.layers, shape.batch, shape.nodes, shape.features),
+                 p0.new_empty(shape.batch, shape.features), p0.new_empty(shape.batch, shape.hidden))
+        scores = p0.new_empty(shape.batch) if shape.outputs == 1 else p0.new_empty(shape.batch, shape.outputs)
+        buffers = _native.struct(_C.PredictorBuffers, ops=ops, adj=adj, mask=mask, activations=saved[0],
+                                 pooled=saved[1], head_hidden=saved[2], scores=scores)
+        _check_status(_native.call_cpu("gcn_predictor_forward", shape, buffers, params), shape.table_rows)
         return scores, saved
 
     def _native_backward(self, params, shape, adj, ops, mask, saved, d_scores) -> None:
@@ -160,11 +158,9 @@ class GCNPredictor(torch.nn.Module):
                 g = torch.empty_like(p, memory_format=torch.contiguous_format)
                 fresh.append((p, g))
             targets.append(g)
-        buffers = [ops.data_ptr(), adj.data_ptr(), mask.data_ptr(), *(t.data_ptr() for t in saved), 0,
-                   d_scores.data_ptr()]
-        status = _C.gcn_predictor_backward_cpu(shape, buffers, [p.data_ptr() for p in params],
-                                               [g.data_ptr() for g in targets])
-        _raise_for(status, shape[6])
+        buffers = _native.struct(_C.PredictorBuffers, ops=ops, adj=adj, mask=mask, activations=saved[0],
+                                 pooled=saved[1], head_hidden=saved[2], d_scores=d_scores)
+        _check_status(_native.call_cpu("gcn_predictor_backward", shape, buffers, params, targets), shape.table_rows)
         for p, g in fresh:
             p.grad = g
 
@@ -195,8 +191,7 @@ def _check_loss(value) -> None:
         raise ValueError(f"the loss is not finite ({value.item()}); the parameters were not updated")
 
 
-def _raise_for(status: int, table_rows: int) -> None:
-    if status & _C.STATUS_NONFINITE_SCORES:  # only the backward reads d_scores
-        raise ValueError("the loss's gradient with respect to the scores is not finite; the parameters were "
-                         "not updated")
-    _raise_for_encoder_status(status, table_rows, "gcn predictor")
+def _check_status(status: int, table_rows: int) -> None:
+    check_encoder_status(status, table_rows, "gcn predictor",  # only the backward reads d_scores:
+                         nonfinite_scores="the loss's gradient with respect to the scores is not finite; the "
+                                          "parameters were not updated")

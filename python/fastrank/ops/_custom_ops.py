@@ -7,13 +7,9 @@ from the same native pass. Backward scales the stored gradient by the incoming g
 """
 from __future__ import annotations
 
-
 import torch
 
-from .. import _C
-from . import _device
-
-_LIB = torch.library.Library("fastrank", "DEF")
+from .. import _C, _native
 
 _LIST_OUTPUTS = "-> (Tensor loss, Tensor grad)"
 _LIST_INPUTS = "Tensor scores, Tensor targets, Tensor offsets, int reduction"
@@ -26,31 +22,13 @@ _SCHEMAS = {
     "lambdarank": f"({_LIST_INPUTS}, int k, int gain, int pair_loss, float sigma, float margin) {_LIST_OUTPUTS}",
 }
 
-_DTYPE_TAG = {torch.float32: 0, torch.float64: 1}
-
-
-def _raise_for_status(status: int) -> None:
-    if status & _C.STATUS_NONFINITE_SCORES:
-        raise ValueError("scores contain NaN or infinity")
-    if status & _C.STATUS_NONFINITE_TARGETS:
-        raise ValueError("targets contain NaN or infinity")
-    if status & _C.STATUS_GAIN_OVERFLOW:
-        raise ValueError(
-            "targets above 1000 overflow the exp2 gain 2**y - 1; use gain='linear' or map the "
-            "targets to relevance grades first"
-        )
-    if status & _C.STATUS_BAD_OFFSETS:
-        raise ValueError("offsets must start at 0, never decrease, and end at the number of items")
-    if status:
-        raise RuntimeError(f"fastrank kernel returned unknown status {status}")
-
 
 def _check_raw(scores: torch.Tensor, targets: torch.Tensor, offsets: torch.Tensor, reduction: int) -> None:
     """Guards the raw-pointer boundary for direct callers of torch.ops.fastrank.*.
 
     Only metadata is read here; the offsets' values are checked natively.
     """
-    if scores.dtype not in _DTYPE_TAG:
+    if scores.dtype not in _native.DTYPE_TAGS:
         raise TypeError(f"scores must be float32 or float64, got {scores.dtype}")
     if targets.dtype != scores.dtype:
         raise TypeError(f"targets must have the dtype of scores ({scores.dtype}), got {targets.dtype}")
@@ -66,7 +44,7 @@ def _check_raw(scores: torch.Tensor, targets: torch.Tensor, offsets: torch.Tenso
     if offsets.shape[0] < 1:
         raise ValueError("offsets needs at least one entry")
     if offsets.shape[0] == 1 and scores.shape[0] > 0:  # no list, yet items: known without reading offsets
-        _raise_for_status(_C.STATUS_BAD_OFFSETS)
+        _native.check_status(_C.STATUS_BAD_OFFSETS, "list")
     if reduction not in (0, 1, 2):
         raise ValueError(f"reduction tag must be 0 (none), 1 (sum) or 2 (mean), got {reduction}")
 
@@ -124,7 +102,7 @@ def _long_list_route(name: str, hyper) -> str | None:
 def _longest_list(offsets: torch.Tensor, n_items: int) -> int:
     """The longest list when it may exceed DEVICE_LIST_MAX, else 0 (also inside a CUDA graph
     capture, where reading it would synchronise: captured steps keep the item-parallel kernels)."""
-    if n_items <= DEVICE_LIST_MAX or offsets.shape[0] < 2 or _device.capturing(offsets.device):
+    if n_items <= DEVICE_LIST_MAX or offsets.shape[0] < 2 or _native.capturing(offsets.device):
         return 0
     return int(offsets.diff().max())
 
@@ -151,10 +129,10 @@ def _run(name: str, kernel: str, scores, targets, offsets, reduction, *hyper):
     n_lists = offsets.shape[0] - 1
     loss = scores.new_empty(n_lists if reduction == 0 else ())
     grad = torch.empty_like(scores)
-    args = (_DTYPE_TAG[scores.dtype], scores.data_ptr(), targets.data_ptr(), offsets.data_ptr(), n_lists,
-            scores.shape[0], reduction, *hyper, loss.data_ptr(), grad.data_ptr(), *extra)
-    status = _KERNELS[name](*args) if kernel == "cpu" else _device.call(device_op, scores.device, *args)
-    _raise_for_status(status)
+    status = _native.call(device_op, kernel, scores.device, _native.dtype_tag(scores.dtype), scores, targets, offsets,
+                          n_lists, scores.shape[0], reduction, *hyper, loss, grad, *extra)
+    if status:
+        _native.check_status(status, name)
     return loss, grad
 
 
@@ -180,58 +158,29 @@ def _setup_context(ctx, inputs, output):
 
 def _backward(ctx, d_loss, d_grad):
     grad, offsets = ctx.saved_tensors
-    return (_scaled_grad(grad, offsets, ctx.per_list, d_loss), None, None, None) + (None,) * ctx.n_hyper
+    if torch.is_grad_enabled():
+        # The kernels return first derivatives only; a silent zero second derivative
+        # would be wrong for the squared and logistic losses.
+        raise RuntimeError("fastrank ranking ops do not support double backward (create_graph=True)")
+    if (getattr(ctx, "eager", False) and not ctx.per_list and d_loss.device.type == "cpu"
+            and float(d_loss) == 1.0):
+        # loss.backward() on the loss itself: the kernel's gradient is the answer. Skipping the
+        # multiply also keeps torch's intra-op threads from spinning (they wake for a large
+        # elementwise op) while the next call's kernel wants the same cores.
+        d_scores = grad
+    elif ctx.per_list:
+        d_scores = torch.repeat_interleave(d_loss, offsets.diff(), output_size=grad.shape[0]) * grad
+    else:
+        d_scores = d_loss * grad
+    return (d_scores, None, None, None) + (None,) * ctx.n_hyper
 
 
-_KERNELS = {
-    "pairwise_hinge": _C.pairwise_hinge_cpu,
-    "pairwise_logistic": _C.pairwise_logistic_cpu,
-    "lambdarank": _C.lambdarank_cpu,
-}
-
-
-def _register(name: str) -> None:
-    qualname = f"fastrank::{name}"
-    _LIB.define(name + _SCHEMAS[name])
-    _LIB.impl(name, lambda *args: _run(name, "cpu", *args), "CPU")
-    _LIB.impl(name, lambda *args: _run(name, "device", *args), "CUDA")
-    torch.library.register_fake(qualname, _fake, lib=_LIB)
-    torch.library.register_autograd(qualname, _backward, setup_context=_setup_context, lib=_LIB)
-
-
-for _name in _SCHEMAS:
-    _register(_name)
-
-
-class _EagerListLoss(torch.autograd.Function):
-    """The same kernels and backward as the registered op (the C++ kernel on the CPU, the
-    device algorithms on CUDA), without the dispatcher's per-call Python overhead (tens of
-    microseconds) that eager training loops pay."""
-
-    @staticmethod
-    def forward(ctx, name, scores, targets, offsets, reduction, *hyper):
-        kernel = "cpu" if scores.device.type == "cpu" else "device"
-        loss, grad = _run(name, kernel, scores, targets, offsets, reduction, *hyper)
-        ctx.save_for_backward(grad, offsets)
-        ctx.per_list = reduction == 0
-        ctx.n_inputs = 5 + len(hyper)
-        return loss
-
-    @staticmethod
-    def backward(ctx, d_loss):
-        grad, offsets = ctx.saved_tensors
-        if (not ctx.per_list and d_loss.device.type == "cpu" and not torch.is_grad_enabled()
-                and float(d_loss) == 1.0):
-            # loss.backward() on the loss itself: the kernel's gradient is the answer. Skipping the
-            # multiply also keeps torch's intra-op threads from spinning (they wake for a large
-            # elementwise op) while the next call's kernel wants the same cores.
-            return (None, grad) + (None,) * (ctx.n_inputs - 2)
-        return (None, _scaled_grad(grad, offsets, ctx.per_list, d_loss)) + (None,) * (ctx.n_inputs - 2)
+_LIST_OPS = {name: _native.define_op(name, schema, lambda kernel, *inputs, name=name: _run(name, kernel, *inputs),
+                                     _fake, setup_context=_setup_context, backward=_backward)
+             for name, schema in _SCHEMAS.items()}
 
 
 def list_loss(name: str, scores, targets, offsets, reduction: int, *hyper) -> torch.Tensor:
-    """Calls op `name`: the torch.library op when tracing (torch.compile, export) or on
-    another device type, the equivalent autograd.Function in eager CPU and CUDA code."""
-    if scores.device.type in ("cpu", "cuda") and not torch.compiler.is_compiling():
-        return _EagerListLoss.apply(name, scores, targets, offsets, reduction, *hyper)
-    return getattr(torch.ops.fastrank, name)(scores, targets, offsets, reduction, *hyper)[0]
+    """Op `name`'s loss: the registered ``torch.ops.fastrank.<name>`` when tracing or on another
+    device type, its eager twin in eager CPU and CUDA code (see _native.define_op)."""
+    return _LIST_OPS[name](scores, targets, offsets, reduction, *hyper)

@@ -7,7 +7,7 @@ from typing import Optional
 import torch
 
 from ._custom_ops import list_loss
-from ._lists import GroupSizes, check_real, check_reduction, pack_lists
+from .packing import GroupSizes, check_real, check_reduction, pack_lists
 
 __all__ = ["lambdarank"]
 

@@ -6,7 +6,7 @@ from typing import Optional
 import torch
 
 from ._custom_ops import list_loss
-from ._lists import GroupSizes, check_real, check_reduction, pack_lists
+from .packing import GroupSizes, check_real, check_reduction, pack_lists
 
 __all__ = ["pairwise_hinge", "pairwise_squared_hinge", "pairwise_logistic"]
 
@@ -14,7 +14,9 @@ __all__ = ["pairwise_hinge", "pairwise_squared_hinge", "pairwise_logistic"]
 RANK_WEIGHTS = {None: 0, "warp": 1, "warp_sum": 2}
 
 
-def _hinge(scores, targets, margin, group_sizes, mask, reduction, pair_weight, squared, rank_weight=None):
+def hinge_family(scores, targets, margin, group_sizes, mask, reduction, pair_weight, squared, rank_weight=None):
+    """The hinge kernel with every option: the public hinge ops and the hinge-based losses
+    (HR, WARP) call it."""
     tag = check_reduction(reduction)
     margin = check_real(margin, "margin")
     if not isinstance(pair_weight, bool):
@@ -53,7 +55,7 @@ def pairwise_hinge(
             sum over its pairs).
         pair_weight: weight each pair by :math:`y_a - y_b` instead of 1.
     """
-    return _hinge(scores, targets, margin, group_sizes, mask, reduction, pair_weight, squared=False)
+    return hinge_family(scores, targets, margin, group_sizes, mask, reduction, pair_weight, squared=False)
 
 
 def pairwise_squared_hinge(
@@ -70,7 +72,7 @@ def pairwise_squared_hinge(
 
     Exact, O(n log n) per list. Arguments as :func:`pairwise_hinge`.
     """
-    return _hinge(scores, targets, margin, group_sizes, mask, reduction, pair_weight, squared=True)
+    return hinge_family(scores, targets, margin, group_sizes, mask, reduction, pair_weight, squared=True)
 
 
 def pairwise_logistic(

@@ -13,7 +13,7 @@ from typing import Dict, Hashable, List, Optional, Sequence
 import numpy as np
 import torch
 
-from ..graph.encode import _NATIVE_TAGS, encode_architectures, whole_space_graphs
+from ..graph.encoding import encode_architectures, natively_encoded, whole_space_graphs
 from ..spaces import SearchSpace
 from .trace import Trace
 
@@ -58,7 +58,7 @@ class CandidatePool:
     def graphs(self, dtype: torch.dtype = torch.float32):
         """The whole pool's graph batch, encoded once (natively where the space allows)."""
         if dtype not in self._graphs:
-            if type(self.space) in _NATIVE_TAGS:  # rows of the whole space's encoding, which predictors share
+            if natively_encoded(self.space):  # rows of the whole space's encoding, which predictors share
                 codes = torch.from_numpy(np.fromiter((self.space.encode(a) for a in self.archs), np.int64,
                                                      len(self.archs)))
                 self._graphs[dtype] = tuple(t[codes] for t in whole_space_graphs(type(self.space), dtype))

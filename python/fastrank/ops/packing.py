@@ -1,4 +1,4 @@
-"""Checks and packs the list inputs shared by every ranking op.
+"""Checks and packs the list inputs shared by every ranking op and loss.
 
 Two layouts reach the kernels as one: a 1-D score vector with optional ``group_sizes``
 (ragged lists, like queries) or a 2-D (batch, list) tensor with an optional boolean
@@ -13,7 +13,6 @@ from typing import Optional, Sequence, Union
 
 import torch
 
-from .. import _C
 from .._native import require_cuda
 from ._custom_ops import REDUCTION_TAGS, is_finite_number
 
@@ -32,12 +31,12 @@ class PackedLists:
         return self.offsets.numel() - 1
 
 
-def _check_device(t: torch.Tensor, name: str, device: torch.device) -> None:
+def check_device(t: torch.Tensor, name: str, device: torch.device) -> None:
     if t.device != device:
         raise ValueError(f"{name} is on {t.device} but scores is on {device}; move them to one device")
 
 
-def _supported_device(device: torch.device) -> None:
+def supported_device(device: torch.device) -> None:
     if device.type == "cpu":
         return
     if device.type == "cuda":
@@ -46,7 +45,7 @@ def _supported_device(device: torch.device) -> None:
     raise ValueError(f"fastrank ops run on CPU (and CUDA); got a tensor on {device}")
 
 
-def _float_scores(scores: torch.Tensor) -> torch.Tensor:
+def float_scores(scores: torch.Tensor) -> torch.Tensor:
     if not isinstance(scores, torch.Tensor):
         raise TypeError(f"scores must be a torch.Tensor, got {type(scores).__name__}")
     if not scores.is_floating_point():
@@ -56,13 +55,13 @@ def _float_scores(scores: torch.Tensor) -> torch.Tensor:
     return scores
 
 
-def _targets_like(targets, scores: torch.Tensor) -> torch.Tensor:
+def targets_like(targets, scores: torch.Tensor) -> torch.Tensor:
     if not isinstance(targets, torch.Tensor):
         try:
             targets = torch.as_tensor(targets, device=scores.device)
         except (TypeError, ValueError, RuntimeError) as err:
             raise TypeError(f"targets must be a tensor or array of numbers: {err}") from None
-    _check_device(targets, "targets", scores.device)
+    check_device(targets, "targets", scores.device)
     if targets.is_complex():
         raise TypeError(f"targets must be real numbers, got dtype {targets.dtype}")
     if targets.requires_grad:
@@ -122,9 +121,9 @@ def _check_size_tensor(sizes: torch.Tensor, n: int) -> None:
 
 def pack_lists(scores, targets, group_sizes: GroupSizes = None, mask: Optional[torch.Tensor] = None) -> PackedLists:
     """Validates (scores, targets, group_sizes | mask) and returns the kernels' layout."""
-    scores = _float_scores(scores)
-    _supported_device(scores.device)
-    targets = _targets_like(targets, scores)
+    scores = float_scores(scores)
+    supported_device(scores.device)
+    targets = targets_like(targets, scores)
     if scores.dim() == 1:
         if mask is not None:
             raise ValueError("mask applies to 2-D (batch, list) scores; for 1-D scores use group_sizes")
@@ -146,7 +145,7 @@ def pack_lists(scores, targets, group_sizes: GroupSizes = None, mask: Optional[t
             return PackedLists(scores.reshape(-1).contiguous(), targets.reshape(-1).contiguous(), offsets)
         if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
             raise TypeError("mask must be a boolean tensor (True marks the items of a list)")
-        _check_device(mask, "mask", scores.device)
+        check_device(mask, "mask", scores.device)
         if mask.shape != scores.shape:
             raise ValueError(f"mask has shape {tuple(mask.shape)} but scores has shape {tuple(scores.shape)}")
         offsets = torch.zeros(batch + 1, dtype=torch.int64, device=scores.device)
@@ -171,109 +170,3 @@ def check_real(value, name: str, *, positive: bool = False) -> float:
     if not positive and value < 0:
         raise ValueError(f"{name} must be non-negative, got {value!r}")
     return float(value)
-
-
-def list_ids(lists: PackedLists) -> torch.Tensor:
-    """The list index of every item (int64, one per item)."""
-    sizes = lists.offsets.diff()
-    ids = torch.arange(lists.n_lists, device=lists.offsets.device)
-    return torch.repeat_interleave(ids, sizes, output_size=lists.scores.shape[0])
-
-
-def padded(lists: PackedLists):
-    """(scores, targets, valid) as (n_lists, longest) tensors; invalid slots hold 0."""
-    ids = list_ids(lists)
-    sizes = lists.offsets.diff()
-    longest = int(sizes.max()) if lists.n_lists else 0
-    pos = torch.arange(lists.scores.shape[0], device=ids.device) - lists.offsets[:-1][ids]
-    shape = (lists.n_lists, longest)
-    scores = lists.scores.new_zeros(shape).index_put((ids, pos), lists.scores)
-    targets = lists.targets.new_zeros(shape).index_put((ids, pos), lists.targets)
-    valid = torch.zeros(shape, dtype=torch.bool, device=ids.device).index_put((ids, pos), torch.ones_like(ids, dtype=torch.bool))
-    return scores, targets, valid
-
-
-@dataclass
-class DenseLists:
-    """Lists as rows: (n_lists, length) scores and targets, ``valid`` marking real items
-    (None when every slot is one). Rows hold each list's items in order, padding last."""
-
-    scores: torch.Tensor
-    targets: torch.Tensor
-    valid: Optional[torch.Tensor]
-
-    def counts(self) -> Union[torch.Tensor, int]:
-        """Items per list: a tensor, or one int when every list is full length."""
-        return self.scores.shape[1] if self.valid is None else self.valid.sum(1)
-
-    def where_valid(self, values: torch.Tensor, fill) -> torch.Tensor:
-        return values if self.valid is None else torch.where(self.valid, values, torch.full_like(values, fill))
-
-    def row_sum(self, terms: torch.Tensor) -> torch.Tensor:
-        return self.where_valid(terms, 0).sum(1)
-
-
-_FLOAT_TAG = {torch.float32: 0, torch.float64: 1}
-
-
-def _finite(t: torch.Tensor) -> bool:
-    tag = _FLOAT_TAG.get(t.dtype)
-    if tag is not None and t.is_cpu and t.is_contiguous():
-        return _C.all_finite_cpu(tag, t.data_ptr(), t.numel())  # one native pass, no torch op
-    return not t.is_floating_point() or bool(torch.isfinite(t).all())
-
-
-def _check_finite(scores: torch.Tensor, targets: torch.Tensor) -> None:
-    if torch.compiler.is_compiling():
-        # A traceable check (the native pass is opaque to dynamo); it raises RuntimeError, with the
-        # same message, when the compiled graph runs.
-        torch._assert_async(torch.isfinite(scores).all(), "scores contain NaN or infinity")
-        torch._assert_async(torch.isfinite(targets).all(), "targets contain NaN or infinity")
-        return
-    if not scores.numel():
-        return
-    if scores.is_cpu:
-        bad = "scores" if not _finite(scores) else "targets" if not _finite(targets) else None
-    elif not bool(torch.isfinite(scores).all() & torch.isfinite(targets).all()):  # one host sync for both
-        bad = "scores" if not bool(torch.isfinite(scores).all()) else "targets"
-    else:
-        bad = None
-    if bad:
-        raise ValueError(f"{bad} contain NaN or infinity")
-
-
-def dense_lists(scores, targets, group_sizes: GroupSizes = None, mask: Optional[torch.Tensor] = None) -> DenseLists:
-    """Validates like :func:`pack_lists` (plus finiteness, which the native ops check in
-    their kernels) and returns rows. One list or an unmasked batch is used as is; ragged
-    or masked input is compacted and padded."""
-    if group_sizes is None and mask is None and isinstance(scores, torch.Tensor) and scores.dim() in (1, 2):
-        s = _float_scores(scores)
-        _supported_device(s.device)
-        y = _targets_like(targets, s)
-        rows = (s[None], y[None]) if s.dim() == 1 else (s, y)
-        out = DenseLists(rows[0], rows[1], None)
-    else:
-        lists = pack_lists(scores, targets, group_sizes, mask)
-        out = DenseLists(*padded(lists))
-    _check_finite(out.scores.detach(), out.targets)
-    return out
-
-
-def reduce_per_list(list_sum: torch.Tensor, list_count: Union[torch.Tensor, int], reduction: str) -> torch.Tensor:
-    """The library-wide reduction over per-list sums of terms.
-
-    "none": the per-list sums; "sum": their total; "mean": each list's sum divided by its
-    number of terms (items, pairs, or 1 for listwise losses), averaged over the lists
-    that have terms (0 when none has). No data-dependent shapes, so it traces.
-    """
-    check_reduction(reduction)
-    if reduction == "none":
-        return list_sum
-    if reduction == "sum":
-        return list_sum.sum()
-    if isinstance(list_count, int):  # every list has the same number of terms
-        return list_sum.mean() / list_count if list_count > 0 and list_sum.numel() else list_sum.sum() * 0
-    count = list_count.to(list_sum.dtype)
-    has_terms = count > 0
-    per_list = torch.where(has_terms, list_sum / count.clamp_min(1), torch.zeros_like(list_sum))
-    return per_list.sum() / has_terms.sum().clamp_min(1)

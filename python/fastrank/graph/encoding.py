@@ -7,15 +7,19 @@ from typing import Sequence, Tuple, Union
 import numpy as np
 import torch
 
-from .. import _C
+from .. import _C, _native
 from .._native import require_cuda
-from ..ops import _device
 from ..spaces import NASBench201, NASBenchMacro, SearchSpace, TransNASMacro, TransNASMicro
 
 # Spaces whose codes the native encoder turns into graphs (src/cpp/graph_encode.cpp).
 _NATIVE_TAGS = {NASBench201: 0, TransNASMicro: 1, NASBenchMacro: 2, TransNASMacro: 3}
 
 GraphBatch = Tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+
+
+def natively_encoded(space: SearchSpace) -> bool:
+    """Whether :func:`encode_codes` (the native encoder) takes this space's codes."""
+    return type(space) in _NATIVE_TAGS
 
 
 def encode_codes(space: SearchSpace, codes, dtype: torch.dtype = torch.float32) -> GraphBatch:
@@ -53,13 +57,9 @@ def _encode(space: SearchSpace, tag: int, codes: torch.Tensor, dtype: torch.dtyp
     adjacency = torch.empty(n, nodes, nodes, dtype=dtype, device=codes.device)
     ops = torch.empty(n, nodes, dtype=torch.int64, device=codes.device)
     mask = torch.empty(n, nodes, dtype=torch.bool, device=codes.device)
-    args = (tag, 0 if dtype == torch.float32 else 1, codes.data_ptr(), n, ops.data_ptr(), adjacency.data_ptr(),
-            mask.data_ptr())
-    status = _C.encode_graphs_cpu(*args) if kernel == "cpu" else _device.call("encode_graphs", codes.device, *args)
-    if status & _C.STATUS_BAD_CODES:
-        raise ValueError(f"codes must lie in 0..{space.size - 1} for {space.name}")
-    if status:
-        raise RuntimeError(f"graph encoding returned status {status}")
+    status = _native.call("encode_graphs", kernel, codes.device, tag, _native.dtype_tag(dtype), codes, n, ops,
+                          adjacency, mask)
+    _native.check_status(status, "encode_graphs", bad_codes=f"codes must lie in 0..{space.size - 1} for {space.name}")
     return adjacency, ops, mask
 
 
@@ -82,6 +82,6 @@ def encode_architectures(space: SearchSpace, archs: Sequence, dtype: torch.dtype
 def encode(space: SearchSpace, archs_or_codes: Union[Sequence, torch.Tensor, np.ndarray],
            dtype: torch.dtype = torch.float32) -> GraphBatch:
     """Codes (natively, for enumerable spaces) or architectures → graph batch."""
-    if isinstance(archs_or_codes, (torch.Tensor, np.ndarray)) and type(space) in _NATIVE_TAGS:
+    if isinstance(archs_or_codes, (torch.Tensor, np.ndarray)) and natively_encoded(space):
         return encode_codes(space, archs_or_codes, dtype)
     return encode_architectures(space, archs_or_codes, dtype)
