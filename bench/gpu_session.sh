@@ -42,13 +42,13 @@ for s in $STEPS; do
         >> "$OUT/build.log" 2>&1 || echo "build: fastrank.cuda_available() is False" >> "$summary"
       ;;
     tests)
-      step tests 300 "$PY" -m pytest tests/test_device.py tests/test_ranking_ops.py -q -p no:cacheprovider
+      step tests 300 "$PY" -m pytest tests/test_device_*.py tests/test_ranking_ops.py -q -p no:cacheprovider
       ;;
     sanitize)
       # Few hypothesis examples: every kernel still runs, under the tools' slowdown.
       for tool in memcheck racecheck; do
         HYPOTHESIS_PROFILE=sanitizer step "$tool" 240 compute-sanitizer --tool "$tool" --error-exitcode 99 \
-          "$PY" -m pytest tests/test_device.py -q -p no:cacheprovider -k cuda
+          "$PY" -m pytest tests/test_device_*.py -q -p no:cacheprovider -k cuda
       done
       ;;
     bench)

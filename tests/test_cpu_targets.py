@@ -14,8 +14,7 @@ import reference as ref
 from fastrank import losses as L
 from test_predictor import CONFIGS
 from test_predictor import test_train_step_equals_torch_step_float64 as check_train_step
-from test_ranking_ops import DEFAULT_PARAMS, compare, compare_calls
-from test_ranking_ops import test_vectorised_logistic_math_is_accurate as check_logistic_math
+from helpers import DEFAULT_PARAMS, check_logistic_math, compare, compare_calls
 
 
 @pytest.fixture(params=fastrank.cpu_targets())

@@ -12,7 +12,7 @@ import fastrank
 import reference as ref
 from fastrank import losses as L
 from fastrank.nn import FAMILIES, LOSSES, PiecewiseLoss, RankingLoss, WeightedSum, make_loss
-from test_ranking_ops import assert_matches, compare_calls, lists
+from helpers import assert_matches, compare_calls, lists
 
 # (native loss call, reference call) for each loss with a plain formula.
 CASES = {

@@ -8,88 +8,7 @@ from hypothesis import strategies as st
 
 import fastrank
 import reference as ref
-
-RTOL64 = 1e-9
-
-# (name, native call, reference call) over scores s, targets y and the list layout kw.
-OPS = {
-    "hinge": (
-        lambda s, y, p, **kw: fastrank.pairwise_hinge(s, y, p["margin"], pair_weight=p["weighted"], **kw),
-        lambda s, y, p, **kw: ref.pairwise(s, y, "hinge", p["margin"], pair_weight=p["weighted"], **kw),
-    ),
-    "squared_hinge": (
-        lambda s, y, p, **kw: fastrank.pairwise_squared_hinge(s, y, p["margin"], pair_weight=p["weighted"], **kw),
-        lambda s, y, p, **kw: ref.pairwise(s, y, "squared_hinge", p["margin"], pair_weight=p["weighted"], **kw),
-    ),
-    "logistic": (
-        lambda s, y, p, **kw: fastrank.pairwise_logistic(s, y, p["sigma"], **kw),
-        lambda s, y, p, **kw: ref.pairwise(s, y, "logistic", sigma=p["sigma"], **kw),
-    ),
-    "lambdarank": (
-        lambda s, y, p, **kw: fastrank.lambdarank(s, y, p["k"], p["sigma"], p["gain"], **kw),
-        lambda s, y, p, **kw: ref.lambdarank(s, y, p["k"], p["sigma"], p["gain"], **kw),
-    ),
-    "lambdarank_hinge": (
-        lambda s, y, p, **kw: fastrank.lambdarank(s, y, p["k"], gain=p["gain"], pair_loss="hinge", margin=p["margin"], **kw),
-        lambda s, y, p, **kw: ref.lambdarank(s, y, p["k"], gain=p["gain"], pair="hinge", margin=p["margin"], **kw),
-    ),
-    "lambdarank_squared_hinge": (
-        lambda s, y, p, **kw: fastrank.lambdarank(s, y, p["k"], gain=p["gain"], pair_loss="squared_hinge", margin=p["margin"], **kw),
-        lambda s, y, p, **kw: ref.lambdarank(s, y, p["k"], gain=p["gain"], pair="squared_hinge", margin=p["margin"], **kw),
-    ),
-}
-DEFAULT_PARAMS = {"margin": 1.0, "weighted": False, "sigma": 1.0, "k": None, "gain": "exp2"}
-
-
-def assert_matches(ours, theirs, rtol):
-    scale = 1.0 + float(theirs.detach().abs().max()) if theirs.numel() else 1.0
-    torch.testing.assert_close(ours.detach(), theirs.detach(), rtol=rtol, atol=rtol * scale)
-
-
-def compare_calls(ours_fn, ref_fn, s, y, rtol=RTOL64, **layout):
-    """ours_fn(scores, targets, reduction=..., **layout) against ref_fn: values and gradients
-    (of a weighted sum, so per-list outputs are checked one by one) for every reduction."""
-    for reduction in ("mean", "sum", "none"):
-        a = s.detach().clone().requires_grad_(True)
-        b = s.detach().clone().requires_grad_(True)
-        ours = ours_fn(a, y, reduction=reduction, **layout)
-        theirs = ref_fn(b, y, reduction=reduction, **layout)
-        assert ours.shape == theirs.shape
-        assert_matches(ours, theirs, rtol)
-        weights = torch.linspace(0.5, 1.5, ours.numel(), dtype=ours.dtype).reshape(ours.shape)
-        (ours * weights).sum().backward()
-        (theirs * weights).sum().backward()
-        grad_b = b.grad if b.grad is not None else torch.zeros_like(b)
-        assert_matches(a.grad, grad_b, rtol)
-
-
-def compare(op, s, y, params, rtol=RTOL64, **layout):
-    native, dense = OPS[op]
-    compare_calls(lambda a, b, **kw: native(a, b, params, **kw), lambda a, b, **kw: dense(a, b, params, **kw),
-                  s, y, rtol, **layout)
-
-
-@st.composite
-def lists(draw, max_size=300):
-    """Ragged lists with few target levels, heavy ties and exact-boundary scores."""
-    n_lists = draw(st.integers(1, 3))
-    sizes = [draw(st.integers(0, max_size)) for _ in range(n_lists)]
-    n = sum(sizes)
-    levels = draw(st.integers(1, 10))
-    seed = draw(st.integers(0, 2**31 - 1))
-    gen = torch.Generator().manual_seed(seed)
-    y = torch.randint(0, levels, (n,), generator=gen).double()
-    if draw(st.booleans()):
-        y = y * 0.37 + 0.1  # non-integer target values
-    if draw(st.booleans()):
-        s = torch.randint(-8, 9, (n,), generator=gen).double() / 4  # ties and s_b + m == s_a exactly
-    else:
-        s = torch.randn(n, generator=gen, dtype=torch.float64) * draw(st.sampled_from([0.1, 1.0, 5.0]))
-    return s, y, sizes
-
-
-margins = st.one_of(st.sampled_from([0.0, 0.5, 1.0, 2.0]), st.floats(0.0, 2.0))
-
+from helpers import DEFAULT_PARAMS, OPS, check_logistic_math, compare, lists, margins
 
 @given(data=lists(), margin=margins, weighted=st.booleans())
 @pytest.mark.parametrize("op", ["hinge", "squared_hinge"])
@@ -287,18 +206,7 @@ def test_double_backward_is_refused():
 
 @pytest.mark.parametrize("dtype,rtol", [(torch.float64, 2e-15), (torch.float32, 1e-6)])
 def test_vectorised_logistic_math_is_accurate(dtype, rtol):
-    """The kernels' own branch-free exp/log1p against libm over the whole useful range."""
-    x = torch.cat([torch.linspace(-80, 80, 100001, dtype=torch.float64),
-                   torch.tensor([-700.0, -100.0, 1e-12, -1e-12, 0.0, 100.0, 700.0], dtype=torch.float64)])
-    x = x.to(dtype).double()  # representable in the tested precision
-    pair = torch.stack([x, torch.zeros_like(x)], 1).to(dtype).requires_grad_(True)  # one list per x: better item first
-    loss = fastrank.pairwise_logistic(pair, torch.tensor([[1.0, 0.0]]).expand_as(pair), reduction="none")
-    loss.sum().backward()
-    want_loss = torch.log1p(torch.exp(-x.abs())) + (-x).clamp_min(0)  # log(1 + e^{-x})
-    want_grad = -torch.sigmoid(-x)
-    floor = 1e-300 if dtype == torch.float64 else 1e-30  # below, results flush to zero
-    torch.testing.assert_close(loss.double(), want_loss, rtol=rtol, atol=floor)
-    torch.testing.assert_close(pair.grad[:, 0].double(), want_grad, rtol=rtol, atol=floor)
+    check_logistic_math(dtype, rtol)
 
 
 @pytest.mark.parametrize("op", ["hinge", "logistic", "lambdarank"])
