@@ -106,6 +106,47 @@ def check_logistic_math(dtype, rtol):
     torch.testing.assert_close(pair.grad[:, 0].double(), want_grad, rtol=rtol, atol=floor)
 
 
+WEIGHTED_SUM = fastrank.nn.WeightedSum({"MSE": 1.0, "HR": 0.5, "ListMLE": 0.25})
+
+# Every public op and predictor loss on (4, 12) scores and targets, with and without ragged lists
+# (test_compile.py, test_func.py).
+EVERY_OP_AND_LOSS = {
+    "op:pairwise_hinge": lambda s, y: fastrank.pairwise_hinge(s, y, 0.5),
+    "op:pairwise_squared_hinge": lambda s, y: fastrank.pairwise_squared_hinge(s, y, pair_weight=True),
+    "op:pairwise_logistic": lambda s, y: fastrank.pairwise_logistic(s, y, 2.0),
+    "op:lambdarank": lambda s, y: fastrank.lambdarank(s, y, k=5),
+    "op:lambdarank_hinge": lambda s, y: fastrank.lambdarank(s, y, k=5, pair_loss="hinge"),
+    "op:hinge, group_sizes list": lambda s, y: fastrank.pairwise_hinge(s.flatten(), y.flatten(), group_sizes=[20, 28]),
+    "op:logistic, group_sizes tensor": lambda s, y: fastrank.pairwise_logistic(
+        s.flatten(), y.flatten(), group_sizes=torch.tensor([12, 36])),
+    "op:lambdarank, mask": lambda s, y: fastrank.lambdarank(s, y, k=3, mask=torch.arange(12).expand(4, 12) < 10),
+    **{f"loss:{name}": (lambda f: lambda s, y: f(s, y))(getattr(fastrank.losses, name))
+       for name in ("mse", "hinge_ranking", "logistic_ranking", "mse_sequence_ranking", "listmle", "listnet",
+                    "exp_weighted_mse", "mape", "warp", "lambdarank")},
+    "loss:listnet, mask": lambda s, y: fastrank.losses.listnet(s, y, mask=torch.arange(12).expand(4, 12) < 10),
+    "loss:warp, group_sizes": lambda s, y: fastrank.losses.warp(s.flatten(), y.flatten(), group_sizes=[5, 43]),
+}
+# Ragged lists padded to rows: the width is the largest int group size, or a bound (the mask's
+# row length, all the items) when the sizes are in a tensor.
+EVERY_OP_AND_LOSS.update({
+    "loss:listmle, group_sizes": lambda s, y: fastrank.losses.listmle(s.flatten(), y.flatten(), group_sizes=[5, 43]),
+    "loss:exp_weighted_mse, mask": lambda s, y: fastrank.losses.exp_weighted_mse(
+        s, y, mask=torch.arange(12).expand(4, 12) < 10),
+    "loss:mape, group_sizes": lambda s, y: fastrank.losses.mape(s.flatten(), y.flatten(), group_sizes=[5, 43]),
+    "loss:listmle, group_sizes tensor": lambda s, y: fastrank.losses.listmle(
+        s.flatten(), y.flatten(), group_sizes=torch.tensor([30, 0, 18])),
+    "loss:mse_sequence_ranking, mask": lambda s, y: fastrank.losses.mse_sequence_ranking(
+        s, y, mask=torch.arange(12).expand(4, 12) % 3 > 0),
+})
+
+
+EVERY_OP_AND_LOSS.update({
+    "loss:lambdarank, acenas relevance, group_sizes": lambda s, y: fastrank.losses.lambdarank(
+        s.flatten(), y.flatten(), 5, relevance="acenas", group_sizes=[20, 28]),
+    "loss:weighted sum (nn)": lambda s, y: WEIGHTED_SUM(s, y),  # a module built once, as training code does
+})
+
+
 # --- devices: the "twin" backend (host build of the device algorithms) always runs, "cuda" needs a GPU
 
 HAS_CUDA = fastrank.cuda_available()

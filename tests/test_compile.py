@@ -5,6 +5,7 @@ import pytest
 import torch
 
 import fastrank
+from helpers import EVERY_OP_AND_LOSS
 
 LOSSES = {
     "pairwise_hinge": lambda s, y: fastrank.pairwise_hinge(s, y, 0.5),
@@ -65,27 +66,7 @@ def test_inductor_compiles_the_ops():
 
 # Every public op and predictor loss, with and without ragged lists, under fullgraph=True: the whole
 # call (input checks included) must trace into one graph, with static and dynamic shapes.
-FULLGRAPH = {
-    **{f"op:{k}": v for k, v in LOSSES.items()},
-    "op:hinge, group_sizes list": lambda s, y: fastrank.pairwise_hinge(s.flatten(), y.flatten(), group_sizes=[20, 28]),
-    "op:logistic, group_sizes tensor": lambda s, y: fastrank.pairwise_logistic(
-        s.flatten(), y.flatten(), group_sizes=torch.tensor([12, 36])),
-    "op:lambdarank, mask": lambda s, y: fastrank.lambdarank(s, y, k=3, mask=torch.arange(12).expand(4, 12) < 10),
-    **{f"loss:{name}": (lambda f: lambda s, y: f(s, y))(getattr(fastrank.losses, name))
-       for name in ("mse", "hinge_ranking", "logistic_ranking", "mse_sequence_ranking", "listmle", "listnet",
-                    "exp_weighted_mse", "mape", "warp", "lambdarank")},
-    "loss:listnet, mask": lambda s, y: fastrank.losses.listnet(s, y, mask=torch.arange(12).expand(4, 12) < 10),
-    "loss:warp, group_sizes": lambda s, y: fastrank.losses.warp(s.flatten(), y.flatten(), group_sizes=[5, 43]),
-}
-# Known gap: these pad ragged lists to a width read from the data, which fullgraph cannot trace yet.
-RAGGED_GAPS = {
-    "loss:listmle, group_sizes": lambda s, y: fastrank.losses.listmle(s.flatten(), y.flatten(), group_sizes=[5, 43]),
-    "loss:exp_weighted_mse, mask": lambda s, y: fastrank.losses.exp_weighted_mse(
-        s, y, mask=torch.arange(12).expand(4, 12) < 10),
-    "loss:mape, group_sizes": lambda s, y: fastrank.losses.mape(s.flatten(), y.flatten(), group_sizes=[5, 43]),
-}
-FULLGRAPH.update({k: pytest.param(v, marks=pytest.mark.xfail(strict=True, reason="data-dependent padding width"))
-                  for k, v in RAGGED_GAPS.items()})
+FULLGRAPH = EVERY_OP_AND_LOSS
 
 
 @pytest.mark.parametrize("dynamic", [False, True], ids=["static", "dynamic"])

@@ -20,12 +20,22 @@ def list_ids(lists: PackedLists) -> torch.Tensor:
     return torch.repeat_interleave(ids, sizes, output_size=lists.scores.shape[0])
 
 
-def padded(lists: PackedLists):
-    """(scores, targets, valid) as (n_lists, longest) tensors; invalid slots hold 0."""
+def item_slots(lists: PackedLists):
+    """(list, position in the list) of every item: where it sits in the padded rows."""
     ids = list_ids(lists)
-    sizes = lists.offsets.diff()
-    longest = int(sizes.max()) if lists.n_lists else 0
-    pos = torch.arange(lists.scores.shape[0], device=ids.device) - lists.offsets[:-1][ids]
+    return ids, torch.arange(lists.scores.shape[0], device=ids.device) - lists.offsets[:-1][ids]
+
+
+def unpadded(rows: torch.Tensor, lists: PackedLists) -> torch.Tensor:
+    """The items of padded rows, in the packed order (a gather of static size, which traces)."""
+    return rows[item_slots(lists)]
+
+
+def padded(lists: PackedLists, width: Optional[int] = None):
+    """(scores, targets, valid) as (n_lists, width) tensors; invalid slots hold 0. width: at
+    least the longest list; by default exactly the longest (read from the offsets)."""
+    ids, pos = item_slots(lists)
+    longest = width if width is not None else int(lists.offsets.diff().max()) if lists.n_lists else 0
     shape = (lists.n_lists, longest)
     scores = lists.scores.new_zeros(shape).index_put((ids, pos), lists.scores)
     targets = lists.targets.new_zeros(shape).index_put((ids, pos), lists.targets)
@@ -60,6 +70,14 @@ def _finite(t: torch.Tensor) -> bool:
     return not t.is_floating_point() or bool(torch.isfinite(t).all())
 
 
+def _beneath_transforms(t: torch.Tensor) -> torch.Tensor:
+    from torch._C._functorch import get_unwrapped, is_functorch_wrapped_tensor
+
+    while is_functorch_wrapped_tensor(t):
+        t = get_unwrapped(t)
+    return t
+
+
 def _check_finite(scores: torch.Tensor, targets: torch.Tensor) -> None:
     if torch.compiler.is_compiling():
         # A traceable check (the native pass is opaque to dynamo); it raises RuntimeError, with the
@@ -69,6 +87,9 @@ def _check_finite(scores: torch.Tensor, targets: torch.Tensor) -> None:
         return
     if not scores.numel():
         return
+    if torch._C._are_functorch_transforms_active():
+        # torch.func (grad, vmap): the values beneath the transforms' wrappers, every vmapped row
+        scores, targets = _beneath_transforms(scores), _beneath_transforms(targets)
     if scores.is_cpu:
         bad = "scores" if not _finite(scores) else "targets" if not _finite(targets) else None
     elif not bool(torch.isfinite(scores).all() & torch.isfinite(targets).all()):  # one host sync for both
@@ -77,6 +98,18 @@ def _check_finite(scores: torch.Tensor, targets: torch.Tensor) -> None:
         bad = None
     if bad:
         raise ValueError(f"{bad} contain NaN or infinity")
+
+
+def row_width(lists: PackedLists, group_sizes: GroupSizes, mask: Optional[torch.Tensor]) -> Optional[int]:
+    """The padded rows' width when it is known without reading the data: the longest of
+    group sizes given as ints; when compiling, the mask's row length or all the items (bounds
+    that torch.compile can trace, where the exact longest list is a value in a tensor)."""
+    if group_sizes is not None and not isinstance(group_sizes, torch.Tensor):
+        sizes = [int(v) for v in group_sizes]  # checked ints (pack_lists); a list, which dynamo folds
+        return max(sizes) if sizes else 0
+    if torch.compiler.is_compiling():
+        return mask.shape[1] if mask is not None else lists.scores.shape[0]
+    return None
 
 
 def dense_lists(scores, targets, group_sizes: GroupSizes = None, mask: Optional[torch.Tensor] = None) -> DenseLists:
@@ -91,7 +124,7 @@ def dense_lists(scores, targets, group_sizes: GroupSizes = None, mask: Optional[
         out = DenseLists(rows[0], rows[1], None)
     else:
         lists = pack_lists(scores, targets, group_sizes, mask)
-        out = DenseLists(*padded(lists))
+        out = DenseLists(*padded(lists, row_width(lists, group_sizes, mask)))
     _check_finite(out.scores.detach(), out.targets)
     return out
 

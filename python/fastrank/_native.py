@@ -313,17 +313,22 @@ def define_op(name: str, schema: str, run, fake, *, setup_context=None, backward
     op = getattr(torch.ops.fastrank, name)
     if backward is None:
         def eager(*inputs):
-            output = run(kernel_for(inputs[0]), *inputs)
-            return output[0] if isinstance(output, tuple) else output
+            return _first(run(kernel_for(inputs[0]), *inputs))
     else:
         torch.library.register_autograd(qualname, backward, setup_context=setup_context, lib=_LIB)
-        eager = _eager_twin(name, run, setup_context, backward).apply
+        twin = _eager_twin(name, run, setup_context, backward)
+        functorch_twin = _functorch_twin(name, run, setup_context, backward)
+
+        def eager(*inputs):
+            if torch._C._are_functorch_transforms_active():
+                _refuse_nested_derivatives(name)
+                return _first(functorch_twin.apply(*inputs))
+            return twin.apply(*inputs)
 
     def dispatch(*inputs):
         if inputs[0].device.type in ("cpu", "cuda") and not torch.compiler.is_compiling():
             return eager(*inputs)
-        output = op(*inputs)
-        return output[0] if isinstance(output, tuple) else output
+        return _first(op(*inputs))
 
     dispatch.__name__ = dispatch.__qualname__ = name
     dispatch.op = op  # what a registered backward calls: it may run on traced (fake) tensors
@@ -336,7 +341,7 @@ def _eager_twin(name: str, run, setup_context, backward) -> type:
     # that is then accumulated into in place.
     def forward(ctx, *inputs):
         output = run(kernel_for(inputs[0]), *inputs)
-        ctx.eager, ctx.n_inputs = True, len(inputs)
+        ctx.eager = True
         setup_context(ctx, inputs, output)
         if isinstance(output, tuple):
             ctx.extra = (None,) * (len(output) - 1)
@@ -349,3 +354,45 @@ def _eager_twin(name: str, run, setup_context, backward) -> type:
 
     return type(f"Eager_{name}", (torch.autograd.Function,),
                 {"forward": staticmethod(forward), "backward": staticmethod(twin_backward)})
+
+
+def _functorch_twin(name: str, run, setup_context, backward) -> type:
+    # The twin under torch.func transforms (grad, vmap, jacrev, ...), which need forward and
+    # setup_context apart and a vmap rule. Its outputs are the op's; no parameter's .grad is
+    # accumulated under a transform, so the saved extra outputs cannot be aliased.
+    def forward(*inputs):
+        return run(kernel_for(inputs[0]), *inputs)
+
+    def vmap(info, in_dims, *inputs):
+        # The kernels take one batch of lists already: a vmapped call runs them once per
+        # vmapped row (through the function again, so that gradients flow), stacked on dim 0.
+        rows = [twin.apply(*[x.select(d, b) if d is not None else x for x, d in zip(inputs, in_dims)])
+                for b in range(info.batch_size)]
+        if isinstance(rows[0], tuple):
+            outputs = tuple(torch.stack(parts) for parts in zip(*rows))
+            return outputs, (0,) * len(outputs)
+        return torch.stack(rows), 0
+
+    twin = type(f"Functorch_{name}", (torch.autograd.Function,),
+                {"forward": staticmethod(forward), "setup_context": staticmethod(setup_context),
+                 # torch.func.grad runs backward with grad mode on (ready for higher orders); the
+                 # kernels give first derivatives only, which once_differentiable enforces
+                 "backward": staticmethod(torch.autograd.function.once_differentiable(backward)),
+                 "vmap": staticmethod(vmap)})
+    return twin
+
+
+def _refuse_nested_derivatives(name: str) -> None:
+    """Under nested torch.func derivative transforms (grad of grad, ...) the inner backward
+    would run without a derivative of its own and the outer one see zero: refused instead."""
+    from torch._functorch.pyfunctorch import retrieve_all_functorch_interpreters
+    from torch._C._functorch import TransformType
+
+    derivatives = sum(i.key() in (TransformType.Grad, TransformType.Jvp) for i in retrieve_all_functorch_interpreters())
+    if derivatives > 1:
+        raise RuntimeError(f"fastrank's {name} gives first derivatives only; nested torch.func derivatives "
+                           "(grad of grad, hessian, ...) are not supported")
+
+
+def _first(output):
+    return output[0] if isinstance(output, tuple) else output

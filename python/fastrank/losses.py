@@ -18,7 +18,7 @@ from typing import Optional, Union
 
 import torch
 
-from ._dense_lists import DenseLists, dense_lists, padded, reduce_per_list
+from ._dense_lists import DenseLists, dense_lists, padded, reduce_per_list, row_width, unpadded
 from .ops.lambdarank import lambdarank as _lambdarank
 from .ops.packing import GroupSizes, check_real, check_reduction, pack_lists
 from .ops.pairwise import hinge_family, pairwise_logistic
@@ -225,17 +225,17 @@ def acenas_relevance(targets, *, group_sizes: GroupSizes = None, mask: Mask = No
     if not ref.is_floating_point():
         ref = ref.double()
     lists = pack_lists(ref.detach(), ref.detach(), group_sizes, mask)
-    _, y, valid = padded(lists)
+    _, y, valid = padded(lists, row_width(lists, group_sizes, mask))
     q20 = torch.nanquantile(torch.where(valid, y, torch.full_like(y, float("nan"))), 0.2, dim=1, keepdim=True)
     top = torch.where(valid, y, torch.full_like(y, -float("inf"))).amax(1, keepdim=True)
     span = top - q20
     rel = torch.where(span > 0, ((y - q20) / torch.where(span > 0, span, torch.ones_like(span))).clamp(0, 1),
                       (y >= top).to(y.dtype)) * levels
-    flat = rel[valid]
+    flat = unpadded(rel, lists)
     if ref.dim() == 2:
-        out = torch.zeros_like(ref, dtype=flat.dtype)
-        out[mask if mask is not None else torch.ones_like(ref, dtype=torch.bool)] = flat
-        return out
+        if mask is None:
+            return flat.reshape(ref.shape)
+        return torch.zeros_like(ref, dtype=flat.dtype).masked_scatter(mask, flat)
     return flat
 
 

@@ -163,7 +163,8 @@ def check_reduction(reduction: str) -> int:
 
 def check_real(value, name: str, *, positive: bool = False) -> float:
     """A finite real hyperparameter; non-negative, or strictly positive when asked."""
-    if isinstance(value, bool) or not isinstance(value, Real) or not is_finite_number(value):
+    # torch.SymFloat/SymInt: a number torch.compile traces symbolically (dynamic=True)
+    if isinstance(value, bool) or not isinstance(value, (Real, torch.SymFloat, torch.SymInt)) or not is_finite_number(value):
         raise ValueError(f"{name} must be a finite real number, got {value!r}")
     if positive and not value > 0:
         raise ValueError(f"{name} must be positive, got {value!r}")
