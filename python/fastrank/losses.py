@@ -178,7 +178,8 @@ def mape(scores, targets, bound: Optional[float] = None, *, group_sizes: GroupSi
     b = 100 - b_e an upper bound on the targets, e.g. BANANAS' b_e = 4.5 % ↔ b = 95.5.
     ``bound`` must exceed every target. Default (None): per list,
     b = max y + 0.1·(max y - min y) (or max y + 0.1·max(|max y|, 1) when all targets are
-    equal), so the best architecture's relative error is scaled by a tenth of the range.
+    equal, to within rounding), so the best architecture's relative error is scaled by a tenth
+    of the range.
     """
     check_reduction(reduction)
     if bound is not None and (isinstance(bound, bool) or not isinstance(bound, Real)):
@@ -188,7 +189,10 @@ def mape(scores, targets, bound: Optional[float] = None, *, group_sizes: GroupSi
     low, high = _row_range(rows)
     if bound is None:
         span = high - low
-        b = high + 0.1 * torch.where(span > 0, span, high.abs().clamp_min(1))
+        scale = high.abs().clamp_min(1)
+        # a span within rounding of the targets' scale counts as all equal: a denormal span would
+        # put b on the best target and divide by (almost) zero
+        b = high + 0.1 * torch.where(span > torch.finfo(span.dtype).eps * scale, span, scale)
     else:
         nonempty = rows.counts() > 0 if rows.valid is not None else slice(None)
         if high.numel() and rows.scores.shape[1] and not bool((high[nonempty] < bound).all()):
@@ -225,6 +229,8 @@ def acenas_relevance(targets, *, group_sizes: GroupSizes = None, mask: Mask = No
     if not ref.is_floating_point():
         ref = ref.double()
     lists = pack_lists(ref.detach(), ref.detach(), group_sizes, mask)
+    if lists.scores.shape[0] == 0:  # no items (quantiles of nothing are undefined)
+        return torch.zeros_like(ref, dtype=lists.scores.dtype)
     _, y, valid = padded(lists, row_width(lists, group_sizes, mask))
     q20 = torch.nanquantile(torch.where(valid, y, torch.full_like(y, float("nan"))), 0.2, dim=1, keepdim=True)
     top = torch.where(valid, y, torch.full_like(y, -float("inf"))).amax(1, keepdim=True)

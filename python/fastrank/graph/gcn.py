@@ -110,7 +110,7 @@ def _check_graph_batch(adj, ops, mask, dtype):
                          f"{tuple(ops.shape)}, {tuple(mask.shape)}")
     if adj.shape[1] > _C.GCN_MAX_NODES:
         raise ValueError(f"graphs may have at most {_C.GCN_MAX_NODES} nodes, got {adj.shape[1]}")
-    if ops.dtype.is_floating_point or ops.dtype == torch.bool or mask.dtype != torch.bool:
+    if ops.dtype.is_floating_point or ops.is_complex() or ops.dtype == torch.bool or mask.dtype != torch.bool:
         raise TypeError(f"ops must be integer op ids and mask a boolean tensor, got {ops.dtype} and {mask.dtype}")
     return adj.to(dtype).contiguous(), ops.to(torch.int64).contiguous(), mask.contiguous()
 
@@ -185,12 +185,32 @@ class GCNEncoder(torch.nn.Module):
 def _check_op_ids(ops: torch.Tensor, n_ops: int) -> None:
     """Op ids outside 0..n_ops-1 are refused as the native paths refuse them: indexing the
     table would wrap -1 round to the last operation without a word."""
-    if not isinstance(ops, torch.Tensor) or ops.dtype.is_floating_point or ops.dtype == torch.bool:
+    if not isinstance(ops, torch.Tensor) or ops.dtype.is_floating_point or ops.is_complex() or ops.dtype == torch.bool:
         raise TypeError(f"ops must be an integer tensor of op ids, got {getattr(ops, 'dtype', type(ops).__name__)}")
     if torch.compiler.is_compiling() or ops.numel() == 0:
         return
     if bool((ops < 0).any()) or bool((ops >= n_ops).any()):
         raise ValueError(f"ops must be op ids in 0..{n_ops - 1}")
+
+
+def _checked_adjacency(adj, ops: torch.Tensor, mask, dtype: torch.dtype) -> torch.Tensor:
+    """The torch-side encoders' graph batch, checked as the native kernels check it: adj
+    (B, N, N) of edge weights (float or bool), finite and non-negative, mask (B, N) bool."""
+    if not isinstance(adj, torch.Tensor) or not isinstance(mask, torch.Tensor):
+        raise TypeError("adj and mask must be tensors")
+    if adj.dim() != 3 or adj.shape[1] != adj.shape[2] or ops.shape != adj.shape[:2] or mask.shape != ops.shape:
+        raise ValueError(f"expected adj (B, N, N), ops and mask (B, N); got {tuple(adj.shape)}, "
+                         f"{tuple(ops.shape)}, {tuple(mask.shape)}")
+    if not (adj.dtype.is_floating_point or adj.dtype == torch.bool) or mask.dtype != torch.bool:
+        raise TypeError(f"adj must hold edge weights (float or bool) and mask be boolean, got {adj.dtype} and "
+                        f"{mask.dtype}")
+    for name, t in (("adj", adj), ("mask", mask)):
+        if t.device != ops.device:
+            raise ValueError(f"{name} is on {t.device} but ops is on {ops.device}")
+    adj = adj.to(dtype)
+    if not torch.compiler.is_compiling() and adj.numel() and not bool((torch.isfinite(adj) & (adj >= 0)).all()):
+        raise ValueError("adj must be finite and non-negative")
+    return adj
 
 
 class GINEncoder(torch.nn.Module):
@@ -210,6 +230,7 @@ class GINEncoder(torch.nn.Module):
     def forward(self, adj: torch.Tensor, ops: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         _check_op_ids(ops, self.embed.num_embeddings)
         h = self.embed(ops)
+        adj = _checked_adjacency(adj, ops, mask, h.dtype)
         undirected = adj + adj.transpose(1, 2)
         for eps, mlp in zip(self.eps, self.mlps):
             h = torch.relu(mlp((1 + eps) * h + undirected @ h))
