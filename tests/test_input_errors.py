@@ -144,13 +144,31 @@ def test_mixed_devices_without_cuda():
         fastrank.pairwise_hinge(s, y.to("meta"))
 
 
-@pytest.mark.parametrize("margin", [-0.1, math.nan, math.inf, "1", None])
+@pytest.mark.parametrize("margin", [-0.1, math.nan, math.inf, "1", None, True])
 def test_bad_margin(margin):
+    """One rule (scikit-learn's check_scalar): the wrong type is a TypeError, a number out of range
+    a ValueError."""
     s, y = good()
-    with pytest.raises(ValueError, match="margin must be"):
+    error = ValueError if isinstance(margin, float) else TypeError
+    with pytest.raises(error, match="margin must be"):
         fastrank.pairwise_hinge(s, y, margin)
-    with pytest.raises(ValueError, match="margin must be"):
+    with pytest.raises(error, match="margin must be"):
         fastrank.lambdarank(s, y, pair_loss="hinge", margin=margin)
+    with pytest.raises(error, match="margin must be"):
+        fastrank.losses.warp(s, y, margin)
+
+
+@pytest.mark.parametrize("call", [
+    lambda v: fastrank.graph.GCNEncoder(v), lambda v: fastrank.metrics.n_at_k([1.0, 2.0], [1.0, 2.0], v),
+    lambda v: fastrank.search.run("nb201/cifar10", budget=v), lambda v: fastrank.nn.PiecewiseLoss("MSE", "HR", v),
+])
+def test_int_arguments_type_then_value(call):
+    with pytest.raises(TypeError, match="int"):
+        call(2.5)
+    with pytest.raises(TypeError, match="int"):
+        call("3")
+    with pytest.raises(ValueError, match="int"):
+        call(-1)
 
 
 @pytest.mark.parametrize("sigma", [0.0, -1.0, math.nan])

@@ -13,7 +13,6 @@ MAPE, WARP) next to ListNet and LambdaRank.
 """
 from __future__ import annotations
 
-from numbers import Real
 from typing import Optional, Union
 
 import torch
@@ -22,6 +21,7 @@ from ._dense_lists import DenseLists, dense_lists, padded, reduce_per_list, row_
 from .ops.lambdarank import lambdarank as _lambdarank
 from .ops.packing import GroupSizes, check_real, check_reduction, pack_lists
 from .ops.pairwise import hinge_family, pairwise_logistic
+from ._checks import check_number
 
 __all__ = [
     "mse",
@@ -182,8 +182,8 @@ def mape(scores, targets, bound: Optional[float] = None, *, group_sizes: GroupSi
     of the range.
     """
     check_reduction(reduction)
-    if bound is not None and (isinstance(bound, bool) or not isinstance(bound, Real)):
-        raise ValueError(f"bound must be a real number or None, got {bound!r}")
+    if bound is not None:
+        check_number(bound, "bound", "a finite real number or None")
     rows = dense_lists(scores, targets, group_sizes, mask)
     y = rows.targets
     low, high = _row_range(rows)

@@ -8,13 +8,13 @@ scores by position (the first listed wins). All return Python floats (N@K an int
 from __future__ import annotations
 
 import math
-from numbers import Integral, Real
 
 import numpy as np
 import torch
 
 from . import _native
 from ._native import cuda_available
+from ._checks import check_int, check_number
 
 __all__ = ["kendall_tau", "spearman", "ndcg", "precision_at_t", "n_at_k", "top_k_regret"]
 
@@ -43,8 +43,7 @@ def _pair(true, pred, true_name="y_true", pred_name="y_score"):
 
 
 def _count(value, name: str, n: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    check_int(value, name)
     return min(int(value), n)
 
 
@@ -150,8 +149,7 @@ def precision_at_t(y_true, y_score, t: float = 0.1) -> float:
     """Precision@T: the share of the predicted top T (a fraction of the list, rounded up,
     at least 1 item) that is also in the true top T."""
     a, p = _pair(y_true, y_score)
-    if isinstance(t, bool) or not isinstance(t, Real) or not 0 < t <= 1:
-        raise ValueError(f"t must be a fraction in (0, 1], got {t!r}")
+    check_number(t, "t", "a fraction in (0, 1]", low=0, high=1, low_open=True)
     if a.shape[0] == 0:
         raise ValueError("precision_at_t needs at least one item")
     m = max(1, math.ceil(t * a.shape[0] - 1e-9))

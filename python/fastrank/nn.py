@@ -11,6 +11,7 @@ from typing import Callable, Dict, Mapping, Sequence, Tuple, Union
 import torch
 
 from . import losses as F
+from ._checks import check_int, check_number
 
 __all__ = [
     "RankingLoss",
@@ -129,8 +130,7 @@ class WeightedSum(torch.nn.Module):
         if not pairs:
             raise ValueError("WeightedSum needs at least one term")
         for w, _ in pairs:
-            if isinstance(w, bool) or not isinstance(w, (int, float)) or not w == w or abs(w) == float("inf"):
-                raise ValueError(f"weights must be finite numbers, got {w!r}")
+            check_number(w, "weights", "finite numbers")
         self.weights = [float(w) for w, _ in pairs]
         self.terms = torch.nn.ModuleList(l for _, l in pairs)
 
@@ -163,8 +163,7 @@ class PiecewiseLoss(torch.nn.Module):
 
     def __init__(self, warmup: LossSpec, focus: LossSpec, switch_at: int):
         super().__init__()
-        if isinstance(switch_at, bool) or not isinstance(switch_at, int) or switch_at < 0:
-            raise ValueError(f"switch_at must be a non-negative int, got {switch_at!r}")
+        check_int(switch_at, "switch_at", 0)
         self.warmup = make_loss(warmup)
         self.focus = make_loss(focus)
         self.switch_at = switch_at
@@ -180,8 +179,7 @@ class PiecewiseLoss(torch.nn.Module):
         return cls(warmup, focus, switch_at)
 
     def active(self, n_labelled: int) -> torch.nn.Module:
-        if isinstance(n_labelled, bool) or not isinstance(n_labelled, int) or n_labelled < 0:
-            raise ValueError(f"n_labelled must be a non-negative int, got {n_labelled!r}")
+        check_int(n_labelled, "n_labelled", 0)
         return self.warmup if n_labelled < self.switch_at else self.focus
 
     def forward(self, scores, targets, *, n_labelled: int, **layout):

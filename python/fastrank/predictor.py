@@ -31,6 +31,7 @@ from .loss_spec import resolve_loss
 from .nn import RankingLoss
 from .optim import FusedAdam
 from .spaces import InvalidArchitecture, SearchSpace, get_space
+from ._checks import check_int
 
 __all__ = ["Predictor", "ENCODERS"]
 
@@ -135,8 +136,7 @@ class Predictor:
             raise TypeError(f"space must be a SearchSpace or its name, got {type(space).__name__}")
         if encoder not in ENCODERS:
             raise ValueError(f"encoder must be one of {ENCODERS}, got {encoder!r}")
-        if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0:
-            raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+        check_int(seed, "seed", 0)
         if dtype not in (torch.float32, torch.float64):
             raise TypeError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
         if not isinstance(weight_decay, Real) or isinstance(weight_decay, bool) or not (

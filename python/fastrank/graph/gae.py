@@ -15,6 +15,7 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
+from .._checks import check_int
 
 __all__ = ["GAE", "GAEEncoder"]
 
@@ -35,10 +36,8 @@ class GAE(torch.nn.Module):
     def __init__(self, n_ops: int, hidden: int = 64, latent: int = 16, layers: int = 3, max_nodes: int = 0):
         super().__init__()
         for name, value in (("n_ops", n_ops), ("hidden", hidden), ("latent", latent), ("layers", layers)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
-        if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 0:
-            raise ValueError(f"max_nodes must be a non-negative int, got {max_nodes!r}")
+            check_int(value, name)
+        check_int(max_nodes, "max_nodes", 0)
         self.n_ops = n_ops
         self.inputs = torch.nn.Linear(n_ops, hidden)
         self.positions = torch.nn.Embedding(max_nodes, hidden) if max_nodes else None

@@ -5,6 +5,7 @@ import torch
 
 from .. import _C, _native
 from .._native import require_cuda
+from .._checks import check_int
 
 __all__ = ["gcn_propagate", "GCNEncoder", "GINEncoder"]
 
@@ -131,8 +132,7 @@ def _pool(h: torch.Tensor, mask: torch.Tensor, pooling: str) -> torch.Tensor:
 
 def _check_encoder(n_ops: int, width: int, layers: int, pooling: str) -> None:
     for name, value in (("n_ops", n_ops), ("width", width), ("layers", layers)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
+        check_int(value, name)
     if pooling not in ("mean", "sum"):
         raise ValueError(f"pooling must be 'mean' or 'sum', got {pooling!r}")
 

@@ -9,6 +9,7 @@ import torch
 from .. import _C, _native
 from ..nn import make_loss
 from .gcn import GCNEncoder, _check_graph_batch, check_encoder_status
+from .._checks import check_int
 
 __all__ = ["GCNPredictor"]
 
@@ -40,8 +41,7 @@ class GCNPredictor(torch.nn.Module):
         self.encoder = GCNEncoder(n_ops, width, layers, pooling)
         hidden = width if hidden is None else hidden
         for name, value in (("hidden", hidden), ("outputs", outputs)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+            check_int(value, name)
         self.head = torch.nn.Sequential(torch.nn.Linear(width, hidden), torch.nn.ReLU(),
                                         torch.nn.Linear(hidden, outputs))
         self._losses = {}

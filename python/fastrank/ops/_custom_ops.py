@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 
 from .. import _C, _native
+from .._checks import check_number
 
 _LIST_OUTPUTS = "-> (Tensor loss, Tensor grad)"
 _LIST_INPUTS = "Tensor scores, Tensor targets, Tensor offsets, int reduction"
@@ -49,15 +50,8 @@ def _check_raw(scores: torch.Tensor, targets: torch.Tensor, offsets: torch.Tenso
         raise ValueError(f"reduction tag must be 0 (none), 1 (sum) or 2 (mean), got {reduction}")
 
 
-def is_finite_number(value) -> bool:
-    """math.isfinite for a real number, written with arithmetic so that torch.compile can also
-    decide it for a symbolic float (x - x is 0 exactly when x is neither infinite nor NaN)."""
-    return value - value == 0
-
-
 def _finite(value, name: str, positive: bool) -> None:
-    if not isinstance(value, (int, float)) or not is_finite_number(value) or value < 0 or (positive and value == 0):
-        raise ValueError(f"{name} must be a finite number {'> 0' if positive else '>= 0'}, got {value!r}")
+    check_number(value, name, f"a finite number {'> 0' if positive else '>= 0'}", low=0, low_open=positive)
 
 
 def _check_hyper(name: str, hyper) -> None:

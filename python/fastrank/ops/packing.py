@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from numbers import Integral, Real
+from numbers import Integral
 from typing import Optional, Sequence, Union
 
 import torch
 
 from .._native import require_cuda
-from ._custom_ops import REDUCTION_TAGS, is_finite_number
+from ._custom_ops import REDUCTION_TAGS
+from .._checks import check_number
 
 GroupSizes = Union[torch.Tensor, Sequence[int], None]
 
@@ -163,9 +164,7 @@ def check_reduction(reduction: str) -> int:
 
 def check_real(value, name: str, *, positive: bool = False) -> float:
     """A finite real hyperparameter; non-negative, or strictly positive when asked."""
-    # torch.SymFloat/SymInt: a number torch.compile traces symbolically (dynamic=True)
-    if isinstance(value, bool) or not isinstance(value, (Real, torch.SymFloat, torch.SymInt)) or not is_finite_number(value):
-        raise ValueError(f"{name} must be a finite real number, got {value!r}")
+    check_number(value, name, "a finite real number")
     if positive and not value > 0:
         raise ValueError(f"{name} must be positive, got {value!r}")
     if not positive and value < 0:

@@ -17,6 +17,7 @@ from ..nn import make_loss
 from ..predictor import Predictor
 from ..weak_labels import select_weak_labels
 from .guided import GuidedOptions
+from .._checks import check_int
 
 _PRETRAINED: "OrderedDict[tuple, Predictor]" = OrderedDict()  # a grid of runs pretrains each (table, seed) once
 _CACHE_SIZE = 8
@@ -46,8 +47,7 @@ class AceNASOptions:
     predictor_class: type = Predictor
 
     def __post_init__(self):
-        if isinstance(self.rounds, bool) or not isinstance(self.rounds, (int, np.integer)) or self.rounds < 1:
-            raise ValueError(f"rounds must be a positive int, got {self.rounds!r}")
+        check_int(self.rounds, "rounds")
         if isinstance(self.top_share, bool) or not isinstance(self.top_share, (int, float)) or not (
                 0 <= self.top_share <= 1):
             raise ValueError(f"top_share must be a fraction in [0, 1], got {self.top_share!r}")

@@ -13,6 +13,7 @@ import numpy as np
 from .candidates import CandidatePool
 from .guided import GuidedOptions, best_labelled, fit_round, query_best, rounds
 from .trace import Trace
+from .._checks import check_int
 
 
 @dataclass
@@ -29,8 +30,7 @@ class EvolutionOptions(GuidedOptions):
         super().__post_init__()
         for name in ("parents", "children"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+            check_int(value, name)
         if self.mutations is not None and (isinstance(self.mutations, bool) or not isinstance(self.mutations, int)
                                            or self.mutations < 1):
             raise ValueError(f"mutations must be a positive int or None, got {self.mutations!r}")

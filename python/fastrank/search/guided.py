@@ -10,6 +10,7 @@ from ..nn import PiecewiseLoss
 from ..predictor import Predictor
 from .candidates import CandidatePool
 from .trace import Trace
+from .._checks import check_int
 
 
 @dataclass
@@ -39,8 +40,7 @@ class GuidedOptions:
     def __post_init__(self):
         for name in ("n_init", "per_round", "pretrain_epochs"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+            check_int(value, name)
         if isinstance(self.exploration, bool) or not isinstance(self.exploration, (int, float)) or not (
                 0 <= self.exploration <= 1):
             raise ValueError(f"exploration must be a fraction in [0, 1], got {self.exploration!r}")

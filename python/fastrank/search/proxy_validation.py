@@ -29,6 +29,7 @@ import torch
 from .candidates import CandidatePool
 from .relaxation import Relaxation
 from .trace import Trace
+from .._checks import check_int, check_number
 
 MAX_DRAWS = 50  # samples tried for an unqueried architecture before a random one is taken
 
@@ -68,12 +69,10 @@ class ProxyValidationOptions:
         for name in ("n_init", "memory", "refit_every", "predictor_epochs", "hidden", "alpha_steps", "gae_samples",
                      "gae_epochs", "population", "candidates"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+            check_int(value, name)
         for name in ("alpha_lr", "temperature", "sigma"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) or value <= 0:
-                raise ValueError(f"{name} must be a positive number, got {value!r}")
+            check_number(value, name, "a positive number", low=0, low_open=True)
         if isinstance(self.oiw_decay, bool) or not isinstance(self.oiw_decay, (int, float)) or not (
                 0 <= self.oiw_decay < 1):
             raise ValueError(f"oiw_decay must lie in [0, 1), got {self.oiw_decay!r}")

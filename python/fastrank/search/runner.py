@@ -20,6 +20,7 @@ from .relaxation import supports
 from .random_search import random_search
 from .task import BenchmarkTask
 from .trace import BudgetSpent, Query, Trace
+from .._checks import check_int
 
 STRATEGIES = ("random", "predictor", "evolution", "acenas", "proxy-validation", "proxy-validation-ea")
 _OWN_OBJECTIVE = ("proxy-validation", "proxy-validation-ea")  # fit their landscape by MSE: no loss choice
@@ -101,8 +102,7 @@ def run(objective: Union[str, TabularBenchmark, Callable[[object], float]], stra
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    check_int(seed, "seed", 0)
     task = None
     if isinstance(objective, str):
         task = BenchmarkTask.load(objective, protocol)

@@ -10,6 +10,7 @@ from typing import Callable, Dict, Hashable, List, Optional
 import numpy as np
 
 from ..spaces import SearchSpace
+from .._checks import check_int
 
 TRACE_COLUMNS = ("query", "arch", "value", "best_so_far", "seconds")
 
@@ -41,8 +42,7 @@ class Trace:
     on_query: Optional[Callable[[Query], None]] = None
 
     def __post_init__(self):
-        if isinstance(self.budget, bool) or not isinstance(self.budget, (int, np.integer)) or self.budget < 1:
-            raise ValueError(f"budget must be a positive int, got {self.budget!r}")
+        check_int(self.budget, "budget")
         self._cache: Dict[Hashable, float] = {}
         self._best = -math.inf
         self._writer = None
