@@ -303,3 +303,12 @@ def test_raw_ops_check_their_own_arguments():
     assert torch.isfinite(loss) and grad.shape == s.shape
     with pytest.raises(ValueError, match="non-negative"):
         fastrank.lambdarank(s, -y - 1)  # the public function still refuses them, through the op
+
+
+def test_margins_beyond_the_dtype_are_refused():
+    s, y = torch.tensor([0.0, 1.0, 2.0]), torch.tensor([2.0, 1.0, 0.0])
+    for call in (lambda a, b: fastrank.pairwise_hinge(a, b, 1e307),
+                 lambda a, b: fastrank.lambdarank(a, b, pair_loss="hinge", margin=1e307)):
+        with pytest.raises(ValueError, match="exceeds the largest torch.float32"):
+            call(s, y)
+        assert math.isfinite(float(call(s.double(), y.double())))  # float64 holds it

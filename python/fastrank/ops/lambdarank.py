@@ -7,7 +7,7 @@ from typing import Optional
 import torch
 
 from ._custom_ops import list_loss
-from .packing import GroupSizes, check_real, check_reduction, pack_lists
+from .packing import GroupSizes, check_fits, check_real, check_reduction, pack_lists
 
 __all__ = ["lambdarank"]
 
@@ -63,6 +63,7 @@ def lambdarank(
     sigma = check_real(sigma, "sigma", positive=True)
     margin = check_real(margin, "margin")
     lists = pack_lists(scores, targets, group_sizes, mask)  # negative targets: refused by the op itself
+    check_fits(margin, "margin", lists.scores.dtype)
     return list_loss(
         "lambdarank", lists.scores, lists.targets, lists.offsets, tag, -1 if k is None else int(k),
         _GAINS[gain], _PAIR_LOSSES[pair_loss], sigma, margin,

@@ -170,3 +170,11 @@ def check_real(value, name: str, *, positive: bool = False) -> float:
     if not positive and value < 0:
         raise ValueError(f"{name} must be non-negative, got {value!r}")
     return float(value)
+
+
+def check_fits(value: float, name: str, dtype: torch.dtype) -> None:
+    """A hyperparameter the kernels compute with in the scores' dtype must be representable in it
+    (a float32 margin of 1e307 would be infinity, and the loss with it)."""
+    if value > torch.finfo(dtype).max:
+        raise ValueError(f"{name} ({value!r}) exceeds the largest {dtype} ({torch.finfo(dtype).max:.3g}); "
+                         "use float64 scores or a smaller value")

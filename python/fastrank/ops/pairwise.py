@@ -6,7 +6,7 @@ from typing import Optional
 import torch
 
 from ._custom_ops import list_loss
-from .packing import GroupSizes, check_real, check_reduction, pack_lists
+from .packing import GroupSizes, check_fits, check_real, check_reduction, pack_lists
 
 __all__ = ["pairwise_hinge", "pairwise_squared_hinge", "pairwise_logistic"]
 
@@ -22,6 +22,7 @@ def hinge_family(scores, targets, margin, group_sizes, mask, reduction, pair_wei
     if not isinstance(pair_weight, bool):
         raise TypeError(f"pair_weight must be a bool, got {type(pair_weight).__name__}")
     lists = pack_lists(scores, targets, group_sizes, mask)
+    check_fits(margin, "margin", lists.scores.dtype)
     return list_loss(
         "pairwise_hinge", lists.scores, lists.targets, lists.offsets, tag, margin, squared, pair_weight,
         RANK_WEIGHTS[rank_weight],
