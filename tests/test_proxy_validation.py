@@ -128,3 +128,25 @@ def test_the_gae_encodes_for_the_predictor(tmp_path):
 
     with pytest.raises(ValueError, match="op ids"):
         GAEEncoder(7)(torch.zeros(1, 8, 8), torch.full((1, 8), 9), torch.ones(1, 8, dtype=torch.bool))
+
+
+def test_gae_refit_trains_a_copy_and_reproduces():
+    from fastrank.search.proxy_validation import _gae
+
+    options = ProxyValidationOptions(**SMALL, gae_refit=3)
+    relaxation = Relaxation(get_space("nb201"))
+    landscape = Landscape(relaxation, options, seed=0)
+    shared = _gae(relaxation.space, options.gae_samples, options.gae_epochs, 0)
+    assert landscape.gae is not shared
+    before = [p.clone() for p in shared.parameters()]
+    archs = relaxation.space.sample_many(12, np.random.default_rng(0))
+    landscape.fit(archs, np.arange(12.0))
+    assert all(torch.equal(a, b) for a, b in zip(before, shared.parameters()))  # the cache is untouched
+    assert any(not torch.equal(a, b) for a, b in zip(before, landscape.gae.parameters()))
+    assert not any(p.requires_grad for p in landscape.gae.parameters())
+    runs = [search.run("nb201/cifar100", "proxy-validation", budget=20, seed=5, gae_refit=2, **SMALL) for _ in "ab"]
+    assert [q.arch for q in runs[0].queries] == [q.arch for q in runs[1].queries]
+    with pytest.raises(TypeError, match="gae_refit"):
+        ProxyValidationOptions(gae_refit=1.5)
+    with pytest.raises(ValueError, match="gae_refit"):
+        ProxyValidationOptions(gae_refit=-1)

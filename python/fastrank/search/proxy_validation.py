@@ -18,6 +18,7 @@ landscape; the best predicted of its samples is queried; the worst individual is
 """
 from __future__ import annotations
 
+import copy
 from collections import deque
 from dataclasses import dataclass
 from functools import lru_cache
@@ -44,7 +45,8 @@ class ProxyValidationOptions:
     after each refit. temperature: τ of softmax(α/τ) and of the sampling (1.0). oiw: scale the
     sampling noise by 1 − OIW (True); oiw_decay: its running mean's decay (0.9). gae: represent
     architectures by the GAE's embedding (True), pretrained on gae_samples random architectures
-    for gae_epochs (2000, 30). EA: population (10), sigma (0.5: the children's noise),
+    for gae_epochs (2000, 30); gae_refit: epochs of further reconstruction training on the memory's
+    architectures at each landscape refit (0: the pretrained GAE stays fixed). EA: population (10), sigma (0.5: the children's noise),
     candidates (20: samples per child, the best predicted is queried).
     """
 
@@ -61,6 +63,7 @@ class ProxyValidationOptions:
     gae: bool = True
     gae_samples: int = 2000
     gae_epochs: int = 30
+    gae_refit: int = 0
     population: int = 10
     sigma: float = 0.5
     candidates: int = 20
@@ -70,6 +73,7 @@ class ProxyValidationOptions:
                      "gae_epochs", "population", "candidates"):
             value = getattr(self, name)
             check_int(value, name)
+        check_int(self.gae_refit, "gae_refit", 0)
         for name in ("alpha_lr", "temperature", "sigma"):
             value = getattr(self, name)
             check_number(value, name, "a positive number", low=0, low_open=True)
@@ -97,6 +101,9 @@ class Landscape:
     def __init__(self, relaxation: Relaxation, options: ProxyValidationOptions, seed: int):
         self.relaxation, self.options = relaxation, options
         self.gae = _gae(relaxation.space, options.gae_samples, options.gae_epochs, seed) if options.gae else None
+        if self.gae is not None and options.gae_refit:
+            self.gae = copy.deepcopy(self.gae)  # this search's own copy: the cached one is shared
+        self.refits = 0
         size = self.gae.to_latent.out_features if self.gae is not None else sum(relaxation.dims)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
@@ -116,7 +123,18 @@ class Landscape:
         return self.model(self.represent(probs)).squeeze(-1)
 
     def fit(self, archs: list, losses: np.ndarray) -> None:
-        """Warm-started full-batch training on the memory's standardised losses."""
+        """Warm-started full-batch training on the memory's standardised losses (after, with
+        gae_refit, a few epochs of the GAE's reconstruction training on the same architectures)."""
+        if self.gae is not None and self.options.gae_refit:
+            from ..graph.encoding import encode_architectures
+
+            for p in self.gae.parameters():
+                p.requires_grad_(True)
+            self.gae.fit(*encode_architectures(self.relaxation.space, archs, torch.float32),
+                         epochs=self.options.gae_refit, seed=self.refits)
+            for p in self.gae.parameters():
+                p.requires_grad_(False)
+            self.refits += 1
         with torch.no_grad():
             reps = torch.stack([self.represent(self.relaxation.one_hot(a)) for a in archs])
         y = torch.as_tensor((losses - losses.mean()) / (losses.std() or 1.0), dtype=torch.float32)
