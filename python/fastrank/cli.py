@@ -40,14 +40,22 @@ def parse_seeds(text: str) -> List[int]:
     return seeds
 
 
-def _positive(text: str) -> int:
+def _int_at_least(text: str, low: int, what: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive int, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive int, got {value}")
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+    if value < low:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {value}")
     return value
+
+
+def _positive(text: str) -> int:
+    return _int_at_least(text, 1, "a positive int")
+
+
+def _non_negative(text: str) -> int:
+    return _int_at_least(text, 0, "a non-negative int")
 
 
 def _fraction(text: str) -> float:
@@ -129,6 +137,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--no-oiw", action="store_true", help="proxy-validation: unscaled sampling noise (ablation)")
     s.add_argument("--no-gae", action="store_true",
                    help="proxy-validation: one-hot representation instead of the GAE's (ablation)")
+    s.add_argument("--gae-refit", type=_non_negative, default=5,
+                   help="proxy-validation: the GAE's reconstruction epochs on the memory at each refit (default 5; "
+                        "0 keeps the pretrained GAE fixed)")
     s.add_argument("--population", type=_positive, default=10, help="proxy-validation-ea: individuals (default 10)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(benchmark_names=names)
@@ -180,6 +191,7 @@ def _options(args, strategy: str) -> dict:
     if strategy.startswith("proxy-validation"):
         return {"n_init": args.n_init, "memory": args.memory, "alpha_lr": args.alpha_lr,
                 "temperature": args.temperature, "oiw": not args.no_oiw, "gae": not args.no_gae,
+                "gae_refit": args.gae_refit,
                 "population": args.population}
     if strategy == "acenas":
         return {"rounds": args.rounds, "top_share": args.top_share, "ndcg_k": args.ndcg_k, "predictor": predictor,

@@ -46,7 +46,8 @@ class ProxyValidationOptions:
     sampling noise by 1 − OIW (True); oiw_decay: its running mean's decay (0.9). gae: represent
     architectures by the GAE's embedding (True), pretrained on gae_samples random architectures
     for gae_epochs (2000, 30); gae_refit: epochs of further reconstruction training on the memory's
-    architectures at each landscape refit (0: the pretrained GAE stays fixed). EA: population (10), sigma (0.5: the children's noise),
+    architectures at each landscape refit (5; 0: the pretrained GAE stays fixed), as the paper keeps
+    training its GAE on the architectures the search samples. EA: population (10), sigma (0.5: the children's noise),
     candidates (20: samples per child, the best predicted is queried).
     """
 
@@ -63,7 +64,7 @@ class ProxyValidationOptions:
     gae: bool = True
     gae_samples: int = 2000
     gae_epochs: int = 30
-    gae_refit: int = 0
+    gae_refit: int = 5
     population: int = 10
     sigma: float = 0.5
     candidates: int = 20
