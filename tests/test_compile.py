@@ -7,13 +7,8 @@ import torch
 import fastrank
 from helpers import EVERY_OP_AND_LOSS
 
-LOSSES = {
-    "pairwise_hinge": lambda s, y: fastrank.pairwise_hinge(s, y, 0.5),
-    "pairwise_squared_hinge": lambda s, y: fastrank.pairwise_squared_hinge(s, y, pair_weight=True),
-    "pairwise_logistic": lambda s, y: fastrank.pairwise_logistic(s, y, 2.0),
-    "lambdarank": lambda s, y: fastrank.lambdarank(s, y, k=5),
-    "lambdarank_hinge": lambda s, y: fastrank.lambdarank(s, y, k=5, pair_loss="hinge"),
-}
+# The public ops (the "op:" entries without a list layout of their own).
+LOSSES = {name[3:]: fn for name, fn in EVERY_OP_AND_LOSS.items() if name.startswith("op:") and "," not in name}
 
 
 class Scorer(torch.nn.Module):
