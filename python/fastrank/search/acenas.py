@@ -11,13 +11,12 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Mapping, Optional
 
-import numpy as np
 
 from ..nn import make_loss
 from ..predictor import Predictor
 from ..weak_labels import select_weak_labels
 from .guided import GuidedOptions
-from .._checks import check_int
+from .._checks import check_int, check_number
 
 _PRETRAINED: "OrderedDict[tuple, Predictor]" = OrderedDict()  # a grid of runs pretrains each (table, seed) once
 _CACHE_SIZE = 8
@@ -48,12 +47,9 @@ class AceNASOptions:
 
     def __post_init__(self):
         check_int(self.rounds, "rounds")
-        if isinstance(self.top_share, bool) or not isinstance(self.top_share, (int, float)) or not (
-                0 <= self.top_share <= 1):
-            raise ValueError(f"top_share must be a fraction in [0, 1], got {self.top_share!r}")
-        if self.ndcg_k is not None and (isinstance(self.ndcg_k, bool) or not isinstance(self.ndcg_k, (int, np.integer))
-                                        or self.ndcg_k < 1):
-            raise ValueError(f"ndcg_k must be a positive int or None, got {self.ndcg_k!r}")
+        check_number(self.top_share, "top_share", "a fraction in [0, 1]", low=0, high=1)
+        if self.ndcg_k is not None:
+            check_int(self.ndcg_k, "ndcg_k")
         if self.pretrain is None:
             raise ValueError("acenas pretrains on weak labels: name them (pretrain='all' takes every one)")
 

@@ -10,7 +10,7 @@ from ..nn import PiecewiseLoss
 from ..predictor import Predictor
 from .candidates import CandidatePool
 from .trace import Trace
-from .._checks import check_int
+from .._checks import check_int, check_number
 
 
 @dataclass
@@ -41,9 +41,7 @@ class GuidedOptions:
         for name in ("n_init", "per_round", "pretrain_epochs"):
             value = getattr(self, name)
             check_int(value, name)
-        if isinstance(self.exploration, bool) or not isinstance(self.exploration, (int, float)) or not (
-                0 <= self.exploration <= 1):
-            raise ValueError(f"exploration must be a fraction in [0, 1], got {self.exploration!r}")
+        check_number(self.exploration, "exploration", "a fraction in [0, 1]", low=0, high=1)
         if not isinstance(self.predictor, dict):
             raise TypeError("predictor must be a dict of Predictor keyword arguments")
         if not (isinstance(self.predictor_class, type) and issubclass(self.predictor_class, Predictor)):

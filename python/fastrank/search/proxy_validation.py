@@ -78,9 +78,7 @@ class ProxyValidationOptions:
         for name in ("alpha_lr", "temperature", "sigma"):
             value = getattr(self, name)
             check_number(value, name, "a positive number", low=0, low_open=True)
-        if isinstance(self.oiw_decay, bool) or not isinstance(self.oiw_decay, (int, float)) or not (
-                0 <= self.oiw_decay < 1):
-            raise ValueError(f"oiw_decay must lie in [0, 1), got {self.oiw_decay!r}")
+        check_number(self.oiw_decay, "oiw_decay", "a number in [0, 1)", low=0, high=1, high_open=True)
         for name in ("oiw", "gae"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"{name} must be a bool")
