@@ -43,12 +43,6 @@ def _init() -> None:
     fastrank.set_num_threads(1)
 
 
-def _scores(bench, predictor) -> np.ndarray:
-    if bench.space.size is not None and getattr(predictor, "_native", lambda: False)():
-        return predictor.predict_codes(bench.codes())
-    return predictor.predict(bench.archs)
-
-
 def evaluate_task_seed(task: str, seed: int, sizes, losses):
     """One (task, seed): a pretraining, then every size x loss x {scratch, pretrained}."""
     import torch
@@ -78,7 +72,7 @@ def evaluate_task_seed(task: str, seed: int, sizes, losses):
                 start = time.perf_counter()
                 predictor.fit(archs, values[labelled], loss=loss)
                 fit_seconds = time.perf_counter() - start
-                scores = _scores(bench, predictor)
+                scores = predictor.predict_benchmark(bench)
                 rows.append({"task": task, "seed": seed, "size": size, "loss": loss, "pretrained": int(use),
                              "kendall_tau": metrics.kendall_tau(scores, values),
                              "ndcg10": metrics.ndcg(grades, scores, k=10, gain="exp2"),

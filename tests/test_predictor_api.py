@@ -116,3 +116,13 @@ def test_predictions_on_float64_and_the_torch_path(nb201):
     archs, y = sample(nb201, 20)
     p = Predictor(NASBench201(), dtype=torch.float64, **SMALL).fit(archs, y)
     assert p.predict(archs).dtype == np.float64
+
+
+def test_predict_benchmark_scores_every_row_in_order():
+    bench = benchmarks.load("nb201/cifar10")
+    predictor = Predictor(bench.space, epochs=2, seed=0).fit(bench.archs[:40], bench.values[:40])
+    scores = predictor.predict_benchmark(bench)
+    assert scores.shape == (len(bench.archs),)
+    np.testing.assert_allclose(scores[:50], predictor.predict(bench.archs[:50]), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="nb101"):
+        Predictor(benchmarks.load("nb101").space).predict_benchmark(bench)

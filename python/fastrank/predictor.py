@@ -426,6 +426,16 @@ class Predictor:
         per model (``predict_codes(range(space.size))`` scores the whole space)."""
         return self._score(*self.graphs_of_codes(codes))
 
+    def predict_benchmark(self, bench) -> np.ndarray:
+        """Predictions for every architecture of a benchmark table, in its row order: through
+        their codes, in one native pass, where the space is natively encoded."""
+        if bench.space.name != self.space.name:
+            raise ValueError(f"the benchmark's architectures are of {bench.space.name}, the predictor's of "
+                             f"{self.space.name}")
+        if bench.space.size is not None and self._native():
+            return self.predict_codes(bench.codes())
+        return self.predict(bench.archs)
+
     # --- persistence --------------------------------------------------------------------
     def config(self) -> dict:
         return {"format": _FORMAT, "space": self.space.name, "encoder": self.encoder, "ensemble": self.ensemble,

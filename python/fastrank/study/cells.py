@@ -56,10 +56,7 @@ def _rank_cell(cell: Cell, loss, predictor_class) -> List[Tuple[str, float]]:
     start = time.perf_counter()
     predictor.fit([bench.archs[i] for i in rows], values[rows], loss=loss)
     fitted = time.perf_counter()
-    if bench.space.size is not None and predictor._native():
-        scores = predictor.predict_codes(bench.codes())
-    else:
-        scores = predictor.predict(bench.archs)
+    scores = predictor.predict_benchmark(bench)
     scored = time.perf_counter()
     return [("kendall_tau", metrics.kendall_tau(scores, values)), ("spearman", metrics.spearman(scores, values)),
             ("precision@0.5%", metrics.precision_at_t(values, scores, 0.005)),
