@@ -8,7 +8,9 @@ import torch
 from fastrank import search
 from fastrank.graph.encoding import encode_architectures
 from fastrank.graph.gae import GAE
-from fastrank.search.proxy_validation import ArchitectureParameters, Landscape, ProxyValidationOptions
+from fastrank.search.candidates import CandidatePool
+from fastrank.search.proxy_validation import ArchitectureParameters, Landscape, ProxyValidationOptions, _draw
+from fastrank.search.trace import Trace
 from fastrank.search.relaxation import Relaxation
 from fastrank.spaces import NASBenchGraph, TransNASMicro, get_space
 
@@ -85,6 +87,42 @@ def test_oiw_is_normalised_per_decision():
         torch.testing.assert_close(scale, 1 - w)
     off = ArchitectureParameters(landscape.relaxation.dims, ProxyValidationOptions(**SMALL, oiw=False))
     assert all((s == 1).all() for s in off.noise_scale())
+
+
+@pytest.mark.parametrize("space", [get_space("nb201"), NASBenchGraph()], ids=lambda s: s.name)
+def test_best_of_a_perturbed_alpha_is_the_samples_argmax_over_the_whole_space(space):
+    relaxation, rng = Relaxation(space), np.random.default_rng(5)
+    choices = np.asarray([space.decode(c) for c in range(space.size)], dtype=np.int64)
+    for _ in range(5):
+        logits = [torch.as_tensor(rng.normal(0, 2, d), dtype=torch.float32) for d in relaxation.dims]
+        perturbed = relaxation.perturb(logits, [torch.ones(d) for d in relaxation.dims], rng)
+        best = tuple(int(v) for v in choices[Relaxation.best_of(perturbed, choices)])
+        assert best == tuple(int(np.argmax(p)) for p in perturbed)
+
+
+def test_draw_falls_back_to_the_unqueried_architecture_next_to_a_settled_alpha():
+    """α so sure of one architecture that every sample is it: once it is queried, the draw is the
+    unqueried architecture the perturbed α ranks first, one decision away, not a random one."""
+    space = get_space("nb201")
+    relaxation = Relaxation(space)
+    pool = CandidatePool(space)
+    choices = np.asarray(pool.archs, dtype=np.int64)
+    params = ArchitectureParameters(relaxation.dims, ProxyValidationOptions(**SMALL, oiw=False))
+    target = (1, 3, 0, 2, 4, 1)
+    for a, v in zip(params.alpha, target):
+        a.data[:] = -60.0
+        a.data[v] = 60.0
+        a.data[(v + 1) % a.shape[0]] = 50.0  # each decision's runner-up, 10 logits behind
+    trace = Trace(lambda arch: 1.0, space, budget=10)
+    trace(target)
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        arch = _draw(relaxation, params, trace, pool, rng, {space.identity(target)}, choices)
+        assert not trace.seen(arch)
+        assert sum(a != b for a, b in zip(arch, target)) == 1
+        assert all(a == b or a == (b + 1) % 5 for a, b in zip(arch, target))
+    # an open pool (or no choices) still draws something unqueried
+    assert not trace.seen(_draw(relaxation, params, trace, pool, rng, {space.identity(target)}))
 
 
 @pytest.mark.parametrize("strategy", ["proxy-validation", "proxy-validation-ea"])

@@ -32,7 +32,7 @@ from .relaxation import Relaxation
 from .trace import Trace
 from .._checks import check_int, check_number
 
-MAX_DRAWS = 50  # samples tried for an unqueried architecture before a random one is taken
+MAX_DRAWS = 50  # samples tried for an unqueried architecture before the fallback of _draw
 
 
 @dataclass
@@ -183,14 +183,24 @@ class ArchitectureParameters:
 
 
 def _draw(relaxation: Relaxation, params: ArchitectureParameters, trace: Trace, pool: CandidatePool,
-          rng: np.random.Generator, seen: set):
-    """An unqueried member architecture sampled around α (random after MAX_DRAWS misses)."""
+          rng: np.random.Generator, seen: set, choices: Optional[np.ndarray] = None):
+    """An unqueried member architecture sampled around α. After MAX_DRAWS samples that were all
+    queried already (α has settled, and the noise rarely leaves what it has seen), a fixed pool
+    gives the unqueried member that one more perturbed α scores highest (``choices``: the pool's
+    architectures as decision values), so the search goes on next to α rather than at random;
+    an open pool gives a random architecture."""
     for _ in range(MAX_DRAWS):
         arch = relaxation.sample(params.logits(), params.noise_scale(), rng)
         if not (pool.contains(arch) if pool.fixed else relaxation.is_member(arch)):
             continue
         if relaxation.space.identity(arch) not in seen:
             return arch
+    if choices is not None:
+        free = pool.unlabelled(trace)
+        if len(free) == 0:
+            return None
+        perturbed = relaxation.perturb(params.logits(), params.noise_scale(), rng)
+        return pool.archs[free[Relaxation.best_of(perturbed, choices[free])]]
     drawn = pool.draw(trace, rng, 1)
     return drawn[0] if drawn else None
 
@@ -206,6 +216,8 @@ class _Search:
             torch.manual_seed(seed)
             self.landscape = Landscape(self.relaxation, options, seed)
         self.since_fit = 0
+        # the pool's architectures as decision values, for _draw's fallback
+        self.choices = np.asarray(pool.archs, dtype=np.int64) if pool.fixed else None
 
     def query(self, arch) -> float:
         value = self.trace(arch)
@@ -237,7 +249,7 @@ def proxy_validation_search(trace: Trace, pool: CandidatePool, rng: np.random.Ge
     while trace.remaining > 0:
         if search.refit_if_due() or search.since_fit == 0:
             params.descend(search.landscape, options.alpha_steps)
-        arch = _draw(search.relaxation, params, trace, pool, rng, search.seen)
+        arch = _draw(search.relaxation, params, trace, pool, rng, search.seen, search.choices)
         if arch is None:
             return
         search.query(arch)
@@ -256,7 +268,7 @@ def proxy_validation_ea_search(trace: Trace, pool: CandidatePool, rng: np.random
         init = [torch.as_tensor(rng.normal(0.0, options.sigma, d), dtype=torch.float32) for d in dims]
         individual = ArchitectureParameters(dims, options, init)
         individual.squared = shared.squared
-        arch = _draw(search.relaxation, individual, trace, pool, rng, search.seen)
+        arch = _draw(search.relaxation, individual, trace, pool, rng, search.seen, search.choices)
         if arch is None:
             return
         population.append([individual, search.query(arch)])
@@ -271,7 +283,7 @@ def proxy_validation_ea_search(trace: Trace, pool: CandidatePool, rng: np.random
         child.descend(search.landscape, options.alpha_steps)
         samples = []
         for _ in range(options.candidates):
-            arch = _draw(search.relaxation, child, trace, pool, rng, search.seen)
+            arch = _draw(search.relaxation, child, trace, pool, rng, search.seen, search.choices)
             if arch is not None and arch not in samples:
                 samples.append(arch)
         if not samples:

@@ -88,13 +88,29 @@ class Relaxation:
     def graph(self, arch) -> Tuple[torch.Tensor, torch.Tensor]:
         return self.soft_graph(self.one_hot(arch))
 
-    def sample(self, logits: Sequence[torch.Tensor], noise_scale: Sequence[torch.Tensor],
-               rng: np.random.Generator) -> tuple:
-        arch = []
+    def perturb(self, logits: Sequence[torch.Tensor], noise_scale: Sequence[torch.Tensor],
+                rng: np.random.Generator) -> List[np.ndarray]:
+        """Each decision's logits plus its scale times Gumbel noise."""
+        out = []
         for a, scale in zip(logits, noise_scale):
             gumbel = -np.log(-np.log(rng.uniform(1e-12, 1.0, size=a.shape[0])))
-            arch.append(int(np.argmax(a.detach().numpy() + scale.detach().numpy() * gumbel)))
-        return tuple(arch)
+            out.append(a.detach().numpy() + scale.detach().numpy() * gumbel)
+        return out
+
+    def sample(self, logits: Sequence[torch.Tensor], noise_scale: Sequence[torch.Tensor],
+               rng: np.random.Generator) -> tuple:
+        return tuple(int(np.argmax(p)) for p in self.perturb(logits, noise_scale, rng))
+
+    @staticmethod
+    def best_of(perturbed: Sequence[np.ndarray], choices: np.ndarray) -> int:
+        """The row of ``choices`` (architectures as decision values, one per column) whose
+        decisions' perturbed logits sum highest. Over every architecture it is the sample's
+        argmax, since the decisions are independent; over a subset, the member the same noisy
+        α ranks first."""
+        score = np.zeros(choices.shape[0])
+        for d, p in enumerate(perturbed):
+            score += p[choices[:, d]]
+        return int(np.argmax(score))
 
     def is_member(self, arch) -> bool:
         try:
