@@ -8,7 +8,9 @@ hyperparameters (4 layers, width 64, 100 epochs, batch 32, Adam lr 1e-3), batch 
 loss module, in dense torch ops trained by autograd + torch.optim.Adam. The loss ("pw":
 HR, then MAPE from 50 labelled) is fastrank's in both, so the rows differ only in the model.
 
-Besides the whole search: one Predictor.fit at n=100 and one scoring of all 15,625 cells.
+Besides the whole search: one Predictor.fit at n=100, one scoring of all 15,625 cells, and one
+weak-label pretraining (AceNAS: zen on all 15,625 cells, the defaults of Predictor.pretrain),
+where "torch_autograd" is fastrank's own model trained through torch autograd (native=False).
 Threads: FASTRANK_BENCH_THREADS (default 1) for both torch and fastrank, which is what
 ``fastrank search`` workers run with (search/parallel.py), and the setting least disturbed
 by other load on a small machine.
@@ -34,6 +36,8 @@ SEED = 0
 BUDGET = 100
 N_FIT = 100
 CLASSES = {"fastrank": fastrank.Predictor, "plain_torch": PlainTorchPredictor}
+PRETRAINERS = {"fastrank": dict(cls=fastrank.Predictor), "torch_autograd": dict(cls=fastrank.Predictor, native=False),
+               "plain_torch": dict(cls=PlainTorchPredictor)}
 SUFFIX = f"{THREADS} thread{'s' if THREADS > 1 else ''}"
 
 
@@ -95,4 +99,17 @@ def test_predictor_score_space(benchmark, impl, table):
     # predict_graphs on the encoded pool is the search's scoring call (minus dropping queried rows).
     run(benchmark, f"Predictor: score all {table.space.size:,} NB201 cells, {SUFFIX}", impl, table.space.size,
         lambda: predictor.predict_graphs(graphs), slow=True, rounds=10)
+    benchmark.extra_info["threads"] = THREADS
+
+
+@pytest.mark.parametrize("impl", list(PRETRAINERS))
+def test_predictor_pretrain(benchmark, impl, table):
+    from fastrank.weak_labels import select_weak_labels
+
+    options = dict(PRETRAINERS[impl])
+    cls = options.pop("cls")
+    labels = select_weak_labels(table, "zen")
+    predictor = cls(table.space, seed=SEED, **options)
+    run(benchmark, f"Predictor.pretrain on all {len(table.archs):,} NB201 cells (zen), 20 epochs, batch 256, {SUFFIX}",
+        impl, len(table.archs), lambda: predictor.pretrain(table.archs, labels), slow=True, rounds=3)
     benchmark.extra_info["threads"] = THREADS
