@@ -74,6 +74,21 @@ def test_bad_options_are_usage_errors_and_write_nothing(tmp_path, args, message)
     assert not out.exists()
 
 
+def test_a_missing_benchmark_package_is_a_clear_error_not_a_traceback(tmp_path, monkeypatch):
+    from fastrank import cli
+    from fastrank.search import BenchmarkTask
+
+    def missing(cls, name, protocol="valid"):  # as without the optional nas-bench-graph package
+        raise FileNotFoundError("this benchmark needs the PyPI package nas-bench-graph (pip install '.[nas]')")
+
+    monkeypatch.setattr(BenchmarkTask, "load", classmethod(missing))
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit, match=r"^fastrank: nasbench-graph/cora: this benchmark needs the PyPI package "
+                                         r"nas-bench-graph \(pip install '\.\[nas\]'\)$"):
+        cli.main(["search", "--benchmark", "nasbench-graph/cora", "--out", str(out)])
+    assert not out.exists()
+
+
 def test_benchmarks_lists_every_table():
     done = fastrank("benchmarks")
     assert done.returncode == 0

@@ -158,13 +158,19 @@ def _check(parser: argparse.ArgumentParser, args) -> None:
         if name not in args.benchmark_names:
             parser.error(f"argument --benchmark: unknown benchmark {name!r} (choose from "
                          f"{', '.join(args.benchmark_names)})")
+    from .search import BenchmarkTask
+
+    for name in args.benchmark:
+        try:  # before any run starts; the tables are cached for the runs
+            BenchmarkTask.load(name, args.protocol)
+        except FileNotFoundError as err:  # an optional package (pip install '.[nas]') or a data file is missing
+            raise SystemExit(f"fastrank: {name}: {err}") from None
     for loss in args.loss or []:
         try:
             parse_loss(loss)
         except (ValueError, TypeError) as err:
             parser.error(f"argument --loss: {err}")
     if any(s.startswith("proxy-validation") for s in args.strategy):
-        from .search import BenchmarkTask
         from .search.relaxation import supports
 
         for name in args.benchmark:
@@ -172,7 +178,6 @@ def _check(parser: argparse.ArgumentParser, args) -> None:
                 parser.error(f"argument --strategy: proxy-validation relaxes nb201, tnb101_micro and nasbench-graph "
                              f"cells, not {name}")
     if args.pretrain is not None:
-        from .search import BenchmarkTask
         from .weak_labels import select_weak_labels
 
         for name in args.benchmark:
