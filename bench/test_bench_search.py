@@ -36,8 +36,8 @@ SEED = 0
 BUDGET = 100
 N_FIT = 100
 CLASSES = {"fastrank": fastrank.Predictor, "plain_torch": PlainTorchPredictor}
-PRETRAINERS = {"fastrank": dict(cls=fastrank.Predictor), "torch_autograd": dict(cls=fastrank.Predictor, native=False),
-               "plain_torch": dict(cls=PlainTorchPredictor)}
+PRETRAINERS = {"fastrank": (fastrank.Predictor, {}), "torch_autograd": (fastrank.Predictor, {"native": False}),
+               "plain_torch": (PlainTorchPredictor, {})}  # impl -> (class, its options)
 SUFFIX = f"{THREADS} thread{'s' if THREADS > 1 else ''}"
 
 
@@ -106,8 +106,7 @@ def test_predictor_score_space(benchmark, impl, table):
 def test_predictor_pretrain(benchmark, impl, table):
     from fastrank.weak_labels import select_weak_labels
 
-    options = dict(PRETRAINERS[impl])
-    cls = options.pop("cls")
+    cls, options = PRETRAINERS[impl]
     labels = select_weak_labels(table, "zen")
     predictor = cls(table.space, seed=SEED, **options)
     run(benchmark, f"Predictor.pretrain on all {len(table.archs):,} NB201 cells (zen), 20 epochs, batch 256, {SUFFIX}",
