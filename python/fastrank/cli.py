@@ -161,7 +161,7 @@ def _check(parser: argparse.ArgumentParser, args) -> None:
     from .search import BenchmarkTask
 
     for name in args.benchmark:
-        try:  # before any run starts; the tables are cached for the runs
+        try:  # before any run starts (in-process runs then find the table cached)
             BenchmarkTask.load(name, args.protocol)
         except FileNotFoundError as err:  # an optional package (pip install '.[nas]') or a data file is missing
             raise SystemExit(f"fastrank: {name}: {err}") from None
