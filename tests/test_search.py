@@ -1,13 +1,13 @@
-"""Search strategies: budget and cache rules, reproducibility, interrupts, protocols, pools."""
+"""Search strategies through the driver: budget and cache rules, reproducibility, interrupts, protocols, pools."""
 from __future__ import annotations
 
-import csv
+import json
 
 import numpy as np
 import pytest
 
 from fastrank import benchmarks, search
-from fastrank.search import BenchmarkTask, Trace
+from fastrank.search import BenchmarkTask, Search
 from fastrank.spaces import DARTS, NASBench201
 
 FAST = {"n_init": 5, "per_round": 5, "predictor": {"epochs": 3, "width": 16, "layers": 2}}
@@ -52,16 +52,23 @@ def test_budget_is_spent_exactly_and_nothing_is_paid_twice(strategy):
     assert result.test_value is None and result.rank is None
 
 
-def test_a_repeated_query_is_answered_from_the_cache():
-    evaluate = Counter(conv_count)
-    trace = Trace(evaluate, NASBench201(), budget=2)
-    arch = (3, 3, 3, 3, 3, 3)
-    assert trace(arch) == trace(arch) == conv_count(arch)
-    assert len(evaluate.calls) == 1 and trace.remaining == 1
-    trace((0, 0, 0, 0, 0, 0))
-    with pytest.raises(search.BudgetSpent):
-        trace((1, 1, 1, 1, 1, 1))
-    assert trace(arch) == conv_count(arch)  # still free once the budget is spent
+def test_the_driver_never_hands_out_a_paid_or_running_architecture():
+    s = Search(space="nb201", strategy="random", budget=3, seed=0)
+    first = s.ask(2)
+    assert len(first) == 2 and len(s.in_flight) == 2 and s.remaining == 1
+    s.tell(first[0], 1.0)
+    with pytest.raises(ValueError, match="told already"):
+        s.tell(first[0], 2.0)
+    with pytest.raises(ValueError, match="not asked for"):
+        s.tell((3, 3, 3, 3, 3, 3) if (3, 3, 3, 3, 3, 3) not in first else (0, 0, 0, 0, 0, 0), 1.0)
+    more = s.ask(5)
+    assert len(more) == 1 and not set(more) & set(first)  # the budget less the paid and those in flight
+    assert s.ask(1) == [] and not s.done
+    s.tell(first[1], 3.0)
+    s.tell_failure(more[0], "diverged")
+    assert s.done and s.paid == 3
+    result = s.result()
+    assert result.query_value == 3.0 and [q.error for q in result.queries] == [None, None, "diverged"]
 
 
 @pytest.mark.parametrize("strategy", ["predictor", "evolution"])
@@ -97,13 +104,12 @@ def test_interrupt_keeps_the_partial_trace(tmp_path):
         calls.append(arch)
         return conv_count(arch)
 
-    path = tmp_path / "trace.csv"
-    result = search.run(evaluate, "predictor", budget=30, seed=0, space="nb201", loss="HR", trace_file=str(path), **FAST)
+    path = tmp_path / "journal.jsonl"
+    result = search.run(evaluate, "predictor", budget=30, seed=0, space="nb201", loss="HR", journal=path, **FAST)
     assert result.interrupted and len(result.queries) == 6
-    with open(path) as handle:
-        rows = list(csv.DictReader(handle))
-    assert [int(r["query"]) for r in rows] == [1, 2, 3, 4, 5, 6]
-    assert [float(r["value"]) for r in rows] == [q.value for q in result.queries]
+    rows = [json.loads(line) for line in path.read_text().splitlines()[1:]]
+    assert [r["n"] for r in rows] == [1, 2, 3, 4, 5, 6]
+    assert [r["value"] for r in rows] == [q.value for q in result.queries]
 
 
 def test_protocols_on_nb201():
@@ -164,7 +170,7 @@ def test_bad_arguments():
         search.run("nb999", "random")
     with pytest.raises(ValueError, match="exploration"):
         search.run(conv_count, "predictor", space="nb201", exploration=2.0)
-    with pytest.raises(ValueError, match="finite"):
+    with pytest.raises(search.TooManyFailures, match="returned nan"):  # NaN is a failed evaluation
         search.run(lambda a: float("nan"), "random", budget=3, space="nb201")
 
 

@@ -4,6 +4,7 @@ be searched)."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -54,30 +55,6 @@ def _positive(text: str) -> int:
     return _int_at_least(text, 1, "a positive int")
 
 
-def _non_negative(text: str) -> int:
-    return _int_at_least(text, 0, "a non-negative int")
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1], got {text!r}") from None
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1], got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not (value > 0 and value != float("inf")):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
-    return value
-
-
 def _parser() -> argparse.ArgumentParser:
     from .benchmarks import catalog
     from .nn import LOSSES
@@ -96,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
                                    "run side by side; every run of the grid uses each seed.")
     s.add_argument("--benchmark", nargs="+", default=[DEFAULT_BENCHMARK], metavar="NAME",
                    help=f"benchmark name(s) (default {DEFAULT_BENCHMARK}); `fastrank benchmarks` lists them")
-    s.add_argument("--strategy", nargs="+", default=["predictor"], choices=STRATEGIES, metavar="STRATEGY",
+    s.add_argument("--strategy", nargs="+", default=["predictor"], choices=list(STRATEGIES), metavar="STRATEGY",
                    help=f"one or more of {', '.join(STRATEGIES)} (default predictor)")
     s.add_argument("--loss", nargs="+", default=None, metavar="LOSS",
                    help=f"predictor loss(es): {', '.join(LOSSES)}; LambdaRank:k=10 (with hyperparameters); "
@@ -108,39 +85,20 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--protocol", choices=PROTOCOLS, default="valid",
                    help="valid: queries see validation accuracy, the choice is reported by its test accuracy "
                         "(default); test: queries see test accuracy")
-    s.add_argument("--workers", type=_positive, default=os.cpu_count() or 1,
-                   help="runs in parallel processes (default: all cores)")
-    s.add_argument("--out", type=Path, default=None, metavar="DIR", help="write runs.csv, trace.csv, best_so_far.png")
-    s.add_argument("--encoder", choices=ENCODERS, default="gcn", help="predictor encoder (default gcn)")
-    s.add_argument("--ensemble", type=_positive, default=1, help="predictors averaged per fit (default 1)")
-    s.add_argument("--epochs", type=_positive, default=None, help="training epochs per fit (default 100)")
-    s.add_argument("--n-init", type=_positive, default=10, help="random queries before the first fit (default 10)")
-    s.add_argument("--per-round", type=_positive, default=5, help="queries per fit (default 5)")
-    s.add_argument("--exploration", type=_fraction, default=0.0,
-                   help="share of each round's queries drawn at random (default 0)")
-    s.add_argument("--pretrain", default=None, metavar="LABELS",
-                   help="pretrain the encoder on these weak labels of the benchmark (comma list or 'all'; "
-                        "`fastrank benchmarks` lists them) before the first fit: predictor and evolution "
-                        "(default: none), acenas (default: all)")
-    s.add_argument("--pretrain-epochs", type=_positive, default=20, help="pretraining epochs (default 20)")
-    s.add_argument("--rounds", type=_positive, default=10,
-                   help="acenas: rounds the budget is split over (default 10)")
-    s.add_argument("--top-share", type=_fraction, default=1.0,
-                   help="acenas: share of a round taken from the predicted top, the rest random (default 1)")
-    s.add_argument("--ndcg-k", type=_positive, default=None,
-                   help="acenas: LambdaRank's NDCG@k while fine-tuning (default: the whole labelled list)")
-    s.add_argument("--memory", type=_positive, default=50,
-                   help="proxy-validation: the FIFO memory the loss landscape is fitted on (default 50)")
-    s.add_argument("--alpha-lr", type=_positive_float, default=0.1, help="proxy-validation: Adam's rate on α (default 0.1)")
-    s.add_argument("--temperature", type=_positive_float, default=1.0,
-                   help="proxy-validation: τ of softmax(α/τ) and the Gumbel sampling (default 1)")
-    s.add_argument("--no-oiw", action="store_true", help="proxy-validation: unscaled sampling noise (ablation)")
-    s.add_argument("--no-gae", action="store_true",
-                   help="proxy-validation: one-hot representation instead of the GAE's (ablation)")
-    s.add_argument("--gae-refit", type=_non_negative, default=5,
-                   help="proxy-validation: the GAE's reconstruction epochs on the memory at each refit (default 5; "
-                        "0 keeps the pretrained GAE fixed)")
-    s.add_argument("--population", type=_positive, default=10, help="proxy-validation-ea: individuals (default 10)")
+    s.add_argument("--workers", type=_positive, default=None,
+                   help="with several runs: runs side by side in local processes, each evaluating one "
+                        "architecture at a time (default: all cores); with one run: evaluations of it in flight "
+                        "at once, on --executor (default 1)")
+    s.add_argument("--out", type=Path, default=None, metavar="DIR",
+                   help="a new folder: the journal of every run (journals/), runs.csv as runs finish, then "
+                        "trace.csv and best_so_far.png")
+    s.add_argument("--resume", type=Path, default=None, metavar="DIR",
+                   help="continue the search whose --out was DIR (its own options; give no others)")
+    s.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE",
+                   help="import a module first (one that registers strategies: register_strategy)")
+    from .search.cli_options import add_search_flags
+
+    add_search_flags(s)
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(benchmark_names=names)
     from .study.command import add_parser as add_study_parser
@@ -151,75 +109,92 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _check(parser: argparse.ArgumentParser, args) -> None:
-    """Usage errors (exit status 2) for what argparse's types cannot see."""
+    """Usage errors (exit status 2) for what argparse's types cannot see: every option of every
+    run of the grid is checked here, before the first run starts."""
     from .loss_spec import parse_loss
+    from .search import STRATEGIES, BenchmarkTask, EvaluationOptions
+    from .search.cli_options import evaluation_options, strategy_options, unused_flags
 
+    for flag, values in (("--benchmark", args.benchmark), ("--strategy", args.strategy), ("--loss", args.loss or [])):
+        if len(set(values)) != len(values):
+            parser.error(f"argument {flag}: a value is repeated in {' '.join(values)}")
     for name in args.benchmark:
         if name not in args.benchmark_names:
             parser.error(f"argument --benchmark: unknown benchmark {name!r} (choose from "
                          f"{', '.join(args.benchmark_names)})")
-    from .search import BenchmarkTask
-
     for name in args.benchmark:
         try:  # before any run starts (in-process runs then find the table cached)
             BenchmarkTask.load(name, args.protocol)
         except FileNotFoundError as err:  # an optional package (pip install '.[nas]') or a data file is missing
             raise SystemExit(f"fastrank: {name}: {err}") from None
+    unused = unused_flags(args, args.strategy)
+    if unused:
+        parser.error(f"argument {unused[0]}: no chosen strategy ({', '.join(args.strategy)}) takes it")
+    if args.loss and not any(STRATEGIES[s].takes_loss for s in args.strategy):
+        parser.error(f"argument --loss: no chosen strategy ({', '.join(args.strategy)}) fits a predictor")
     for loss in args.loss or []:
         try:
             parse_loss(loss)
         except (ValueError, TypeError) as err:
             parser.error(f"argument --loss: {err}")
-    if any(s.startswith("proxy-validation") for s in args.strategy):
-        from .search.relaxation import supports
-
+    try:
+        args.evaluation = EvaluationOptions(**evaluation_options(args))
+    except (TypeError, ValueError) as err:
+        parser.error(str(err))
+    for strategy in args.strategy:
+        cls = STRATEGIES[strategy]
+        options = strategy_options(args, strategy)
+        if "n_init" in options and options["n_init"] > args.budget:
+            options["n_init"] = args.budget
+        try:
+            opts = cls.Options(**options)
+        except (TypeError, ValueError) as err:
+            parser.error(f"--strategy {strategy}: {err}")
         for name in args.benchmark:
-            if not supports(BenchmarkTask.load(name, args.protocol).space):
-                parser.error(f"argument --strategy: proxy-validation relaxes nb201, tnb101_micro and nasbench-graph "
-                             f"cells, not {name}")
-    if args.pretrain is not None:
-        from .weak_labels import select_weak_labels
-
-        for name in args.benchmark:
+            task = BenchmarkTask.load(name, args.protocol)
             try:
-                select_weak_labels(BenchmarkTask.load(name, args.protocol).query, args.pretrain)
+                cls.check_space(task.space)
             except ValueError as err:
-                parser.error(f"argument --pretrain: {err}")
-    if args.budget < args.n_init and any(s != "random" for s in args.strategy):
-        args.n_init = args.budget
+                parser.error(f"argument --strategy: {err}")
+            pretrain = getattr(opts, "pretrain", None)
+            if isinstance(pretrain, str):
+                from .weak_labels import select_weak_labels
+
+                try:
+                    select_weak_labels(task.query, pretrain)
+                except ValueError as err:
+                    parser.error(f"argument --pretrain: {err}")
+    if args.workers is None:
+        args.workers = 1 if len(_jobs(args)) == 1 else (os.cpu_count() or 1)
+    if len(_jobs(args)) > 1 and args.evaluation.executor != "thread":
+        parser.error("argument --executor: a grid of several runs runs them side by side in local processes; "
+                     "--executor is for the evaluations of one run")
 
 
-def _options(args, strategy: str) -> dict:
-    """The strategy's keyword arguments of ``search.run`` from the command line."""
-    predictor = {"encoder": args.encoder, "ensemble": args.ensemble, **({"epochs": args.epochs} if args.epochs else {})}
-    pretraining = {"pretrain_epochs": args.pretrain_epochs}
-    if strategy.startswith("proxy-validation"):
-        return {"n_init": args.n_init, "memory": args.memory, "alpha_lr": args.alpha_lr,
-                "temperature": args.temperature, "oiw": not args.no_oiw, "gae": not args.no_gae,
-                "gae_refit": args.gae_refit,
-                "population": args.population}
-    if strategy == "acenas":
-        return {"rounds": args.rounds, "top_share": args.top_share, "ndcg_k": args.ndcg_k, "predictor": predictor,
-                "pretrain": args.pretrain or "all", **pretraining}
-    if args.pretrain is not None:
-        pretraining["pretrain"] = args.pretrain
-    return {"n_init": args.n_init, "per_round": args.per_round, "exploration": args.exploration,
-            "predictor": predictor, **pretraining}
+def _run_key(job: dict) -> str:
+    """A run's name in its --out folder: benchmark, strategy, loss, protocol, seed."""
+    loss = job.get("loss") or "default"
+    text = f"{job['objective']}__{job['strategy']}__{loss}__{job['protocol']}__seed{job['seed']}"
+    return "".join(c if c.isalnum() or c in "-_.=@" else "-" for c in text)
 
 
 def _jobs(args) -> List[dict]:
+    from .search import STRATEGIES
+    from .search.cli_options import strategy_options
+
     jobs = []
     for bench in args.benchmark:
         for strategy in args.strategy:
-            losses = ["-"] if strategy == "random" or strategy.startswith("proxy-validation") else args.loss or [None]
+            cls = STRATEGIES[strategy]
+            losses = (args.loss or [None]) if cls.takes_loss else [None]
             for loss in losses:
                 for seed in args.seeds:
                     job = {"objective": bench, "strategy": strategy, "budget": args.budget, "seed": seed,
-                           "protocol": args.protocol}
-                    if strategy.startswith("proxy-validation"):
-                        job.update(_options(args, strategy))
-                    elif strategy != "random":
-                        job.update(loss=loss, **_options(args, strategy))
+                           "protocol": args.protocol, **strategy_options(args, strategy)}
+                    if "n_init" in job and job["n_init"] > args.budget:
+                        job["n_init"] = args.budget
+                    if loss is not None:
+                        job["loss"] = loss
                     jobs.append(job)
     return jobs
 
@@ -243,22 +218,87 @@ def _report_table(result):
     return BenchmarkTask.load(result.benchmark, result.protocol).report.values
 
 
-def _write(results, out: Path) -> None:
+OUT_FILES = ("command.json", "runs.csv", "trace.csv", "best_so_far.png", "journals")
+
+
+def _prepare_out(out: Path, argv: List[str]) -> None:
+    """A new run folder, checked before any work: refuses a file, an unwritable place and a
+    folder that holds a search already (that one is continued with --resume)."""
+    if out.exists() and not out.is_dir():
+        raise SystemExit(f"fastrank: --out {out}: not a folder")
+    if out.is_dir() and any((out / name).exists() for name in OUT_FILES):
+        raise SystemExit(f"fastrank: --out {out} holds a search already: continue it with --resume {out}, "
+                         f"or choose another folder")
+    try:
+        (out / "journals").mkdir(parents=True, exist_ok=True)
+        _write_atomic(out / "command.json", json.dumps({"argv": argv}, indent=1) + "\n")
+    except OSError as err:
+        raise SystemExit(f"fastrank: --out {out}: cannot write there ({err.strerror or err})") from None
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _resume_argv(folder: Path, argv: List[str]) -> List[str]:
+    """The command line of the search in ``folder``, for --resume (which takes no other option)."""
+    if len([a for a in argv if a.startswith("-") and a != "--quiet"]) > 1:
+        raise SystemExit("fastrank: --resume takes no other options: the search continues with its own "
+                         f"(in {folder / 'command.json'})")
+    try:
+        saved = json.loads((folder / "command.json").read_text())["argv"]
+        if not isinstance(saved, list) or not all(isinstance(a, str) for a in saved):
+            raise ValueError
+    except FileNotFoundError:
+        raise SystemExit(f"fastrank: --resume {folder}: no search there (no command.json)") from None
+    except (ValueError, KeyError, TypeError, OSError):
+        raise SystemExit(f"fastrank: --resume {folder}: command.json is not a fastrank search's") from None
+    return saved
+
+
+def _write_results(results, out: Path, final: bool) -> None:
     from .search import report
 
-    out.mkdir(parents=True, exist_ok=True)
-    report.write_runs(results, out / "runs.csv")
-    report.write_trace(results, out / "trace.csv")
-    report.plot_best_so_far(results, out / "best_so_far.png")
+    report.write_runs(results, out / "runs.csv.tmp")
+    os.replace(out / "runs.csv.tmp", out / "runs.csv")
+    if final and results:
+        report.write_trace(results, out / "trace.csv")
+        report.plot_best_so_far(results, out / "best_so_far.png")
 
 
-def _search(parser, args) -> int:
-    from .search import report
+def _search(parser, args, argv: List[str]) -> int:
+    from .search import JournalError, TooManyFailures, report
     from .search.parallel import run_many
 
+    resuming = args.resume is not None
+    if resuming:
+        folder = args.resume
+        saved = _resume_argv(folder, argv)
+        _imports(saved)
+        args = parser.parse_args(saved)
+        args.out = folder  # the folder as named now (it may have moved since)
     _check(parser, args)
     jobs = _jobs(args)
-    results, interrupted = run_many(jobs, args.workers, progress=not args.quiet)
+    if args.out is not None:
+        if not resuming:
+            _prepare_out(args.out, argv)
+        for job in jobs:
+            path = args.out / "journals" / f"{_run_key(job)}.jsonl"
+            job["resume" if resuming and path.exists() and path.stat().st_size else "journal"] = str(path)
+    from .search.cli_options import evaluation_options
+
+    for job in jobs:
+        job.update(evaluation_options(args))
+    if len(jobs) == 1:
+        jobs[0]["workers"] = args.workers
+    on_result = (lambda results: _write_results(results, args.out, final=False)) if args.out is not None else None
+    try:
+        results, interrupted = run_many(jobs, 1 if len(jobs) == 1 else args.workers, progress=not args.quiet,
+                                        on_result=on_result)
+    except (TooManyFailures, JournalError) as err:
+        raise SystemExit(f"fastrank: {err}") from None
     interrupted = interrupted or any(r.interrupted for r in results)
     if results:
         if len(results) == 1:
@@ -266,10 +306,12 @@ def _search(parser, args) -> int:
         else:
             print(report.summary(results))
         if args.out is not None:
-            _write(results, args.out)
-            print(f"wrote {args.out / 'runs.csv'}, {args.out / 'trace.csv'}, {args.out / 'best_so_far.png'}")
+            _write_results(results, args.out, final=True)
+            print(f"wrote {args.out / 'runs.csv'}, {args.out / 'trace.csv'}, {args.out / 'best_so_far.png'}"
+                  f" and the runs' journals in {args.out / 'journals'}")
     if interrupted:
-        print(f"interrupted: {len(results)} of {len(jobs)} runs kept", file=sys.stderr)
+        hint = f"; continue with fastrank search --resume {args.out}" if args.out is not None else ""
+        print(f"interrupted: {len(results)} of {len(jobs)} runs kept{hint}", file=sys.stderr)
         return 130
     return 0
 
@@ -289,7 +331,25 @@ def _benchmarks() -> int:
     return 0
 
 
+def _imports(argv: List[str]) -> None:
+    """``--import MODULE``, before the parser is built: a module that registers strategies."""
+    import importlib
+
+    for i, arg in enumerate(argv):
+        name = argv[i + 1] if arg == "--import" and i + 1 < len(argv) else arg.partition("=")[2] \
+            if arg.startswith("--import=") else None
+        if not name:
+            continue
+        sys.path.insert(0, os.getcwd()) if os.getcwd() not in sys.path else None
+        try:
+            importlib.import_module(name)
+        except Exception as err:  # the user's module: one clear line, not its traceback
+            raise SystemExit(f"fastrank: --import {name}: {type(err).__name__}: {err}") from None
+
+
 def main(argv: Optional[List[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _imports(argv)
     parser = _parser()
     args = parser.parse_args(argv)
     try:
@@ -300,7 +360,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
             code = run_study_command(parser, args)
         else:
-            code = _search(parser, args)
+            code = _search(parser, args, argv)
         sys.stdout.flush()  # here, not at exit, so that a closed pipe lands in the except below
         return code
     except BrokenPipeError:  # `fastrank benchmarks | head`: the reader left, which is not an error

@@ -15,7 +15,7 @@ import torch
 
 from ..graph.encoding import encode_architectures, natively_encoded, whole_space_graphs
 from ..spaces import SearchSpace
-from .trace import Trace
+from .history import History
 
 _TABLE_POOLS: dict = {}  # (id(space), id(archs)) -> (archs, space, pool): the objects keep the ids valid
 
@@ -66,21 +66,21 @@ class CandidatePool:
                 self._graphs[dtype] = encode_architectures(self.space, self.archs, dtype)
         return self._graphs[dtype]
 
-    def unlabelled(self, trace: Trace) -> np.ndarray:
-        """Indices of the pool's architectures not queried yet. A queried architecture takes
+    def unlabelled(self, history: History) -> np.ndarray:
+        """Indices of the pool's architectures neither queried nor in flight. A queried architecture takes
         every row of the same identity with it (a table may list isomorphic NB101 cells twice):
         a row left free would be picked again, answered from the cache for nothing, and a round
         that pays for nothing would repeat for ever."""
         free = np.ones(len(self.archs), dtype=bool)
-        for q in trace.queries:
-            free[self._index.get(self.space.identity(q.arch), [])] = False
+        for key in history.taken():
+            free[self._index.get(key, [])] = False
         return np.flatnonzero(free)
 
     # --- both -----------------------------------------------------------------------------
-    def draw(self, trace: Trace, rng: np.random.Generator, n: int) -> List:
+    def draw(self, history: History, rng: np.random.Generator, n: int) -> List:
         """Up to n distinct unqueried architectures, uniformly at random."""
         if self.fixed:
-            free = self.unlabelled(trace)
+            free = self.unlabelled(history)
             return [self.archs[i] for i in rng.permutation(free)[:n]]
         out, keys = [], set()
         for _ in range(50 * n):  # a space this large runs out of fresh samples only by bad luck
@@ -88,12 +88,12 @@ class CandidatePool:
                 break
             arch = self.space.sample(rng)
             key = self.space.identity(arch)
-            if key not in keys and not trace.seen(arch):
+            if key not in keys and not history.seen(arch):
                 keys.add(key)
                 out.append(arch)
         return out
 
-    def mutants(self, parents: Sequence, trace: Trace, rng: np.random.Generator, per_parent: Optional[int]) -> List:
+    def mutants(self, parents: Sequence, history: History, rng: np.random.Generator, per_parent: Optional[int]) -> List:
         """Unqueried neighbours of the parents that the pool holds (all of them, or
         ``per_parent`` drawn at random from each parent's), without repeats."""
         out, keys = [], set()
@@ -103,7 +103,7 @@ class CandidatePool:
                 options = [options[i] for i in rng.choice(len(options), per_parent, replace=False)]
             for arch in options:
                 key = self.space.identity(arch)
-                if key in keys or trace.seen(arch) or not self.contains(arch):
+                if key in keys or history.seen(arch) or not self.contains(arch):
                     continue
                 keys.add(key)
                 out.append(arch)

@@ -1,85 +1,67 @@
-"""What the predictor-guided strategies share: the random start and one fit per round."""
+"""What the predictor-guided strategies share: their options, the random start, one fit per
+round, and a queue of the round's picks handed out as workers free up."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Optional
+from dataclasses import dataclass
+from typing import List, Mapping, Optional
 
 import numpy as np
 
 from ..nn import PiecewiseLoss
-from ..predictor import Predictor
-from .candidates import CandidatePool
-from .trace import Trace
-from .._checks import check_int, check_number
+from ..predictor import ENCODERS, Predictor
+from .options import FRACTION, Check, Choice, Instance, Int, Keywords, OneOf, Options, option
+from .strategy import Context, Strategy
+
+PREDICTOR_KEYWORDS = Keywords("fastrank.Predictor keyword arguments", {
+    "encoder": (Choice(ENCODERS), "the predictor's encoder"),
+    "ensemble": (Int(1), "predictors averaged per fit"),
+    "epochs": (Int(1), "training epochs per fit (Predictor's default: 100)"),
+})
+PREDICTOR_CLASS = Instance(lambda v: isinstance(v, type) and issubclass(v, Predictor),
+                           "fastrank.Predictor or a subclass")
+
+
+class WeakLabelNames(Check):
+    what = "weak label names (a comma list) or 'all'"
+
+    def check(self, value, name):
+        if not isinstance(value, str) or not value.strip():
+            raise TypeError(f"{name} must be {self.what}, got {value!r}")
+        return value
+
+
+WEAK_LABELS = OneOf(WeakLabelNames(), Instance(lambda v: isinstance(v, (Mapping, list, tuple)),
+                                               "a mapping name -> one value per candidate"),
+                    what="weak label names (a comma list) or 'all'")
+
+
+def _optional_weak_labels():
+    from .options import Optional_
+
+    return Optional_(WEAK_LABELS, "no pretraining")
 
 
 @dataclass
-class GuidedOptions:
-    """Options of the predictor-guided strategies (``fastrank.search.run(..., **options)``).
+class PredictorOptions(Options):
+    """The predictor every predictor-guided strategy fits, and its optional pretraining."""
 
-    n_init: random architectures queried before the first fit (10).
-    per_round: architectures queried after each fit (5).
-    exploration: share of each round's queries drawn at random instead of by the predictor (0).
-    predictor: keyword arguments of :class:`fastrank.Predictor` (encoder, ensemble, epochs, ...).
-    predictor_class: :class:`fastrank.Predictor` or a subclass (another model, see its docs).
-    pretrain: weak labels to pretrain the encoder on once per run before the first fit
-        (AceNAS): names of the benchmark's weak labels (a comma list, a sequence or "all"),
-        or a mapping name -> one value per candidate architecture (NaN = missing). None: no
-        pretraining.
-    pretrain_epochs: epochs of that pretraining (20).
-    """
-
-    n_init: int = 10
-    per_round: int = 5
-    exploration: float = 0.0
-    predictor: dict = field(default_factory=dict)
-    predictor_class: type = Predictor
-    pretrain: object = None
-    pretrain_epochs: int = 20
-
-    def __post_init__(self):
-        for name in ("n_init", "per_round", "pretrain_epochs"):
-            value = getattr(self, name)
-            check_int(value, name)
-        check_number(self.exploration, "exploration", "a fraction in [0, 1]", low=0, high=1)
-        if not isinstance(self.predictor, dict):
-            raise TypeError("predictor must be a dict of Predictor keyword arguments")
-        if not (isinstance(self.predictor_class, type) and issubclass(self.predictor_class, Predictor)):
-            raise TypeError("predictor_class must be fastrank.Predictor or a subclass")
+    predictor: dict = option(None, "keyword arguments of fastrank.Predictor", PREDICTOR_KEYWORDS, factory=dict)
+    predictor_class: type = option(Predictor, "fastrank.Predictor or a subclass (another model)", PREDICTOR_CLASS,
+                                   cli=False)
+    pretrain: object = option(None, "pretrain the encoder once per run on these weak labels of the benchmark "
+                                    "(a comma list or 'all'; `fastrank benchmarks` lists them), or from Python a "
+                                    "mapping name -> one value per candidate", _optional_weak_labels())
+    pretrain_epochs: int = option(20, "epochs of that pretraining", Int(1))
 
 
-def rounds(trace: Trace, pool: CandidatePool, rng: np.random.Generator, n_init: int):
-    """The random start, then round numbers 1, 2, ... while the budget lasts."""
-    for arch in pool.draw(trace, rng, min(n_init, trace.remaining)):
-        trace(arch)
-    round_no = 0
-    while trace.remaining > 0:
-        round_no += 1
-        yield round_no
+@dataclass
+class GuidedOptions(PredictorOptions):
+    """Options of the "predictor" strategy: a random start, then rounds of fit → score → pick."""
 
-
-def best_labelled(trace: Trace, n: int) -> list:
-    """The n best queried architectures by value (the first queried on ties)."""
-    archs, values = trace.labelled()
-    return [archs[i] for i in np.argsort(-values, kind="stable")[:n]]
-
-
-def fit_round(trace: Trace, space, loss, seed: int, round_no: int, options: GuidedOptions,
-              pretrained: Optional[Predictor] = None) -> Predictor:
-    """A fresh predictor fitted on every labelled architecture (seeded by run and round, so
-    runs are reproducible and rounds independent), from the run's pretrained encoder if any."""
-    archs, values = trace.labelled()
-    predictor = options.predictor_class(space, seed=seed * 1000 + round_no, **options.predictor)
-    if pretrained is not None:
-        predictor.adopt_pretraining(pretrained)
-    active = loss.active(len(archs)) if isinstance(loss, PiecewiseLoss) else loss
-    return predictor.fit(archs, values, loss=active)
-
-
-def query_best(trace: Trace, candidates, scores: np.ndarray, options: GuidedOptions, rng: np.random.Generator) -> None:
-    """Queries the round's picks among the scored candidates."""
-    for i in pick(scores, min(options.per_round, trace.remaining), options.exploration, rng):
-        trace(candidates[i])
+    n_init: int = option(10, "random architectures queried before the first fit", Int(1))
+    per_round: int = option(5, "architectures picked after each fit", Int(1))
+    exploration: float = option(0.0, "share of each round's picks drawn at random instead of by the predictor",
+                                FRACTION)
 
 
 def pick(scores: np.ndarray, k: int, exploration: float, rng: np.random.Generator) -> np.ndarray:
@@ -92,3 +74,78 @@ def pick(scores: np.ndarray, k: int, exploration: float, rng: np.random.Generato
         rest = order[k - explore:]
         chosen = np.concatenate([chosen, rng.choice(rest, min(explore, rest.shape[0]), replace=False)])
     return chosen
+
+
+class GuidedStrategy(Strategy):
+    """A random start of ``n_init``, then rounds: :meth:`candidates_and_scores` fits a predictor
+    on every result back so far and scores candidates, and the best ``per_round`` go to a queue.
+    ``ask`` hands the queue out; a new round starts when it is empty. The first fit waits until
+    the whole random start is back (with several workers, asks meanwhile get nothing)."""
+
+    takes_loss = True
+
+    def __init__(self, context: Context, options: Optional[GuidedOptions] = None):
+        super().__init__(context, options)
+        self.queue: List = []
+        self.started = False
+        self.round_no = 0
+        self.start_size = 0
+        self.pretrained = None
+        if self.guided.pretrain is not None:
+            from .pretraining import pretrained_for_run
+
+            self.pretrained = pretrained_for_run(self.space, self.guided, self.seed, context.table,
+                                                 self.pool.archs if self.pool.fixed else None)
+
+    @property
+    def guided(self) -> GuidedOptions:
+        return self.options
+
+    def ask(self, n: int) -> List:
+        out, keys = [], set()
+        while len(out) < n:
+            if not self.queue and not self._refill():
+                break
+            arch = self.queue.pop(0)
+            key = self.space.identity(arch)
+            if key in keys or self.history.seen(arch):
+                continue
+            keys.add(key)
+            out.append(arch)
+        return out
+
+    def _refill(self) -> bool:
+        if not self.started:
+            self.started = True
+            self.queue = self.pool.draw(self.history, self.rng, self.guided.n_init)
+            self.start_size = len(self.queue)
+            return bool(self.queue)
+        back = len(self.history.queries)
+        if back < self.start_size or back < 2:
+            if self.history.in_flight:
+                return False  # the random start is still out: wait for it
+            self.queue = self.pool.draw(self.history, self.rng, 1)  # a fit needs two results
+            return bool(self.queue)
+        found = self.candidates_and_scores()
+        if found is None:
+            return False
+        candidates, scores = found
+        self.queue = [candidates[i] for i in pick(scores, self.guided.per_round, self.guided.exploration, self.rng)]
+        return bool(self.queue)
+
+    def fit(self) -> Predictor:
+        """A fresh predictor fitted on every result back (seeded by run and round, so runs are
+        reproducible and rounds independent), from the run's pretrained encoder if any."""
+        self.round_no += 1
+        archs, values = self.history.labelled(with_failures=True)
+        options = self.guided
+        predictor = options.predictor_class(self.space, seed=self.seed * 1000 + self.round_no, **options.predictor)
+        if self.pretrained is not None:
+            predictor.adopt_pretraining(self.pretrained)
+        loss = self.context.loss
+        active = loss.active(len(archs)) if isinstance(loss, PiecewiseLoss) else loss
+        return predictor.fit(archs, values, loss=active)
+
+    def candidates_and_scores(self):
+        """(candidates, predicted scores) of a new round, or None when nothing is left."""
+        raise NotImplementedError

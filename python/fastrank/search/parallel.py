@@ -4,9 +4,10 @@ from __future__ import annotations
 import os
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from multiprocessing import get_context
-from typing import List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
-from .runner import SearchResult, run
+from .result import SearchResult
+from .runner import run
 
 
 def _single_threaded() -> None:
@@ -25,12 +26,14 @@ def _run_job(job: dict) -> SearchResult:
 
 
 def run_many(jobs: Sequence[dict], workers: Optional[int] = None, progress: bool = True,
-             desc: str = "runs") -> Tuple[List[SearchResult], bool]:
+             desc: str = "runs", on_result: Optional[Callable[[List[SearchResult]], None]] = None
+             ) -> Tuple[List[SearchResult], bool]:
     """Runs ``search.run(**job)`` for every job; returns (results in job order, interrupted).
 
     ``workers``: processes (default: all cores); with 1 (or one job) the runs stay in this
     process and a single run shows its own per-query progress bar. Ctrl-C stops the grid:
-    finished runs are kept, and runs in flight come back partial (``interrupted=True``)."""
+    finished runs are kept, and runs in flight come back partial (``interrupted=True``).
+    ``on_result(results so far)`` is called as each run finishes (a caller writes them)."""
     from tqdm.auto import tqdm
 
     workers = (os.cpu_count() or 1) if workers is None else workers
@@ -41,6 +44,8 @@ def run_many(jobs: Sequence[dict], workers: Optional[int] = None, progress: bool
             for i, job in enumerate(jobs):
                 results[i] = run(progress=progress and len(jobs) == 1, **job)
                 bar.update()
+                if on_result is not None:
+                    on_result([r for r in results if r is not None])
                 if results[i].interrupted:
                     return [r for r in results if r is not None], True
         except KeyboardInterrupt:
@@ -59,6 +64,8 @@ def run_many(jobs: Sequence[dict], workers: Optional[int] = None, progress: bool
             for future in done:
                 results[futures[future]] = future.result()
                 bar.update()
+                if on_result is not None:
+                    on_result([r for r in results if r is not None])
     except KeyboardInterrupt:
         interrupted = True
         for future in pending:

@@ -12,14 +12,15 @@ so operations that matter are sampled with more certainty. The representation is
 autoencoder's embedding (:class:`fastrank.graph.GAE`, pretrained unsupervised on random
 architectures of the space), or without it the decisions' one-hots.
 
-Two variants: "proxy-validation" (one α, gradient descent) and "proxy-validation-ea" (a
-population of α; a child is a parent plus Gaussian noise, refined by a few steps down the
-landscape; the best predicted of its samples is queried; the worst individual is replaced).
+Two variants (:mod:`fastrank.search.strategies.proxy_validation` and ``proxy_validation_ea``):
+"proxy-validation" (one α, gradient descent) and "proxy-validation-ea" (a population of α; a
+child is a parent plus Gaussian noise, refined by a few steps down the landscape; the best
+predicted of its samples is queried; the worst individual is replaced). This module holds what
+both use: the options, the landscape, α with its OIW, and the draw.
 """
 from __future__ import annotations
 
 import copy
-from collections import deque
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import List, Optional
@@ -29,59 +30,38 @@ import torch
 
 from .candidates import CandidatePool
 from .relaxation import Relaxation
-from .trace import Trace
-from .._checks import check_int, check_number
+from .history import History
+from .options import POSITIVE, Bool, Float, Int, Options, option
 
 MAX_DRAWS = 50  # samples tried for an unqueried architecture before the fallback of _draw
 
 
 @dataclass
-class ProxyValidationOptions:
-    """Options of "proxy-validation" and "proxy-validation-ea" (``search.run(..., **options)``).
+class ProxyValidationOptions(Options):
+    """Options of "proxy-validation" and "proxy-validation-ea". (gae_refit: as the paper keeps
+    training its GAE on the architectures the search samples.)"""
 
-    n_init: random queries before the first fit (10). memory: the FIFO memory the landscape is
-    fitted on (50). refit_every: queries between refits (5); predictor_epochs (100) and hidden
-    (64): the landscape MLP's training and width. alpha_lr (0.1) and alpha_steps (10): Adam on α
-    after each refit. temperature: τ of softmax(α/τ) and of the sampling (1.0). oiw: scale the
-    sampling noise by 1 − OIW (True); oiw_decay: its running mean's decay (0.9). gae: represent
-    architectures by the GAE's embedding (True), pretrained on gae_samples random architectures
-    for gae_epochs (2000, 30); gae_refit: epochs of further reconstruction training on the memory's
-    architectures at each landscape refit (5; 0: the pretrained GAE stays fixed), as the paper keeps
-    training its GAE on the architectures the search samples. EA: population (10), sigma (0.5: the children's noise),
-    candidates (20: samples per child, the best predicted is queried).
-    """
-
-    n_init: int = 10
-    memory: int = 50
-    refit_every: int = 5
-    predictor_epochs: int = 100
-    hidden: int = 64
-    alpha_lr: float = 0.1
-    alpha_steps: int = 10
-    temperature: float = 1.0
-    oiw: bool = True
-    oiw_decay: float = 0.9
-    gae: bool = True
-    gae_samples: int = 2000
-    gae_epochs: int = 30
-    gae_refit: int = 5
-    population: int = 10
-    sigma: float = 0.5
-    candidates: int = 20
-
-    def __post_init__(self):
-        for name in ("n_init", "memory", "refit_every", "predictor_epochs", "hidden", "alpha_steps", "gae_samples",
-                     "gae_epochs", "population", "candidates"):
-            value = getattr(self, name)
-            check_int(value, name)
-        check_int(self.gae_refit, "gae_refit", 0)
-        for name in ("alpha_lr", "temperature", "sigma"):
-            value = getattr(self, name)
-            check_number(value, name, "a positive number", low=0, low_open=True)
-        check_number(self.oiw_decay, "oiw_decay", "a number in [0, 1)", low=0, high=1, high_open=True)
-        for name in ("oiw", "gae"):
-            if not isinstance(getattr(self, name), bool):
-                raise TypeError(f"{name} must be a bool")
+    n_init: int = option(10, "random architectures queried before the first fit", Int(1))
+    memory: int = option(50, "the FIFO memory of latest results the loss landscape is fitted on", Int(1))
+    refit_every: int = option(5, "results between refits of the landscape", Int(1))
+    predictor_epochs: int = option(100, "training epochs of the landscape MLP per refit", Int(1))
+    hidden: int = option(64, "width of the landscape MLP", Int(1))
+    alpha_lr: float = option(0.1, "Adam's rate on α", Float("a positive number up to 1e6", low=0, high=1e6,
+                                                            low_open=True))
+    alpha_steps: int = option(10, "Adam steps on α after each refit", Int(1))
+    temperature: float = option(1.0, "τ of softmax(α/τ) and of the Gumbel sampling", POSITIVE)
+    oiw: bool = option(True, "scale the sampling noise by 1 − OIW (off: an ablation)", Bool())
+    oiw_decay: float = option(0.9, "decay of the OIW's running mean", Float("a number in [0, 1)", low=0, high=1,
+                                                                             high_open=True))
+    gae: bool = option(True, "represent architectures by the GAE's embedding (off: one-hots, an ablation)", Bool())
+    gae_samples: int = option(2000, "random architectures the GAE is pretrained on", Int(1))
+    gae_epochs: int = option(30, "the GAE's pretraining epochs", Int(1))
+    gae_refit: int = option(5, "the GAE's reconstruction epochs on the memory at each refit (0: it stays fixed)",
+                            Int(0))
+    population: int = option(10, "proxy-validation-ea: individuals", Int(1))
+    sigma: float = option(0.5, "proxy-validation-ea: the children's Gaussian noise on α", POSITIVE)
+    samples_per_child: int = option(20, "proxy-validation-ea: samples per child; the best predicted is queried",
+                                    Int(1))
 
 
 @lru_cache(maxsize=4)
@@ -182,114 +162,24 @@ class ArchitectureParameters:
         return [a.detach() / self.options.temperature for a in self.alpha]
 
 
-def _draw(relaxation: Relaxation, params: ArchitectureParameters, trace: Trace, pool: CandidatePool,
-          rng: np.random.Generator, seen: set, choices: Optional[np.ndarray] = None):
-    """An unqueried member architecture sampled around α. After MAX_DRAWS samples that were all
-    queried already (α has settled, and the noise rarely leaves what it has seen), a fixed pool
-    gives the unqueried member that one more perturbed α scores highest (``choices``: the pool's
-    architectures as decision values), so the search goes on next to α rather than at random;
-    an open pool gives a random architecture."""
+def _draw(relaxation: Relaxation, params: ArchitectureParameters, history: History, pool: CandidatePool,
+          rng: np.random.Generator, choices: Optional[np.ndarray] = None):
+    """An architecture of the pool, neither queried nor in flight, sampled around α. After
+    MAX_DRAWS samples that were all taken (α has settled, and the noise rarely leaves what it has
+    seen), a fixed pool gives the free member that one more perturbed α scores highest
+    (``choices``: the pool's architectures as decision values), so the search goes on next to α
+    rather than at random; an open pool gives a random architecture."""
     for _ in range(MAX_DRAWS):
         arch = relaxation.sample(params.logits(), params.noise_scale(), rng)
         if not (pool.contains(arch) if pool.fixed else relaxation.is_member(arch)):
             continue
-        if relaxation.space.identity(arch) not in seen:
+        if not history.seen(arch):
             return arch
     if choices is not None:
-        free = pool.unlabelled(trace)
+        free = pool.unlabelled(history)
         if len(free) == 0:
             return None
         perturbed = relaxation.perturb(params.logits(), params.noise_scale(), rng)
         return pool.archs[free[Relaxation.best_of(perturbed, choices[free])]]
-    drawn = pool.draw(trace, rng, 1)
+    drawn = pool.draw(history, rng, 1)
     return drawn[0] if drawn else None
-
-
-class _Search:
-    def __init__(self, trace: Trace, pool: CandidatePool, rng: np.random.Generator, seed: int,
-                 options: ProxyValidationOptions):
-        self.trace, self.pool, self.rng, self.options = trace, pool, rng, options
-        self.relaxation = Relaxation(pool.space)
-        self.memory = deque(maxlen=options.memory)
-        self.seen = set()
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            self.landscape = Landscape(self.relaxation, options, seed)
-        self.since_fit = 0
-        # the pool's architectures as decision values, for _draw's fallback
-        self.choices = np.asarray(pool.archs, dtype=np.int64) if pool.fixed else None
-
-    def query(self, arch) -> float:
-        value = self.trace(arch)
-        self.memory.append((arch, -value))  # the search minimises the loss form of the metric
-        self.seen.add(self.relaxation.space.identity(arch))
-        self.since_fit += 1
-        return value
-
-    def start(self) -> None:
-        for arch in self.pool.draw(self.trace, self.rng, min(self.options.n_init, self.trace.remaining)):
-            self.query(arch)
-
-    def refit_if_due(self, force: bool = False) -> bool:
-        if force or self.since_fit >= self.options.refit_every:
-            archs, losses = zip(*self.memory)
-            self.landscape.fit(list(archs), np.array(losses, dtype=np.float64))
-            self.since_fit = 0
-            return True
-        return False
-
-
-def proxy_validation_search(trace: Trace, pool: CandidatePool, rng: np.random.Generator, seed: int,
-                            options: ProxyValidationOptions) -> None:
-    """The differentiable variant."""
-    search = _Search(trace, pool, rng, seed, options)
-    search.start()
-    params = ArchitectureParameters(search.relaxation.dims, options)
-    search.refit_if_due(force=True)
-    while trace.remaining > 0:
-        if search.refit_if_due() or search.since_fit == 0:
-            params.descend(search.landscape, options.alpha_steps)
-        arch = _draw(search.relaxation, params, trace, pool, rng, search.seen, search.choices)
-        if arch is None:
-            return
-        search.query(arch)
-
-
-def proxy_validation_ea_search(trace: Trace, pool: CandidatePool, rng: np.random.Generator, seed: int,
-                               options: ProxyValidationOptions) -> None:
-    """The evolutionary variant: a population of α, children around parents, worst replaced."""
-    search = _Search(trace, pool, rng, seed, options)
-    search.start()
-    search.refit_if_due(force=True)
-    dims = search.relaxation.dims
-    population = []  # (params, fitness: the value its last sample got)
-    shared = ArchitectureParameters(dims, options)  # the OIW statistics all individuals share
-    for _ in range(min(options.population, trace.remaining)):
-        init = [torch.as_tensor(rng.normal(0.0, options.sigma, d), dtype=torch.float32) for d in dims]
-        individual = ArchitectureParameters(dims, options, init)
-        individual.squared = shared.squared
-        arch = _draw(search.relaxation, individual, trace, pool, rng, search.seen, search.choices)
-        if arch is None:
-            return
-        population.append([individual, search.query(arch)])
-    while trace.remaining > 0 and population:
-        search.refit_if_due()
-        contenders = rng.choice(len(population), min(3, len(population)), replace=False)
-        parent = population[max(contenders, key=lambda i: population[i][1])][0]
-        init = [a.detach() + torch.as_tensor(rng.normal(0.0, options.sigma, a.shape[0]), dtype=torch.float32)
-                for a in parent.alpha]
-        child = ArchitectureParameters(dims, options, init)
-        child.squared = shared.squared
-        child.descend(search.landscape, options.alpha_steps)
-        samples = []
-        for _ in range(options.candidates):
-            arch = _draw(search.relaxation, child, trace, pool, rng, search.seen, search.choices)
-            if arch is not None and arch not in samples:
-                samples.append(arch)
-        if not samples:
-            return
-        with torch.no_grad():
-            predicted = [float(search.landscape.predict(search.relaxation.one_hot(a))) for a in samples]
-        value = search.query(samples[int(np.argmin(predicted))])
-        worst = min(range(len(population)), key=lambda i: population[i][1])
-        population[worst] = [child, value]

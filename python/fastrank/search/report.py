@@ -9,10 +9,10 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
-from .runner import RUN_COLUMNS, SearchResult
+from .result import RUN_COLUMNS, SearchResult
 
 TRACE_FILE_COLUMNS = ("benchmark", "strategy", "loss", "protocol", "seed", "query", "arch", "value", "best_so_far",
-                      "seconds")
+                      "seconds", "error")
 
 
 def _label(r: SearchResult) -> str:

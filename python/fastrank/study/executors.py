@@ -107,13 +107,9 @@ class RayExecutor:
     name = "ray"
 
     def __init__(self, address: Optional[str] = None, max_retries: int = 3):
-        try:
-            import ray
-        except ImportError:
-            raise RuntimeError("the ray executor needs Ray: pip install 'fastrank[ray]'") from None
-        self.ray = ray
-        if not ray.is_initialized():
-            ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        from .._ray import connect
+
+        self.ray = connect(address)
         self.max_retries = max_retries
 
     def map(self, batches: Sequence[Batch], cell_fn: Callable) -> Iterator[Done]:

@@ -1,0 +1,248 @@
+"""Where a run's evaluations execute: in the calling thread (one at a time), in threads, in
+worker processes (one device each), or as Ray tasks. Each evaluator takes architectures with
+``submit`` and gives back :class:`Outcome` s with ``wait`` as they finish, in any order.
+
+An evaluation that raises, or returns something that is not a finite number, comes back as an
+outcome with an error; a worker process that dies comes back as ``died`` (the driver retries
+it, then records a failure). Ray retries a dead worker's task itself (``retries``).
+"""
+from __future__ import annotations
+
+import math
+import os
+import pickle
+import time
+import traceback
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional, Sequence
+
+EXECUTORS = ("thread", "process", "ray")
+
+
+@dataclass
+class Outcome:
+    arch: object
+    value: Optional[float]
+    error: Optional[str]
+    seconds: float
+    worker: Optional[str] = None
+    died: bool = False  # the worker process died: the evaluation may be retried
+
+
+def evaluate_one(fn: Callable, arch, worker: Optional[str] = None) -> Outcome:
+    """Runs ``fn(arch)``; any exception or a value that is not a finite number is an error."""
+    start = time.perf_counter()
+    try:
+        raw = fn(arch)
+    except Exception as err:  # a failed training is data, not the end of the search
+        last = traceback.extract_tb(err.__traceback__)[-1:]
+        where = f" ({last[0].filename.rsplit(os.sep, 1)[-1]}:{last[0].lineno})" if last else ""
+        return Outcome(arch, None, f"{type(err).__name__}: {err}{where}", time.perf_counter() - start, worker)
+    seconds = time.perf_counter() - start
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        return Outcome(arch, None, f"returned {type(raw).__name__} {raw!r:.60}, not a number", seconds, worker)
+    if not math.isfinite(value):
+        return Outcome(arch, None, f"returned {value}", seconds, worker)
+    return Outcome(arch, value, None, seconds, worker)
+
+
+class InlineEvaluator:
+    """One evaluation at a time in the calling thread: Ctrl-C and a debugger reach it directly."""
+
+    def __init__(self, fn: Callable):
+        self.fn, self.pending = fn, []
+
+    def submit(self, arch) -> None:
+        self.pending.append(arch)
+
+    def wait(self) -> List[Outcome]:
+        return [evaluate_one(self.fn, self.pending.pop(0), "main")] if self.pending else []
+
+    def shutdown(self) -> None:
+        self.pending.clear()
+
+
+class ThreadEvaluator:
+    """Threads: for objectives that release the GIL (GPU training, I/O, a remote call, a sleep)."""
+
+    def __init__(self, fn: Callable, workers: int):
+        self.fn = fn
+        self.pool = ThreadPoolExecutor(workers, thread_name_prefix="fastrank-eval")
+        self.futures: Dict = {}
+
+    def submit(self, arch) -> None:
+        future = self.pool.submit(self._run, arch)
+        self.futures[future] = arch
+
+    def _run(self, arch) -> Outcome:
+        import threading
+
+        return evaluate_one(self.fn, arch, threading.current_thread().name)
+
+    def wait(self) -> List[Outcome]:
+        if not self.futures:
+            return []
+        done, _ = wait_futures(list(self.futures), return_when=FIRST_COMPLETED)
+        out = []
+        for future in done:
+            self.futures.pop(future)
+            out.append(future.result())
+        return out
+
+    def shutdown(self) -> None:
+        # a thread cannot be stopped: evaluations running now finish in the background
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.futures.clear()
+
+
+def _process_main(conn, payload: bytes, device: Optional[str], name: str) -> None:
+    if device is not None:  # before the objective (and torch) is imported here
+        os.environ["CUDA_VISIBLE_DEVICES"] = device
+    fn = pickle.loads(payload)
+    while True:
+        try:
+            arch = conn.recv()
+        except (EOFError, KeyboardInterrupt):
+            return
+        if arch is None:
+            return
+        conn.send(evaluate_one(fn, arch, name))
+
+
+class _Worker:
+    def __init__(self, ctx, payload: bytes, device: Optional[str], name: str):
+        parent, child = ctx.Pipe()
+        self.name, self.device = name, device
+        self.process = ctx.Process(target=_process_main, args=(child, payload, device, name), daemon=True,
+                                   name=name)
+        self.process.start()
+        child.close()
+        self.conn = parent
+        self.arch = None
+        self.busy = False
+
+
+class ProcessEvaluator:
+    """One spawned process per worker, each fed one architecture at a time through its own pipe,
+    so that a worker that dies is known by name and its evaluation can be retried. ``devices``:
+    worker i sees only ``devices[i % len(devices)]`` (as CUDA_VISIBLE_DEVICES)."""
+
+    def __init__(self, fn: Callable, workers: int, devices: Optional[Sequence] = None):
+        import multiprocessing
+
+        try:
+            self.payload = pickle.dumps(fn)
+        except Exception as err:
+            raise TypeError(f"the process executor sends evaluate to its workers by pickling, and this one does "
+                            f"not pickle ({type(err).__name__}: {err}): use a module-level function, or "
+                            f"executor='thread'") from None
+        self.ctx = multiprocessing.get_context("spawn")
+        self.devices = [str(d) for d in devices] if devices else None
+        self.workers = [self._start(i) for i in range(workers)]
+
+    def _start(self, i: int) -> _Worker:
+        device = self.devices[i % len(self.devices)] if self.devices else None
+        return _Worker(self.ctx, self.payload, device, f"process-{i}" + (f"-gpu{device}" if device else ""))
+
+    def submit(self, arch) -> None:
+        worker = next(w for w in self.workers if not w.busy)
+        worker.conn.send(arch)
+        worker.arch, worker.busy = arch, True
+
+    def wait(self) -> List[Outcome]:
+        from multiprocessing.connection import wait
+
+        busy = [w for w in self.workers if w.busy]
+        if not busy:
+            return []
+        ready = set(wait([w.conn for w in busy] + [w.process.sentinel for w in busy]))
+        out = []
+        for i, w in enumerate(self.workers):
+            if not w.busy or (w.conn not in ready and w.process.sentinel not in ready):
+                continue
+            try:
+                if w.conn.poll():
+                    out.append(w.conn.recv())
+                    w.busy = False
+                    continue
+            except (EOFError, OSError):
+                pass
+            if w.process.is_alive():
+                continue
+            w.process.join()
+            out.append(Outcome(w.arch, None, f"the worker process died (exit code {w.process.exitcode})", 0.0,
+                               w.name, died=True))
+            w.conn.close()
+            self.workers[i] = self._start(i)
+        return out
+
+    def shutdown(self) -> None:
+        for w in self.workers:
+            if w.busy:
+                w.process.kill()
+            else:
+                try:
+                    w.conn.send(None)
+                except OSError:
+                    pass
+        for w in self.workers:
+            w.process.join(timeout=5)
+            if w.process.is_alive():
+                w.process.kill()
+            w.conn.close()
+        self.workers = []
+
+
+class RayEvaluator:
+    """Ray tasks (``num_cpus``, ``num_gpus`` each; Ray gives each task its GPUs). A task whose
+    worker dies is retried by Ray ``retries`` times, then comes back as a failure."""
+
+    def __init__(self, fn: Callable, address: Optional[str] = None, num_cpus: float = 1, num_gpus: float = 0,
+                 retries: int = 1):
+        from .. import _ray
+
+        self.ray = _ray.connect(address)
+        self.remote = self.ray.remote(num_cpus=num_cpus, num_gpus=num_gpus, max_retries=retries)(evaluate_one)
+        self.fn_ref = self.ray.put(fn)
+        self.refs: Dict = {}
+
+    def submit(self, arch) -> None:
+        self.refs[self.remote.remote(self.fn_ref, arch, "ray")] = arch
+
+    def wait(self) -> List[Outcome]:
+        if not self.refs:
+            return []
+        ready, _ = self.ray.wait(list(self.refs), num_returns=1)
+        out = []
+        for ref in ready:
+            arch = self.refs.pop(ref)
+            try:
+                out.append(self.ray.get(ref))
+            except Exception as err:  # the worker died after Ray's retries, or the task was lost
+                out.append(Outcome(arch, None, f"the Ray task failed: {type(err).__name__}: "
+                                               f"{str(err).splitlines()[0] if str(err) else ''}", 0.0, "ray"))
+        return out
+
+    def shutdown(self) -> None:
+        for ref in self.refs:
+            self.ray.cancel(ref, force=True)
+        self.refs.clear()
+
+
+def make_evaluator(fn: Callable, workers: int, executor: str, *, devices=None, address=None, num_cpus: float = 1,
+                   num_gpus: float = 0, retries: int = 1):
+    if executor == "ray":
+        return RayEvaluator(fn, address, num_cpus, num_gpus, retries)
+    if address is not None:
+        raise ValueError("address= is for the ray executor")
+    if executor == "process":
+        return ProcessEvaluator(fn, workers, devices)
+    if devices:
+        raise ValueError("devices= gives one device per worker process: use executor='process' (or 'ray')")
+    if executor != "thread":
+        raise ValueError(f"executor must be one of {EXECUTORS}, got {executor!r}")
+    return InlineEvaluator(fn) if workers == 1 else ThreadEvaluator(fn, workers)

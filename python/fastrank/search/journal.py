@@ -1,0 +1,108 @@
+"""A search run's journal: one JSON line for the run (what it is: objective, space, strategy,
+seed, budget, loss, options), then one line per paid query as it comes back (architecture,
+value or the failure's error, seconds, worker).
+
+Each line goes to the file in one ``write`` on an append-only descriptor, then ``fsync``: a
+killed run leaves whole records. On opening, a trailing partial line (a write the kernel did
+not finish) is cut off; any other line that is not a record is refused with its line number.
+A journal of another run is refused, never overwritten.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import List, Optional
+
+FORMAT = "fastrank.search.journal"
+VERSION = 1
+
+
+class JournalError(ValueError):
+    """A journal that cannot be used: another run's, corrupt, or in the way."""
+
+
+def _encode(record: dict) -> bytes:
+    return (json.dumps(record, sort_keys=True, allow_nan=False) + "\n").encode()
+
+
+class Journal:
+    """``Journal(path, run)`` starts a new journal (refusing a file that holds anything);
+    ``Journal(path, run, resume=True)`` continues one and reads its ``records``."""
+
+    def __init__(self, path, run: dict, resume: bool = False):
+        self.path = Path(path)
+        self.run = json.loads(json.dumps(run, sort_keys=True, allow_nan=False))  # as it reads back
+        self.records: List[dict] = []
+        if self.path.is_dir():
+            raise JournalError(f"{self.path} is a directory; a journal is a file")
+        exists = self.path.exists() and self.path.stat().st_size > 0
+        if resume:
+            if not exists:
+                raise JournalError(f"{self.path}: no journal to resume (the file is missing or empty)")
+            self._read()
+        else:
+            if exists:
+                raise JournalError(f"{self.path} already holds a run's journal: resume it, or write to another path")
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._append(_encode({"format": FORMAT, "version": VERSION, "run": self.run}))
+
+    def _read(self) -> None:
+        with open(self.path, "rb+") as handle:
+            data = handle.read()
+            if not data.endswith(b"\n"):  # a torn last write: whatever it held was not acknowledged
+                cut = data.rfind(b"\n") + 1
+                handle.truncate(cut)
+                data = data[:cut]
+        lines = data.decode("utf-8", errors="replace").split("\n")[:-1]
+        if not lines:
+            raise JournalError(f"{self.path}: the journal lost its header line; it cannot be resumed")
+        header = self._parse(lines[0], 1)
+        if header.get("format") != FORMAT or not isinstance(header.get("run"), dict):
+            raise JournalError(f"{self.path}:1: not a fastrank search journal")
+        if header.get("version") != VERSION:
+            raise JournalError(f"{self.path}:1: journal version {header.get('version')!r}, this fastrank reads "
+                               f"{VERSION}")
+        theirs = header["run"]
+        differ = sorted(k for k in set(theirs) | set(self.run) if theirs.get(k) != self.run.get(k))
+        if differ:
+            shown = "; ".join(f"{k}: journal {theirs.get(k)!r}, now {self.run.get(k)!r}" for k in differ[:4])
+            raise JournalError(f"{self.path} is the journal of another run ({shown}); it was left as it is")
+        for number, line in enumerate(lines[1:], start=2):
+            record = self._parse(line, number)
+            if not self._valid(record, len(self.records) + 1):
+                raise JournalError(f"{self.path}:{number}: not a query record of this journal")
+            self.records.append(record)
+
+    def _parse(self, line: str, number: int) -> dict:
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            raise JournalError(f"{self.path}:{number}: not a journal line (corrupt file?)") from None
+        if not isinstance(record, dict):
+            raise JournalError(f"{self.path}:{number}: not a journal line (corrupt file?)")
+        return record
+
+    @staticmethod
+    def _valid(record: dict, number: int) -> bool:
+        value, error = record.get("value"), record.get("error")
+        return (record.get("n") == number and isinstance(record.get("arch"), str)
+                and (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+                     and error is None or value is None and isinstance(error, str))
+                and isinstance(record.get("seconds"), (int, float)))
+
+    def _append(self, data: bytes) -> None:
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def add(self, number: int, arch: str, value: Optional[float], error: Optional[str], seconds: float,
+            worker: Optional[str]) -> None:
+        record = {"n": number, "arch": arch, "value": value, "error": error, "seconds": float(seconds),
+                  "worker": worker}
+        self._append(_encode(record))
+        self.records.append(record)

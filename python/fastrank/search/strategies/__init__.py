@@ -1,0 +1,3 @@
+"""The built-in strategies, one module each; importing one registers it (in this order, which
+is the order ``fastrank search --help`` lists them in)."""
+from . import random, predictor, evolution, acenas, proxy_validation, proxy_validation_ea  # noqa: F401,I001

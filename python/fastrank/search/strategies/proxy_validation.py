@@ -1,0 +1,107 @@
+"""Proxy-validation search, the differentiable variant (Li et al., TPAMI 2022): one α moved by
+gradient descent down the fitted validation-loss landscape, sampled with OIW-scaled noise.
+The method is described in :mod:`fastrank.search.proxy_validation`."""
+from __future__ import annotations
+
+from collections import deque
+from typing import List
+
+import numpy as np
+import torch
+
+from ..proxy_validation import ArchitectureParameters, Landscape, ProxyValidationOptions, _draw
+from ..relaxation import Relaxation, supports
+from ..strategy import Strategy, register_strategy
+
+
+class ProxyValidationBase(Strategy):
+    """The random start, the FIFO memory (each result as its loss form, −value) and the refits,
+    shared by both variants. A refit is due every ``refit_every`` results; α descends once after
+    each refit. The first fit waits until the whole random start is back."""
+
+    Options = ProxyValidationOptions
+    loss_label = "MSE"  # the landscape is fitted by MSE; no loss to choose
+
+    @classmethod
+    def check_space(cls, space) -> None:
+        if not supports(space):
+            raise ValueError(f"{cls.name} relaxes nb201, tnb101_micro and nasbench-graph cells, not {space.name}")
+
+    def __init__(self, context, options=None):
+        super().__init__(context, options)
+        self.relaxation = Relaxation(self.space)
+        self.memory = deque(maxlen=self.options.memory)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            self.landscape = Landscape(self.relaxation, self.options, self.seed)
+        self.since_fit = 0
+        self.fitted = False
+        self.descend_due = False
+        self.start: List = None
+        # the pool's architectures as decision values, for _draw's fallback
+        self.choices = np.asarray(self.pool.archs, dtype=np.int64) if self.pool.fixed else None
+
+    def ask(self, n: int) -> List:
+        out = []
+        while len(out) < n:
+            if self.start is None:
+                self.start = self.pool.draw(self.history, self.rng, self.options.n_init)
+                self.start_size = len(self.start)
+            if self.start:
+                arch = self.start.pop(0)
+                if not self.history.seen(arch):
+                    out.append(arch)
+                continue
+            if not self.fitted:
+                if len(self.history.queries) < max(self.start_size, 1):
+                    break  # the random start is still out
+                self.first_fit()
+            arch = self.propose()
+            if arch is None:
+                break
+            out.append(arch)
+            self.history.start(arch)  # taken for the rest of this ask
+        for arch in out:
+            self.history.abandon(arch)  # the driver marks them in flight itself
+        return out
+
+    def tell(self, arch, value: float) -> None:
+        self.remember(arch, value)
+
+    def tell_failure(self, arch, error: str) -> None:
+        self.remember(arch, self.history.failure_value_now())
+
+    def remember(self, arch, value: float) -> None:
+        self.memory.append((arch, -value))  # the landscape models the loss form of the metric
+        self.since_fit += 1
+
+    def refit_if_due(self, force: bool = False) -> bool:
+        if force or self.since_fit >= self.options.refit_every:
+            archs, losses = zip(*self.memory)
+            self.landscape.fit(list(archs), np.array(losses, dtype=np.float64))
+            self.since_fit = 0
+            self.descend_due = True
+            return True
+        return False
+
+    def first_fit(self) -> None:
+        self.fitted = True
+        self.params = ArchitectureParameters(self.relaxation.dims, self.options)
+        self.refit_if_due(force=True)
+
+    def propose(self):
+        raise NotImplementedError
+
+
+class ProxyValidationSearch(ProxyValidationBase):
+    summary = "proxy-validation search: α by gradient descent on a fitted loss landscape"
+
+    def propose(self):
+        self.refit_if_due()
+        if self.descend_due:
+            self.params.descend(self.landscape, self.options.alpha_steps)
+            self.descend_due = False
+        return _draw(self.relaxation, self.params, self.history, self.pool, self.rng, self.choices)
+
+
+register_strategy("proxy-validation", ProxyValidationSearch)
