@@ -76,6 +76,9 @@ def pick(scores: np.ndarray, k: int, exploration: float, rng: np.random.Generato
     return chosen
 
 
+RANKED_KEPT = 64  # next-best candidates kept from a fit, for asks that come before any new result
+
+
 class GuidedStrategy(Strategy):
     """A random start of ``n_init``, then rounds: :meth:`candidates_and_scores` fits a predictor
     on every result back so far and scores candidates, and the best ``per_round`` go to a queue.
@@ -90,6 +93,8 @@ class GuidedStrategy(Strategy):
         self.started = False
         self.round_no = 0
         self.start_size = 0
+        self.fitted_at = -1  # results back at the last fit
+        self.ranked: List = []  # the last fit's next-best candidates
         self.pretrained = None
         if self.guided.pretrain is not None:
             from .pretraining import pretrained_for_run
@@ -102,16 +107,17 @@ class GuidedStrategy(Strategy):
         return self.options
 
     def ask(self, n: int) -> List:
-        out, keys = [], set()
+        out = []
         while len(out) < n:
             if not self.queue and not self._refill():
                 break
             arch = self.queue.pop(0)
-            key = self.space.identity(arch)
-            if key in keys or self.history.seen(arch):
+            if self.history.seen(arch):
                 continue
-            keys.add(key)
             out.append(arch)
+            self.history.start(arch)  # taken for the rest of this ask (a refill must not pick it again)
+        for arch in out:
+            self.history.abandon(arch)  # the driver marks them in flight itself
         return out
 
     def _refill(self) -> bool:
@@ -126,11 +132,23 @@ class GuidedStrategy(Strategy):
                 return False  # the random start is still out: wait for it
             self.queue = self.pool.draw(self.history, self.rng, 1)  # a fit needs two results
             return bool(self.queue)
+        if back == self.fitted_at and self.ranked:
+            # no result came back since the last fit (several workers asked at once): go on down
+            # its ranking rather than refit on the same data
+            self.queue = [a for a in self.ranked if not self.history.seen(a)][:self.guided.per_round]
+            self.ranked = [a for a in self.ranked if not self.history.seen(a) and a not in self.queue]
+            return bool(self.queue)
         found = self.candidates_and_scores()
         if found is None:
             return False
         candidates, scores = found
-        self.queue = [candidates[i] for i in pick(scores, self.guided.per_round, self.guided.exploration, self.rng)]
+        self.fitted_at = back
+        chosen = pick(scores, self.guided.per_round, self.guided.exploration, self.rng)
+        self.queue = [candidates[i] for i in chosen]
+        rest = np.ones(len(candidates), dtype=bool)
+        rest[chosen] = False
+        order = np.argsort(-scores, kind="stable")
+        self.ranked = [candidates[i] for i in order[rest[order]][:RANKED_KEPT]]
         return bool(self.queue)
 
     def fit(self) -> Predictor:

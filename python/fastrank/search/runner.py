@@ -59,19 +59,20 @@ def run(objective: Union[str, TabularBenchmark, Callable[[object], float]], stra
     return drive(search, evaluation, progress)
 
 
-def drive(search: Search, evaluation: EvaluationOptions, progress: bool = False) -> SearchResult:
-    """Keeps ``evaluation.workers`` evaluations of ``search`` in flight until it is done."""
+def drive(search: Search, evaluation: EvaluationOptions, progress: bool = False, evaluator=None) -> SearchResult:
+    """Keeps ``evaluation.workers`` evaluations of ``search`` in flight until it is done.
+    ``evaluator``: one of your own (``submit(arch)``, ``wait() -> [Outcome]``, ``shutdown()``)
+    instead of the one ``evaluation.executor`` names."""
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=search.budget, initial=len(search.queries), unit="query", leave=False,
                    desc=f"{search.strategy_name} {search.name} seed {search.seed}")
-    evaluator = None
     interrupted = False
     died = {}  # identity -> deaths of its worker so far
     try:
-        evaluator = make_evaluator(search.evaluate, evaluation.workers, evaluation.executor,
+        evaluator = evaluator or make_evaluator(search.evaluate, evaluation.workers, evaluation.executor,
                                    devices=evaluation.devices, address=evaluation.address,
                                    num_cpus=evaluation.num_cpus, num_gpus=evaluation.num_gpus,
                                    retries=evaluation.retries)
