@@ -1,5 +1,8 @@
 """The strategies' and the driver's options as ``fastrank search`` flags and as the docs'
-options table, both generated from the options dataclasses (:mod:`fastrank.search.options`)."""
+options table, both generated from the options dataclasses (:mod:`fastrank.search.options`).
+
+    python -m fastrank.search.cli_options > docs/search-options.md     # after changing an option
+"""
 from __future__ import annotations
 
 import argparse
@@ -13,8 +16,9 @@ from .strategy import STRATEGIES
 _OWN = {"workers"}
 
 
-def strategy_flags() -> List[Flag]:
-    return collect_flags((name, cls.Options) for name, cls in STRATEGIES.items())
+def strategy_flags(names=None) -> List[Flag]:
+    """The flags of the registered strategies (or of ``names``)."""
+    return collect_flags((name, STRATEGIES[name].Options) for name in (STRATEGIES if names is None else names))
 
 
 def evaluation_flags() -> List[Flag]:
@@ -45,6 +49,22 @@ def unused_flags(args: argparse.Namespace, strategies) -> List[str]:
 
 
 def options_table() -> str:
-    """The markdown table of every strategy option and evaluation option (the docs hold it)."""
-    return ("### Strategy options\n\n" + markdown_table(strategy_flags()) + "\n\n### Evaluation options\n\n"
+    """The markdown table of every built-in strategy's options and the evaluation options (the
+    docs hold it)."""
+    from .strategies import BUILT_IN
+
+    return ("### Strategy options\n\n" + markdown_table(strategy_flags(BUILT_IN)) + "\n\n### Evaluation options\n\n"
             + markdown_table(collect_flags([("", EvaluationOptions)])) + "\n")
+
+
+def main() -> None:
+    print("# Search options\n")
+    print("Generated from the options dataclasses by `python -m fastrank.search.cli_options`; the tests")
+    print("check that this page matches them. Every option is a keyword argument of `fastrank.search.run`")
+    print("(and `Search`) and a flag of `fastrank search`; a flag applies to the chosen strategies that take")
+    print("it, and a strategy keeps its own default where the flag is not given.\n")
+    print(options_table(), end="")
+
+
+if __name__ == "__main__":
+    main()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import pickle
+import re
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor
@@ -199,7 +200,12 @@ class ProcessEvaluator:
 
 class RayEvaluator:
     """Ray tasks (``num_cpus``, ``num_gpus`` each; Ray gives each task its GPUs). A task whose
-    worker dies is retried by Ray ``retries`` times, then comes back as a failure."""
+    worker dies is retried by Ray ``retries`` times, then comes back as a failure.
+
+    Ray sends ``evaluate`` to its workers with cloudpickle, which pickles a function of an
+    importable module by reference: the workers must be able to import that module (install
+    it on the cluster, ship it with a ``runtime_env``, or have cloudpickle send it by value with
+    ``ray.cloudpickle.register_pickle_by_value(module)``)."""
 
     def __init__(self, fn: Callable, address: Optional[str] = None, num_cpus: float = 1, num_gpus: float = 0,
                  retries: int = 1):
@@ -223,8 +229,10 @@ class RayEvaluator:
             try:
                 out.append(self.ray.get(ref))
             except Exception as err:  # the worker died after Ray's retries, or the task was lost
-                out.append(Outcome(arch, None, f"the Ray task failed: {type(err).__name__}: "
-                                               f"{str(err).splitlines()[0] if str(err) else ''}", 0.0, "ray"))
+                text = re.sub(r"\x1b\[[0-9;]*m", "", str(err)).strip()  # Ray colours its messages
+                lines = [line.strip() for line in text.splitlines() if line.strip().strip("^")]
+                why = lines[-1] if lines else ""  # the cause comes last in Ray's messages
+                out.append(Outcome(arch, None, f"the Ray task failed: {type(err).__name__}: {why}", 0.0, "ray"))
         return out
 
     def shutdown(self) -> None:

@@ -12,10 +12,10 @@ from ..predictor import ENCODERS, Predictor
 from .options import FRACTION, Check, Choice, Instance, Int, Keywords, OneOf, Options, option
 from .strategy import Context, Strategy
 
-PREDICTOR_KEYWORDS = Keywords("fastrank.Predictor keyword arguments", {
+PREDICTOR_KEYWORDS = Keywords("fastrank.Predictor keyword arguments", Predictor, {
     "encoder": (Choice(ENCODERS), "the predictor's encoder"),
     "ensemble": (Int(1), "predictors averaged per fit"),
-    "epochs": (Int(1), "training epochs per fit (Predictor's default: 100)"),
+    "epochs": (Int(1), "training epochs per fit"),
 })
 PREDICTOR_CLASS = Instance(lambda v: isinstance(v, type) and issubclass(v, Predictor),
                            "fastrank.Predictor or a subclass")

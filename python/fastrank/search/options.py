@@ -134,11 +134,17 @@ class Instance(Check):
 
 
 class Keywords(Check):
-    """A dict of keyword arguments for another object; ``keys`` (name -> (check, help)) each get
-    their own flag, which fills the dict."""
+    """A dict of keyword arguments for ``target``; ``keys`` (name -> (check, help)) each get
+    their own flag, which fills the dict (its default is the target's own)."""
 
-    def __init__(self, what: str, keys: Dict[str, Tuple[Check, str]]):
-        self.what, self.keys = what, keys
+    def __init__(self, what: str, target: Callable, keys: Dict[str, Tuple[Check, str]]):
+        self.what, self.target, self.keys = what, target, keys
+
+    def default(self, key: str):
+        import inspect
+
+        parameter = inspect.signature(self.target).parameters.get(key)
+        return None if parameter is None or parameter.default is inspect.Parameter.empty else parameter.default
 
     def check(self, value, name):
         if not isinstance(value, dict):
@@ -260,7 +266,7 @@ def collect_flags(owners: Iterable[Tuple[str, type]]) -> List[Flag]:
             if not f.metadata["cli"]:
                 continue
             rule = f.metadata["check"]
-            entries = ([(f"{f.name}.{k}", r, h, None) for k, (r, h) in rule.keys.items()]
+            entries = ([(f"{f.name}.{k}", r, h, rule.default(k)) for k, (r, h) in rule.keys.items()]
                        if isinstance(rule, Keywords) else [(f.name, rule, f.metadata["help"], default_of(f))])
             for name, r, h, d in entries:
                 if name in out:
