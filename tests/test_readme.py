@@ -17,4 +17,5 @@ def test_readme_has_examples():
 @pytest.mark.parametrize("index", range(len(BLOCKS)))
 def test_readme_example_runs(index, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # examples write files (a saved predictor, a trace)
-    exec(compile(BLOCKS[index], f"README.md python block {index}", "exec"), {"__name__": "readme"})
+    # dont_inherit: this file's `from __future__ import annotations` must not reach the examples
+    exec(compile(BLOCKS[index], f"README.md python block {index}", "exec", dont_inherit=True), {"__name__": "readme"})

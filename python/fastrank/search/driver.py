@@ -137,6 +137,7 @@ class Search:
             pool = CandidatePool(self.space, candidates)
         self.history = History(self.space, failures.failure_value)
         self.started = time.perf_counter()
+        self.elapsed_before = 0.0  # seconds the run took before it was resumed
         context = Context(self.space, pool, self.history, self.seed, budget, loss_module,
                           self.task.query if self.task is not None else None)
         self.strategy = cls(context, opts)
@@ -233,7 +234,8 @@ class Search:
                              f"tell only what ask returned, once")
         query = Query(len(self.history.queries) + 1, arch, value, float(seconds), error, worker)
         if journal and self.journal is not None:
-            self.journal.add(query.number, self.space.to_string(arch), value, error, query.seconds, worker)
+            self.journal.add(query.number, self.space.to_string(arch), value, error, query.seconds, worker,
+                             self.elapsed())
         self.history.record(query)
 
     def abandon(self, arch) -> None:
@@ -253,6 +255,7 @@ class Search:
             except ValueError as err:
                 raise ValueError(f"{self.journal.path}:{number}: {err}") from None
             left[self.space.identity(arch)] = (arch, record)
+            self.elapsed_before = max(self.elapsed_before, float(record.get("t") or 0.0))
         paid = sum(1 for r in records if r["value"] is not None or self.count_failures)
         while left and paid < self.budget:  # a finished run needs no strategy to be rebuilt
             proposed = self.strategy.ask(1)
@@ -276,6 +279,10 @@ class Search:
             self._failures_in_row = 0
             self.strategy.tell(arch, record["value"])
 
+    def elapsed(self) -> float:
+        """Seconds the run has taken, over every session that worked on it."""
+        return self.elapsed_before + time.perf_counter() - self.started
+
     # --- the result ------------------------------------------------------------------------
     def result(self, interrupted: bool = False) -> "SearchResult":
         from .result import SearchResult
@@ -294,4 +301,4 @@ class Search:
             test_value, rank, regret = self.task.report_value(arch), self.task.rank(arch), self.task.regret(arch)
         return SearchResult(self.name, self.strategy_name, self.loss_name, self.protocol, self.seed, self.budget,
                             list(self.history.queries), arch, self.space.to_string(arch), value, test_value, rank,
-                            regret, time.perf_counter() - self.started, interrupted, self.space)
+                            regret, self.elapsed(), interrupted, self.space)

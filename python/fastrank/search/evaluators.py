@@ -1,5 +1,6 @@
 """Where a run's evaluations execute: in the calling thread (one at a time), in threads, in
-worker processes (one device each), or as Ray tasks. Each evaluator takes architectures with
+worker processes (one device each), or as Ray tasks. The loss study runs its cells on the same
+worker processes (:mod:`fastrank.study.executors`). Each evaluator takes architectures with
 ``submit`` and gives back :class:`Outcome` s with ``wait`` as they finish, in any order.
 
 An evaluation that raises, or returns something that is not a finite number, comes back as an
@@ -100,7 +101,17 @@ class ThreadEvaluator:
         self.futures.clear()
 
 
-def _process_main(conn, payload: bytes, device: Optional[str], name: str) -> None:
+def run_task(fn: Callable, task, worker: Optional[str] = None) -> Outcome:
+    """The general form, for work that is not an evaluation (the loss study's cells): the
+    result as it is, or the exception itself as ``error`` (to be raised by the caller)."""
+    start = time.perf_counter()
+    try:
+        return Outcome(task, fn(task), None, time.perf_counter() - start, worker)
+    except Exception as err:
+        return Outcome(task, None, err, time.perf_counter() - start, worker)
+
+
+def _process_main(conn, payload: bytes, device: Optional[str], name: str, call: Callable) -> None:
     if device is not None:  # before the objective (and torch) is imported here
         os.environ["CUDA_VISIBLE_DEVICES"] = device
     fn = pickle.loads(payload)
@@ -111,14 +122,14 @@ def _process_main(conn, payload: bytes, device: Optional[str], name: str) -> Non
             return
         if arch is None:
             return
-        conn.send(evaluate_one(fn, arch, name))
+        conn.send(call(fn, arch, name))
 
 
 class _Worker:
-    def __init__(self, ctx, payload: bytes, device: Optional[str], name: str):
+    def __init__(self, ctx, payload: bytes, device: Optional[str], name: str, call: Callable):
         parent, child = ctx.Pipe()
         self.name, self.device = name, device
-        self.process = ctx.Process(target=_process_main, args=(child, payload, device, name), daemon=True,
+        self.process = ctx.Process(target=_process_main, args=(child, payload, device, name, call), daemon=True,
                                    name=name)
         self.process.start()
         child.close()
@@ -130,9 +141,11 @@ class _Worker:
 class ProcessEvaluator:
     """One spawned process per worker, each fed one architecture at a time through its own pipe,
     so that a worker that dies is known by name and its evaluation can be retried. ``devices``:
-    worker i sees only ``devices[i % len(devices)]`` (as CUDA_VISIBLE_DEVICES)."""
+    worker i sees only ``devices[i % len(devices)]`` (as CUDA_VISIBLE_DEVICES). ``call``: how a
+    worker applies ``fn`` (:func:`evaluate_one`, or :func:`run_task` for other work)."""
 
-    def __init__(self, fn: Callable, workers: int, devices: Optional[Sequence] = None):
+    def __init__(self, fn: Callable, workers: int, devices: Optional[Sequence] = None,
+                 call: Callable = evaluate_one):
         import multiprocessing
 
         try:
@@ -142,25 +155,32 @@ class ProcessEvaluator:
                             f"not pickle ({type(err).__name__}: {err}): use a module-level function, or "
                             f"executor='thread'") from None
         self.ctx = multiprocessing.get_context("spawn")
+        self.call = call
         self.devices = [str(d) for d in devices] if devices else None
         self.workers = [self._start(i) for i in range(workers)]
 
     def _start(self, i: int) -> _Worker:
         device = self.devices[i % len(self.devices)] if self.devices else None
-        return _Worker(self.ctx, self.payload, device, f"process-{i}" + (f"-gpu{device}" if device else ""))
+        return _Worker(self.ctx, self.payload, device, f"process-{i}" + (f"-gpu{device}" if device else ""),
+                       self.call)
+
+    @property
+    def busy(self) -> int:
+        return sum(w.busy for w in self.workers)
 
     def submit(self, arch) -> None:
         worker = next(w for w in self.workers if not w.busy)
         worker.conn.send(arch)
         worker.arch, worker.busy = arch, True
 
-    def wait(self) -> List[Outcome]:
+    def wait(self, timeout: Optional[float] = None) -> List[Outcome]:
+        """Outcomes of the evaluations that finished (at least one, unless ``timeout`` passed)."""
         from multiprocessing.connection import wait
 
         busy = [w for w in self.workers if w.busy]
         if not busy:
             return []
-        ready = set(wait([w.conn for w in busy] + [w.process.sentinel for w in busy]))
+        ready = set(wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout))
         out = []
         for i, w in enumerate(self.workers):
             if not w.busy or (w.conn not in ready and w.process.sentinel not in ready):

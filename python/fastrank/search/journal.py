@@ -5,6 +5,8 @@ value or the failure's error, seconds, worker).
 Each line goes to the file in one ``write`` on an append-only descriptor, then ``fsync``: a
 killed run leaves whole records. On opening, a trailing partial line (a write the kernel did
 not finish) is cut off; any other line that is not a record is refused with its line number.
+A record's ``t`` is the run's elapsed time, so that a resumed run's seconds include the time
+spent before it stopped.
 A journal of another run is refused, never overwritten.
 """
 from __future__ import annotations
@@ -101,8 +103,9 @@ class Journal:
             os.close(fd)
 
     def add(self, number: int, arch: str, value: Optional[float], error: Optional[str], seconds: float,
-            worker: Optional[str]) -> None:
+            worker: Optional[str], elapsed: float) -> None:
+        """A query: ``seconds`` its evaluation took, ``elapsed`` the run's time when it came back."""
         record = {"n": number, "arch": arch, "value": value, "error": error, "seconds": float(seconds),
-                  "worker": worker}
+                  "worker": worker, "t": round(float(elapsed), 6)}
         self._append(_encode(record))
         self.records.append(record)

@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import os
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from multiprocessing import get_context
+import time
 from typing import Callable, List, Optional, Sequence, Tuple
 
 from .result import SearchResult
@@ -21,8 +20,9 @@ def _single_threaded() -> None:
     fastrank.set_num_threads(1)
 
 
-def _run_job(job: dict) -> SearchResult:
-    return run(**job)
+def _run_job(numbered: Tuple[int, dict]) -> SearchResult:
+    _single_threaded()
+    return run(**numbered[1])
 
 
 def run_many(jobs: Sequence[dict], workers: Optional[int] = None, progress: bool = True,
@@ -30,22 +30,29 @@ def run_many(jobs: Sequence[dict], workers: Optional[int] = None, progress: bool
              ) -> Tuple[List[SearchResult], bool]:
     """Runs ``search.run(**job)`` for every job; returns (results in job order, interrupted).
 
-    ``workers``: processes (default: all cores); with 1 (or one job) the runs stay in this
-    process and a single run shows its own per-query progress bar. Ctrl-C stops the grid:
-    finished runs are kept, and runs in flight come back partial (``interrupted=True``).
+    ``workers``: processes (default: all cores), the search's worker processes
+    (:class:`~fastrank.search.evaluators.ProcessEvaluator`); with 1 (or one job) the runs stay
+    in this process and a single run shows its own per-query progress bar. Ctrl-C stops the
+    grid: finished runs are kept, and runs in flight come back partial (``interrupted=True``).
     ``on_result(results so far)`` is called as each run finishes (a caller writes them)."""
     from tqdm.auto import tqdm
 
+    from .evaluators import ProcessEvaluator, run_task
+
     workers = (os.cpu_count() or 1) if workers is None else workers
     results: List[Optional[SearchResult]] = [None] * len(jobs)
+
+    def finished(index: int, result: SearchResult) -> None:
+        results[index] = result
+        bar.update()
+        if on_result is not None:
+            on_result([r for r in results if r is not None])
+
     if workers == 1 or len(jobs) == 1:
         bar = tqdm(total=len(jobs), desc=desc, unit="run", disable=not progress or len(jobs) == 1)
         try:
             for i, job in enumerate(jobs):
-                results[i] = run(progress=progress and len(jobs) == 1, **job)
-                bar.update()
-                if on_result is not None:
-                    on_result([r for r in results if r is not None])
+                finished(i, run(progress=progress and len(jobs) == 1, **job))
                 if results[i].interrupted:
                     return [r for r in results if r is not None], True
         except KeyboardInterrupt:
@@ -53,29 +60,34 @@ def run_many(jobs: Sequence[dict], workers: Optional[int] = None, progress: bool
         finally:
             bar.close()
         return list(results), False
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=get_context("spawn"),
-                               initializer=_single_threaded)
-    futures = {pool.submit(_run_job, job): i for i, job in enumerate(jobs)}
+    evaluator = ProcessEvaluator(_run_job, min(workers, len(jobs)), call=run_task)
     bar = tqdm(total=len(jobs), desc=desc, unit="run", disable=not progress)
-    pending, interrupted = set(futures), False
+    pending = list(enumerate(jobs))
+    interrupted = False
+
+    def collect(outcomes) -> None:
+        for outcome in outcomes:
+            if outcome.died:
+                raise RuntimeError(f"a search worker process died: {outcome.error}")
+            if outcome.error is not None:
+                raise outcome.error
+            finished(outcome.arch[0], outcome.value)
+
     try:
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                results[futures[future]] = future.result()
-                bar.update()
-                if on_result is not None:
-                    on_result([r for r in results if r is not None])
+        while pending or evaluator.busy:
+            while pending and evaluator.busy < len(evaluator.workers):
+                evaluator.submit(pending.pop(0))
+            collect(evaluator.wait())
     except KeyboardInterrupt:
         interrupted = True
-        for future in pending:
-            future.cancel()
         # the workers got the same Ctrl-C: their runs come back as partial results
-        finished, _ = wait([f for f in pending if not f.cancelled()], timeout=10)
-        for future in finished:
-            if future.exception() is None:
-                results[futures[future]] = future.result()
+        deadline = time.monotonic() + 10
+        try:
+            while evaluator.busy and time.monotonic() < deadline:
+                collect(evaluator.wait(timeout=max(0.0, deadline - time.monotonic())))
+        except (KeyboardInterrupt, RuntimeError):
+            pass
     finally:
         bar.close()
-        pool.shutdown(wait=not interrupted, cancel_futures=True)
+        evaluator.shutdown()
     return [r for r in results if r is not None], interrupted

@@ -1,4 +1,5 @@
-"""Where the study's cells run: local processes (one per core) or a Ray cluster.
+"""Where the study's cells run: local processes (one per core, the search's worker processes of
+:mod:`fastrank.search.evaluators`) or a Ray cluster (joined as the search joins it).
 
 Every cell's result comes back on its own, as it finishes, and the caller writes it at once:
 an interruption loses only the cells still running. Local processes take one cell per task
@@ -11,8 +12,6 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from multiprocessing import get_context
 from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
 from .grid import Cell
@@ -65,6 +64,10 @@ def run_cell(cell: Cell, loss, cell_fn: Callable) -> Done:
         return [(cell, cell_fn(cell, loss))]
 
 
+def _run_item(cell_fn: Callable, item) -> Done:
+    return run_cell(item[0], item[1], cell_fn)
+
+
 def stream_batch(batch: Batch, cell_fn: Callable):
     """A Ray generator task: each cell of the batch, yielded as it finishes."""
     for cell, loss in batch:
@@ -87,17 +90,31 @@ class LocalExecutor:
             for cell, loss in work:
                 yield run_cell(cell, loss, cell_fn)
             return
-        pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
-        clean = False
+        from functools import partial
+
+        from ..search.evaluators import ProcessEvaluator, run_task
+
+        # the search's worker processes: one cell at a time each, a dead worker named
+        evaluator = ProcessEvaluator(partial(_run_item, cell_fn), min(self.workers, len(work)), call=run_task)
         try:
-            pending = {pool.submit(run_cell, cell, loss, cell_fn) for cell, loss in work}
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    yield future.result()
-            clean = True
+            pending = list(work)
+            for _ in range(min(self.workers, len(pending))):
+                evaluator.submit(pending.pop(0))
+            while True:
+                outcomes = evaluator.wait()
+                if not outcomes:
+                    return
+                for outcome in outcomes:
+                    if outcome.died:
+                        raise RuntimeError(f"a study worker process died on cell {outcome.arch[0].key}: "
+                                           f"{outcome.error}")
+                    if outcome.error is not None:
+                        raise outcome.error
+                    if pending:
+                        evaluator.submit(pending.pop(0))
+                    yield outcome.value
         finally:
-            pool.shutdown(wait=clean, cancel_futures=True)
+            evaluator.shutdown()
 
 
 class RayExecutor:
