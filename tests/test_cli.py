@@ -63,6 +63,17 @@ def test_parallel_workers_give_the_same_runs(tmp_path):
     (["--seeds", "5-2"], "empty seed range"),
     (["--budget", "0"], "positive int"),
     (["--protocol", "train"], ("invalid choice: 'train'", "valid", "test")),
+    (["--loss", "LambdaRank:k=abc"], "k must be an int"),  # a loss hyperparameter, before any run
+    (["--loss", "pw:"], "write pw"),
+    (["--loss", "sum:MSE=1,MSE=2"], "MSE appears twice"),
+    (["--strategy", "random", "random"], "repeated"),
+    (["--seeds", "1,,2"], "empty item"),
+    (["--seeds", "1000000000000"], "more than 100,000 seeds"),
+    (["--strategy", "random", "--n-init", "3"], "no chosen strategy"),
+    (["--strategy", "acenas", "--rounds", "0"], "positive int"),
+    (["--strategy", "proxy-validation", "--alpha-lr", "1e300"], "up to 1e6"),
+    (["--strategy", "predictor", "--pretrain", "nope"], "--pretrain"),
+    (["--executor", "ray", "--seeds", "2", "--workers", "2"], "--executor is for the evaluations of one run"),
 ])
 def test_bad_options_are_usage_errors_and_write_nothing(tmp_path, args, message):
     out = tmp_path / "out"
@@ -128,6 +139,31 @@ def test_ctrl_c_keeps_the_partial_run(tmp_path):
     assert len(runs) == 1 and runs[0]["interrupted"] == "True" and 1 <= int(runs[0]["queries"]) < 100
     assert len(read(out / "trace.csv")) == int(runs[0]["queries"])
     assert "architecture" in stdout
+    assert f"--resume {out}" in stderr
+    resumed = fastrank("search", "--resume", str(out), "--quiet")  # the run goes on from its journal
+    assert resumed.returncode == 0, resumed.stderr
+    runs = read(out / "runs.csv")
+    assert len(runs) == 1 and runs[0]["interrupted"] == "False" and runs[0]["queries"] == "100"
+    whole = fastrank("search", "--budget", "100", "--epochs", "400", "--quiet")  # the same run, uninterrupted
+    assert runs[0]["arch"] in whole.stdout
+
+
+def test_out_is_checked_before_any_work_and_never_replaced(tmp_path):
+    out = tmp_path / "out"
+    first = fastrank("search", "--budget", "8", "--strategy", "random", "--seeds", "2", "--quiet", "--out", str(out))
+    assert first.returncode == 0, first.stderr
+    before = (out / "runs.csv").read_bytes()
+    for args, message in ((["--budget", "8", "--out", str(out)], "holds a search already: continue it with --resume"),
+                          (["--out", str(out / "runs.csv")], "is a file, not a folder"),
+                          (["--resume", str(tmp_path)], "no search in"),
+                          (["--resume", str(out), "--budget", "9"], "takes no other options")):
+        done = fastrank("search", "--quiet", *args)
+        assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert (out / "runs.csv").read_bytes() == before
+    again = fastrank("search", "--resume", str(out), "--quiet")  # finished runs: nothing to do, same rows
+    assert again.returncode == 0, again.stderr
+    keep = lambda rows: [(r["seed"], r["arch"], r["query_value"]) for r in rows]  # noqa: E731
+    assert keep(read(out / "runs.csv")) == keep(csv.DictReader(before.decode().splitlines()))
 
 
 def test_a_closed_pipe_is_not_an_error():

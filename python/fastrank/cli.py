@@ -13,6 +13,7 @@ from typing import List, Optional
 __all__ = ["main", "parse_seeds"]
 
 DEFAULT_BENCHMARK = "nb201/cifar10"
+MAX_SEEDS = 100_000  # a grid larger than this is a typo, not a plan
 
 
 def parse_seeds(text: str) -> List[int]:
@@ -20,14 +21,21 @@ def parse_seeds(text: str) -> List[int]:
     text = text.strip()
     try:
         if "," in text:
-            seeds = [int(part) for part in text.split(",") if part.strip()]
+            parts = text.split(",")
+            if not all(part.strip() for part in parts):
+                raise argparse.ArgumentTypeError(f"bad --seeds {text!r}: an empty item in the list")
+            seeds = [int(part) for part in parts]
         elif "-" in text[1:]:
             a, b = text.split("-", 1)
+            if int(b) - int(a) >= MAX_SEEDS:
+                raise argparse.ArgumentTypeError(f"bad --seeds {text!r}: more than {MAX_SEEDS:,} seeds")
             seeds = list(range(int(a), int(b) + 1))
             if not seeds:
                 raise argparse.ArgumentTypeError(f"empty seed range {text!r} (write a-b with a <= b)")
         else:
             count = int(text)
+            if count > MAX_SEEDS:
+                raise argparse.ArgumentTypeError(f"bad --seeds {text!r}: more than {MAX_SEEDS:,} seeds")
             if count < 1:
                 raise argparse.ArgumentTypeError(f"a seed count must be positive, got {count}")
             seeds = list(range(count))
@@ -225,15 +233,15 @@ def _prepare_out(out: Path, argv: List[str]) -> None:
     """A new run folder, checked before any work: refuses a file, an unwritable place and a
     folder that holds a search already (that one is continued with --resume)."""
     if out.exists() and not out.is_dir():
-        raise SystemExit(f"fastrank: --out {out}: not a folder")
+        raise ValueError(f"argument --out: {out} is a file, not a folder")
     if out.is_dir() and any((out / name).exists() for name in OUT_FILES):
-        raise SystemExit(f"fastrank: --out {out} holds a search already: continue it with --resume {out}, "
+        raise ValueError(f"argument --out: {out} holds a search already: continue it with --resume {out}, "
                          f"or choose another folder")
     try:
         (out / "journals").mkdir(parents=True, exist_ok=True)
         _write_atomic(out / "command.json", json.dumps({"argv": argv}, indent=1) + "\n")
     except OSError as err:
-        raise SystemExit(f"fastrank: --out {out}: cannot write there ({err.strerror or err})") from None
+        raise ValueError(f"argument --out: cannot write in {out} ({err.strerror or err})") from None
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -245,16 +253,16 @@ def _write_atomic(path: Path, text: str) -> None:
 def _resume_argv(folder: Path, argv: List[str]) -> List[str]:
     """The command line of the search in ``folder``, for --resume (which takes no other option)."""
     if len([a for a in argv if a.startswith("-") and a != "--quiet"]) > 1:
-        raise SystemExit("fastrank: --resume takes no other options: the search continues with its own "
+        raise ValueError("argument --resume: it takes no other options; the search continues with its own "
                          f"(in {folder / 'command.json'})")
     try:
         saved = json.loads((folder / "command.json").read_text())["argv"]
-        if not isinstance(saved, list) or not all(isinstance(a, str) for a in saved):
+        if not isinstance(saved, list) or not all(isinstance(a, str) for a in saved) or "--resume" in saved:
             raise ValueError
     except FileNotFoundError:
-        raise SystemExit(f"fastrank: --resume {folder}: no search there (no command.json)") from None
+        raise ValueError(f"argument --resume: no search in {folder} (no command.json)") from None
     except (ValueError, KeyError, TypeError, OSError):
-        raise SystemExit(f"fastrank: --resume {folder}: command.json is not a fastrank search's") from None
+        raise ValueError(f"argument --resume: {folder / 'command.json'} is not a fastrank search's") from None
     return saved
 
 
@@ -275,7 +283,10 @@ def _search(parser, args, argv: List[str]) -> int:
     resuming = args.resume is not None
     if resuming:
         folder = args.resume
-        saved = _resume_argv(folder, argv)
+        try:
+            saved = _resume_argv(folder, argv)
+        except ValueError as err:
+            parser.error(str(err))
         _imports(saved)
         args = parser.parse_args(saved)
         args.out = folder  # the folder as named now (it may have moved since)
@@ -283,7 +294,10 @@ def _search(parser, args, argv: List[str]) -> int:
     jobs = _jobs(args)
     if args.out is not None:
         if not resuming:
-            _prepare_out(args.out, argv)
+            try:
+                _prepare_out(args.out, argv)
+            except ValueError as err:
+                parser.error(str(err))
         for job in jobs:
             path = args.out / "journals" / f"{_run_key(job)}.jsonl"
             job["resume" if resuming and path.exists() and path.stat().st_size else "journal"] = str(path)

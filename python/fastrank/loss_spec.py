@@ -60,7 +60,10 @@ def parse_loss(spec, *, task: str = "", switch_at: Optional[int] = None) -> torc
         if "@" in body:
             body, _, number = body.rpartition("@")
             at = _switch(number, spec)
-        body = body[1:] if body.startswith(":") else body
+        if body.startswith(":"):
+            body = body[1:]
+            if not body.strip():
+                raise ValueError(f"bad loss {spec!r}: write pw (the seed study's pair) or pw:WARMUP,FOCUS@N")
         if body:
             parts = [p.strip() for p in body.split(",")]
             if len(parts) != 2 or not all(parts):
@@ -82,7 +85,10 @@ def parse_loss(spec, *, task: str = "", switch_at: Optional[int] = None) -> torc
                 raise ValueError(f"bad loss {spec!r}: weight {weight!r} is not a number") from None
             if not math.isfinite(w):
                 raise ValueError(f"bad loss {spec!r}: weights must be finite")
-            terms[_canonical(name.strip())] = w
+            key = _canonical(name.strip())
+            if key in terms:
+                raise ValueError(f"bad loss {spec!r}: {key} appears twice")
+            terms[key] = w
         return WeightedSum(terms)
     name, colon, body = text.partition(":")
     if colon:

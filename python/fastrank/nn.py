@@ -99,6 +99,9 @@ class RankingLoss(torch.nn.Module):
             raise TypeError(f"{self.name} takes hyperparameters {sorted(accepted)}, not {sorted(unknown)}")
         self.reduction = reduction
         self.hyper = dict(hyper)
+        if hyper:  # a bad value (LambdaRank:k=abc) is refused here, by the loss's own checks, not mid-search
+            probe = torch.tensor([0.0, 1.0, 0.5], dtype=torch.float64)
+            self.fn(probe, probe.flip(0), reduction=reduction, **self.hyper)
 
     def forward(self, scores, targets, *, group_sizes=None, mask=None):
         return self.fn(scores, targets, group_sizes=group_sizes, mask=mask, reduction=self.reduction, **self.hyper)
