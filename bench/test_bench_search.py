@@ -81,6 +81,43 @@ def test_search_run(benchmark, impl):
                                  "rank": result.rank, "queries": len(result.queries)})
 
 
+def strategy_alone() -> list:
+    """The default search without the driver: its strategy asked and told in a bare loop (no
+    budget accounting, cache, journal or evaluator). Against search.run, this is the driver's
+    cost on a table search."""
+    from fastrank.loss_spec import parse_loss
+    from fastrank.search import BenchmarkTask, CandidatePool, Context, History, Query
+
+    task = BenchmarkTask.load(BENCH, "test")
+    history = History(task.space)
+    pool = CandidatePool.of_table(task.space, task.query.archs)
+    loss = parse_loss("pw", task=BENCH, switch_at=BUDGET // 2)
+    strategy = search.get_strategy("predictor")(Context(task.space, pool, history, SEED, BUDGET, loss, task.query))
+    while len(history.queries) < BUDGET:
+        for arch in strategy.ask(1):
+            history.start(arch)
+            value = task.query.query(arch)
+            history.record(Query(len(history.queries) + 1, arch, value, 0.0))
+            strategy.tell(arch, value)
+    return [q.arch for q in history.queries]
+
+
+@pytest.mark.parametrize("impl", ["driver", "strategy_alone"])
+def test_search_driver_cost(benchmark, impl):
+    found = []
+
+    def driver():
+        found.append([q.arch for q in search.run(BENCH, strategy="predictor", budget=BUDGET, seed=SEED,
+                                                 protocol="test").queries])
+
+    def alone():
+        found.append(strategy_alone())
+
+    run(benchmark, f"the driver's cost: predictor-guided search, {BENCH} test protocol, budget {BUDGET}, {SUFFIX}",
+        impl, BUDGET, driver if impl == "driver" else alone, slow=True, rounds=3)
+    assert all(f == found[0] for f in found)  # every round made the same queries
+
+
 @pytest.mark.parametrize("impl", list(CLASSES))
 def test_predictor_fit(benchmark, impl, table):
     archs, values = fit_sample(table)

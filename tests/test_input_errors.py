@@ -312,3 +312,61 @@ def test_margins_beyond_the_dtype_are_refused():
         with pytest.raises(ValueError, match="exceeds the largest torch.float32"):
             call(s, y)
         assert math.isfinite(float(call(s.double(), y.double())))  # float64 holds it
+
+
+# --- values near the float range, and saved predictors that lie (the adversarial round) ----------
+def _nb201_sample(n=30):
+    import numpy as np
+
+    from fastrank import benchmarks
+
+    table = benchmarks.load("nb201/cifar10")
+    return table.archs[:n], np.asarray(table.values[:n], dtype=np.float64)
+
+
+def test_huge_finite_targets_and_weak_labels_do_not_overflow():
+    import numpy as np
+
+    archs, y = _nb201_sample()
+    small = fastrank.Predictor("nb201", seed=0, epochs=5).fit(archs, y, loss="MSE").predict(archs)
+    huge = fastrank.Predictor("nb201", seed=0, epochs=5).fit(archs, y * 1e300, loss="MSE").predict(archs)
+    assert np.all(np.isfinite(huge))
+    np.testing.assert_allclose(huge / 1e300, small, rtol=1e-6)
+    weak = fastrank.Predictor("nb201", seed=0, epochs=5).pretrain(archs, {"w": y * 1e200}, epochs=2)
+    assert np.all(np.isfinite(weak.predict_weak(archs)["w"]))
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda c: c.update(target_std=float("nan")), "target_std must be a positive finite number"),
+    (lambda c: c.update(target_std=-1.0), "target_std must be a positive finite number"),
+    (lambda c: c.update(width=c["width"] * 2), "damaged or mismatched"),
+    (lambda c: c.update(layers=c["layers"] + 1), "damaged or mismatched"),
+    (lambda c: c.update(space="darts"), "damaged or mismatched"),
+    (lambda c: c.update(encoder="gin"), "damaged or mismatched"),
+    (lambda c: c.pop("width"), "missing 'width'"),
+])
+def test_a_saved_predictor_that_lies_is_refused(tmp_path, change, message):
+    import json
+
+    import torch
+
+    archs, y = _nb201_sample()
+    path = tmp_path / "p.pt"
+    fastrank.Predictor("nb201", seed=0, epochs=2, width=16, layers=2).fit(archs, y, loss="MSE").save(path)
+    state = torch.load(path, weights_only=True)
+    config = json.loads(state["config"])
+    change(config)
+    state["config"] = json.dumps(config)
+    torch.save(state, path)
+    with pytest.raises(ValueError, match=message):
+        fastrank.Predictor.load(path)
+
+
+@pytest.mark.parametrize("config", ["[1, 2]", "null", '"text"'])
+def test_a_saved_predictor_with_a_config_that_is_not_an_object_is_refused(tmp_path, config):
+    import torch
+
+    path = tmp_path / "p.pt"
+    torch.save({"config": config}, path)
+    with pytest.raises(ValueError, match="not a saved fastrank Predictor"):
+        fastrank.Predictor.load(path)

@@ -263,3 +263,13 @@ def test_options_are_checked_from_python_and_the_command_line():
         with pytest.raises(SystemExit) as stop:
             main(["search", *argv])
         assert stop.value.code == 2, message
+
+
+def test_small_budgets_fit_once_two_results_are_back():
+    """acenas at a budget under 2 × rounds (a first round of one), and n_init=1: the strategy
+    draws one more at random instead of fitting on a single result."""
+    for strategy, options in (("acenas", {"pretrain_epochs": 1}), ("predictor", {"n_init": 1}),
+                              ("evolution", {"n_init": 1})):
+        result = search.run("nb201/cifar10", strategy, budget=12, seed=0,
+                            **{**options, "predictor": {"epochs": 3}})
+        assert len(result.queries) == 12, strategy

@@ -35,6 +35,8 @@ from ._checks import check_int
 
 __all__ = ["Predictor", "ENCODERS"]
 
+_LARGE = 1e150  # beyond this, a value's square overflows float64
+
 ENCODERS = ("gcn", "gin", "mlp", "gae")
 _FORMAT = "fastrank.Predictor/1"
 _PRETRAIN_SALT = 7919  # pretraining's models start from other draws than fit's
@@ -272,10 +274,13 @@ class Predictor:
         lr = self.lr if lr is None else _positive_real(lr, "lr")
         loss_fn = _graded(resolve_loss(loss, n_labelled=len(archs), space=self.space.name))
         adj, ops, mask = self._graphs(archs)
-        mean, std = float(y.mean()), float(y.std())
-        std = std if std > 0 else 1.0
-        z = torch.as_tensor((y - mean) / std, dtype=self.dtype, device=self.device)
-        self.target_mean, self.target_std = mean, std
+        # values beyond 1e150 are standardised as y / max|y| first: their squares would overflow
+        scale = float(np.abs(y).max())
+        scale = scale if scale > _LARGE else 1.0
+        unit = y / scale
+        unit_std = float(unit.std()) or 1.0
+        z = torch.as_tensor((unit - unit.mean()) / unit_std, dtype=self.dtype, device=self.device)
+        self.target_mean, self.target_std = float(unit.mean()) * scale, unit_std * scale
         bar = _bar(progress, self.ensemble * epochs, "fit")
         models = []
         try:
@@ -470,7 +475,21 @@ class Predictor:
         except Exception as err:  # a foreign or corrupted file: say which
             raise ValueError(f"{str(path)!r} is not a saved fastrank Predictor ({type(err).__name__}: {err})") from None
         if not isinstance(config, dict) or config.get("format") != _FORMAT:
-            raise ValueError(f"{str(path)!r} is not a saved fastrank Predictor (format {config.get('format')!r})")
+            shown = config.get("format") if isinstance(config, dict) else type(config).__name__
+            raise ValueError(f"{str(path)!r} is not a saved fastrank Predictor (format {shown!r})")
+        try:
+            return cls._from_state(path, state, config, device)
+        except ValueError as err:
+            if str(err).startswith(repr(str(path))):
+                raise
+            raise ValueError(f"{str(path)!r}: a damaged or mismatched saved Predictor ({err})") from None
+        except (KeyError, TypeError, AttributeError, RuntimeError, IndexError) as err:
+            # a missing key, a wrong type, weights of another shape: the file does not hold what it claims
+            what = f"missing {err}" if isinstance(err, KeyError) else f"{type(err).__name__}: {str(err).splitlines()[0]}"
+            raise ValueError(f"{str(path)!r}: a damaged or mismatched saved Predictor ({what})") from None
+
+    @classmethod
+    def _from_state(cls, path, state, config, device) -> "Predictor":
         space = _proteins_space() if config["space"] == "nasbench_graph_proteins" else get_space(config["space"])
         predictor = cls(space, config["encoder"], config["ensemble"], config["seed"], width=config["width"],
                         layers=config["layers"], hidden=config["hidden"], lr=config["lr"],
@@ -478,6 +497,10 @@ class Predictor:
                         device=device, dtype=torch.float64 if config["dtype"] == "float64" else torch.float32,
                         native=bool(config.get("native", True)))
         predictor.target_mean, predictor.target_std = float(config["target_mean"]), float(config["target_std"])
+        if not (math.isfinite(predictor.target_mean) and math.isfinite(predictor.target_std)
+                and predictor.target_std > 0):
+            raise ValueError(f"{str(path)!r}: target_std must be a positive finite number and target_mean finite, "
+                             f"got {predictor.target_std!r} and {predictor.target_mean!r}")
         names = tuple(config.get("weak_labels", ()))
         for key, outputs in (("models", 1), ("pretrained", len(names))):
             models = state.get(key, [])
@@ -497,6 +520,9 @@ class Predictor:
             predictor.weak_label_names = names
             predictor.weak_label_mean = np.array(config["weak_label_mean"], dtype=np.float64)
             predictor.weak_label_std = np.array(config["weak_label_std"], dtype=np.float64)
+            if not (np.all(np.isfinite(predictor.weak_label_mean)) and np.all(np.isfinite(predictor.weak_label_std))
+                    and np.all(predictor.weak_label_std > 0)):
+                raise ValueError(f"{str(path)!r}: weak label statistics must be finite, with positive spreads")
             predictor.pretrain_history = list(config.get("pretrain_history", []))
         return predictor
 

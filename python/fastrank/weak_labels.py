@@ -58,14 +58,17 @@ def standardise_weak_labels(labels: Mapping[str, object], n: int) -> Tuple[Tuple
         known = column[~np.isnan(column)]
         if known.size < 2:
             raise ValueError(f"weak label {name!r} has fewer than 2 known values")
-        if known.std() == 0:
+        if known.max() == known.min():
             raise ValueError(f"weak label {name!r} is constant: there is nothing to learn from it")
         names.append(name)
         columns.append(column)
     table = np.stack(columns, axis=1)
-    mean = np.nanmean(table, axis=0)
-    std = np.nanstd(table, axis=0)
-    return tuple(names), (table - mean) / std, mean, std
+    # a column beyond 1e150 is scaled by its largest magnitude first: its squares would overflow
+    largest = np.nanmax(np.abs(table), axis=0)
+    scale = np.where(largest > 1e150, largest, 1.0)
+    unit = table / scale
+    unit_mean, unit_std = np.nanmean(unit, axis=0), np.nanstd(unit, axis=0)
+    return tuple(names), (unit - unit_mean) / unit_std, unit_mean * scale, unit_std * scale
 
 
 def masked_multihead_mse(scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
