@@ -171,3 +171,34 @@ def test_a_closed_pipe_is_not_an_error():
     done = subprocess.run(f"{sys.executable} -m fastrank benchmarks | head -2", shell=True, capture_output=True,
                           text=True, timeout=300)
     assert len(done.stdout.splitlines()) == 2 and "Traceback" not in done.stderr
+
+
+def test_a_user_data_folder_is_listed_as_it_is_and_a_malformed_table_is_one_line(tmp_path):
+    import os
+
+    from fastrank.benchmarks.table_files import packaged_folder
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "nb201.csv.xz").write_bytes((packaged_folder() / "nb201.csv.xz").read_bytes())
+    env = {**os.environ, "FASTRANK_DATA": str(folder)}
+    listed = subprocess.run([sys.executable, "-m", "fastrank", "benchmarks"], capture_output=True, text=True, env=env,
+                            timeout=300)
+    assert listed.returncode == 0, listed.stderr
+    lines = {line.split()[0]: line for line in listed.stdout.splitlines()[1:]}
+    assert str(folder / "nb201.csv.xz") in lines["nb201/cifar10"]
+    assert "missing: nb101_subset.csv or nb101_subset.csv.xz in" in lines["nb101"]
+    (folder / "nb201.csv").write_text("arch,cifar10_valid\n|none~0|,1,2\n")
+    done = subprocess.run([sys.executable, "-m", "fastrank", "search", "--budget", "5"], capture_output=True,
+                          text=True, env=env, timeout=300)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "nb201.csv" in done.stderr
+
+
+def test_an_unreachable_ray_cluster_is_one_line_not_a_hang(tmp_path):
+    pytest.importorskip("ray")
+    for command in (["study", "--executor", "ray", "--out", str(tmp_path / "s")],
+                    ["search", "--executor", "ray", "--budget", "5"]):
+        done = fastrank(*command, "--address", "127.0.0.1:1")
+        assert done.returncode == 1, done.stderr
+        assert "cannot reach a Ray cluster at 127.0.0.1:1" in done.stderr and "Traceback" not in done.stderr

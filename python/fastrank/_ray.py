@@ -1,8 +1,29 @@
 """Joining Ray, for every part of fastrank that runs work on it (the search's evaluations, the
-loss study's cells): one place for the import error and the connection."""
+loss study's cells): one place for the import error, the connection and its time limit."""
 from __future__ import annotations
 
+import socket
 from typing import Optional
+
+CONNECT_SECONDS = 10.0
+
+
+class RayUnavailable(RuntimeError):
+    """Ray is not installed, or the cluster named cannot be reached."""
+
+
+def _probe(address: str) -> None:
+    """A TCP connection to ``host:port`` (or ``ray://host:port``) within CONNECT_SECONDS: ray.init
+    itself waits for minutes on an address where nothing answers."""
+    target = address.split("://", 1)[-1]
+    host, sep, port = target.rpartition(":")
+    if not sep or not port.isdigit():
+        return  # "auto" and other forms: left to Ray
+    try:
+        socket.create_connection((host or "127.0.0.1", int(port)), timeout=CONNECT_SECONDS).close()
+    except OSError as err:
+        raise RayUnavailable(f"cannot reach a Ray cluster at {address} within {CONNECT_SECONDS:.0f} s "
+                             f"({err.strerror or err})") from None
 
 
 def connect(address: Optional[str] = None):
@@ -11,7 +32,9 @@ def connect(address: Optional[str] = None):
     try:
         import ray
     except ImportError:
-        raise RuntimeError("this needs Ray: pip install 'fastrank[ray]'") from None
+        raise RayUnavailable("this needs Ray: pip install 'fastrank[ray]'") from None
     if not ray.is_initialized():
+        if address is not None:
+            _probe(address)
         ray.init(address=address, include_dashboard=False, log_to_driver=False)
     return ray

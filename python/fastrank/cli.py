@@ -135,6 +135,8 @@ def _check(parser: argparse.ArgumentParser, args) -> None:
             BenchmarkTask.load(name, args.protocol)
         except FileNotFoundError as err:  # an optional package (pip install '.[nas]') or a data file is missing
             raise SystemExit(f"fastrank: {name}: {err}") from None
+        except ValueError as err:  # a malformed table in the data folder the user named
+            parser.exit(2, f"fastrank: {name}: {err}\n")
     unused = unused_flags(args, args.strategy)
     if unused:
         parser.error(f"argument {unused[0]}: no chosen strategy ({', '.join(args.strategy)}) takes it")
@@ -277,6 +279,7 @@ def _write_results(results, out: Path, final: bool) -> None:
 
 
 def _search(parser, args, argv: List[str]) -> int:
+    from ._ray import RayUnavailable
     from .search import JournalError, TooManyFailures, report
     from .search.parallel import run_many
 
@@ -311,7 +314,7 @@ def _search(parser, args, argv: List[str]) -> int:
     try:
         results, interrupted = run_many(jobs, 1 if len(jobs) == 1 else args.workers, progress=not args.quiet,
                                         on_result=on_result)
-    except (TooManyFailures, JournalError) as err:
+    except (TooManyFailures, JournalError, RayUnavailable) as err:
         raise SystemExit(f"fastrank: {err}") from None
     interrupted = interrupted or any(r.interrupted for r in results)
     if results:
@@ -335,7 +338,12 @@ def _benchmarks() -> int:
 
     rows = [("name", "space", "size", "metrics", "weak labels", "source")]
     for e in catalog():
-        source = e.source if e.available else f"{e.source} (not installed: {e.needs})"
+        if e.available:
+            source = e.source
+        elif e.source.startswith("PyPI"):
+            source = f"{e.source} (not installed: {e.needs})"
+        else:
+            source = f"missing: {e.needs}"
         weak = list(e.weak_labels)
         weak = ", ".join(weak) if len(weak) <= 4 else ", ".join(weak[:3]) + f", ... ({len(weak)} in all)"
         rows.append((e.name, e.space, f"{e.architectures:,}", ", ".join(e.metrics), weak or "-", source))
@@ -377,6 +385,9 @@ def main(argv: Optional[List[str]] = None) -> int:
             code = _search(parser, args, argv)
         sys.stdout.flush()  # here, not at exit, so that a closed pipe lands in the except below
         return code
+    except KeyboardInterrupt:  # Ctrl-C outside a run (joining a cluster, loading a table): no traceback
+        print("interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # `fastrank benchmarks | head`: the reader left, which is not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0

@@ -24,7 +24,8 @@ NAS_EXTRA = "pip install 'fastrank[nas]'"
 class Entry:
     """One loadable benchmark. ``metrics``: the values of ``load``'s ``metric=`` option where
     it has one (the first is the default), else the one target column. ``available`` is False
-    for a PyPI-backed benchmark whose package is not installed; ``needs`` then says how to get it."""
+    for a PyPI-backed benchmark whose package is not installed, or a table missing from the data
+    folder the user named; ``needs`` then says what is missing."""
 
     name: str
     space: str
@@ -45,20 +46,24 @@ def catalog(data_dir: Optional[str] = None) -> List[Entry]:
     file it would read, or the PyPI package)."""
     folder = table_files.user_folder(data_dir)
 
-    def source(file: str) -> str:
-        return f"packaged {file}.xz" if folder is None else str(folder / file)
+    def table(name: str, space: str, file: str, metrics, weak) -> Entry:
+        """A CSV table's entry: packaged, or the user folder's file (missing: not available)."""
+        if folder is None:
+            return Entry(name, space, ROWS[file], tuple(metrics), tuple(weak), f"packaged {file}.xz")
+        found = next((p for p in (folder / file, folder / (file + ".xz")) if p.is_file()), None)
+        if found is None:
+            return Entry(name, space, ROWS[file], tuple(metrics), tuple(weak), str(folder / file), False,
+                         f"{file} or {file}.xz in {folder}")
+        return Entry(name, space, ROWS[file], tuple(metrics), tuple(weak), str(found))
 
-    entries = [Entry(f"nb201/{d}", NASBench201.name, ROWS["nb201.csv"], ("valid", "test"), ("zen",), source("nb201.csv"))
-               for d in NB201_DATASETS]
+    entries = [table(f"nb201/{d}", NASBench201.name, "nb201.csv", ("valid", "test"), ("zen",)) for d in NB201_DATASETS]
     for space in (TransNASMicro, TransNASMacro):
         file = f"{space.name}.csv"
-        entries += [Entry(f"{space.name}/{t}", space.name, ROWS[file], (f"{t}_valid",), ("zen",), source(file))
-                    for t in TRANSNAS_TASKS]
+        entries += [table(f"{space.name}/{t}", space.name, file, (f"{t}_valid",), ("zen",)) for t in TRANSNAS_TASKS]
     entries += [
-        Entry("nb101", NASBench101.name, ROWS["nb101_subset.csv"], ("cifar10_valid",), NB101_PROXIES, source("nb101_subset.csv")),
-        Entry("nb301", DARTS.name, ROWS["nb301_subset.csv"], ("cifar10_valid",), NB301_PROXIES, source("nb301_subset.csv")),
-        Entry("nasbench_macro", NASBenchMacro.name, ROWS["nasbench_macro.csv"], ("cifar10_test_mean",),
-              ("params", "flops"), source("nasbench_macro.csv")),
+        table("nb101", NASBench101.name, "nb101_subset.csv", ("cifar10_valid",), NB101_PROXIES),
+        table("nb301", DARTS.name, "nb301_subset.csv", ("cifar10_valid",), NB301_PROXIES),
+        table("nasbench_macro", NASBenchMacro.name, "nasbench_macro.csv", ("cifar10_test_mean",), ("params", "flops")),
     ]
     # find_spec locates a package without importing it (or unpickling its data).
     has_analog = importlib.util.find_spec("analognasbench") is not None
