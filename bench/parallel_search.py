@@ -101,7 +101,8 @@ class VirtualClock:
         self.heap.clear()
 
 
-def one_run(dataset: str, seed: int, workers: int, mode: str, executor: str, budget: int, mean: float) -> dict:
+def one_run(dataset: str, seed: int, workers: int, mode: str, executor: str, budget: int, mean: float,
+            num_cpus: float = 1.0) -> dict:
     from fastrank import search
     from fastrank.search.driver import EvaluationOptions
     from fastrank.search.runner import drive
@@ -114,7 +115,7 @@ def one_run(dataset: str, seed: int, workers: int, mode: str, executor: str, bud
         result = drive(s, EvaluationOptions(workers=workers), evaluator=clock)
         seconds = clock.now
     else:
-        result = drive(s, EvaluationOptions(workers=workers, executor=executor))
+        result = drive(s, EvaluationOptions(workers=workers, executor=executor, num_cpus=num_cpus))
         seconds = time.perf_counter() - start
     test = objective.task().report_value(result.arch)
     return {"mode": mode, "executor": executor if mode == "real" else "virtual", "dataset": dataset, "seed": seed,
@@ -146,12 +147,14 @@ def main(argv=None) -> None:
     parser.add_argument("--budget", type=int, default=100)
     parser.add_argument("--mean-seconds", type=float, default=1.0)
     parser.add_argument("--processes", type=int, default=1, help="virtual mode: runs side by side")
+    parser.add_argument("--num-cpus", type=float, default=1.0,
+                        help="Ray: CPUs reserved per evaluation (a sleep needs none: 0.25 lets 8 run on 2 cores)")
     args = parser.parse_args(argv)
     executors = args.executors if args.mode == "real" else ["virtual"]
-    jobs = [(d, seed, w, args.mode, e, args.budget, args.mean_seconds)
+    jobs = [(d, seed, w, args.mode, e, args.budget, args.mean_seconds, args.num_cpus)
             for e in executors for d in args.datasets for seed in args.seeds for w in args.workers]
     OUT.mkdir(exist_ok=True)
-    path = OUT / f"{args.mode}.csv"
+    path = OUT / f"{args.mode}{'_' + '_'.join(args.executors) if args.mode == 'real' else ''}.csv"
     rows = []
     from tqdm import tqdm
 
