@@ -40,7 +40,7 @@ class Counter:
         return self.fn(arch)
 
 
-@pytest.mark.parametrize("strategy", search.STRATEGIES)
+@pytest.mark.parametrize("strategy", search.BUILT_IN_STRATEGIES)
 def test_budget_is_spent_exactly_and_nothing_is_paid_twice(strategy):
     evaluate = Counter(conv_count)
     options = fast_options(strategy)
@@ -89,7 +89,7 @@ def test_predictor_search_beats_its_random_start():
 
 def test_a_pool_smaller_than_the_budget_ends_the_run():
     pool = [NASBench201().decode(c) for c in range(0, 15625, 1000)]  # 16 cells
-    for strategy in search.STRATEGIES:
+    for strategy in search.BUILT_IN_STRATEGIES:
         options = fast_options(strategy, len(pool))
         result = search.run(conv_count, strategy, budget=40, seed=0, space="nb201", candidates=pool, **options)
         assert sorted(q.arch for q in result.queries) == sorted(pool)

@@ -26,7 +26,7 @@ def arches(result):
 
 
 # --- parallel evaluation ----------------------------------------------------------------------
-@pytest.mark.parametrize("strategy", list(search.STRATEGIES))
+@pytest.mark.parametrize("strategy", search.BUILT_IN_STRATEGIES)
 def test_threads_keep_workers_busy_and_never_pay_twice(strategy):
     from test_search import fast_options
 

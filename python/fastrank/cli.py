@@ -218,14 +218,21 @@ def _print_one(result) -> None:
     print(f"query value   {result.query_value:.4f}")
     if result.test_value is not None:
         print(f"test value    {result.test_value:.4f}")
-        print(f"rank          {result.rank} of {len(_report_table(result))} in the space")
+        print(f"rank          {result.rank} of {_table_size(result)}")
         print(f"regret        {result.regret:.4f}")
 
 
-def _report_table(result):
+def _table_size(result) -> str:
+    """"15625 in the space" for a table of a whole space; a published sample's rows, and its
+    distinct cells where isomorphic cells have rows of their own (NB101)."""
     from .search import BenchmarkTask
 
-    return BenchmarkTask.load(result.benchmark, result.protocol).report.values
+    table = BenchmarkTask.load(result.benchmark, result.protocol).report
+    if table.space.size is not None and len(table.values) == table.space.size:
+        return f"{len(table.values)} in the space"
+    distinct = len({table.space.identity(a) for a in table.archs})
+    cells = f", {distinct} distinct cells" if distinct != len(table.values) else ""
+    return f"{len(table.values)} rows of the table (a sample of the space{cells})"
 
 
 OUT_FILES = ("command.json", "runs.csv", "trace.csv", "best_so_far.png", "journals")
@@ -346,7 +353,8 @@ def _benchmarks() -> int:
             source = f"missing: {e.needs}"
         weak = list(e.weak_labels)
         weak = ", ".join(weak) if len(weak) <= 4 else ", ".join(weak[:3]) + f", ... ({len(weak)} in all)"
-        rows.append((e.name, e.space, f"{e.architectures:,}", ", ".join(e.metrics), weak or "-", source))
+        size = f"{e.architectures:,}" + (f" ({e.distinct:,} cells)" if e.distinct else "")
+        rows.append((e.name, e.space, size, ", ".join(e.metrics), weak or "-", source))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())

@@ -463,6 +463,7 @@ class Predictor:
 
         state = {"config": json.dumps(self.config()), "models": weights(self.models),
                  "pretrained": weights(self.pretrained_models)}
+        state["checksum"] = _checksum(state)
         torch.save(state, str(path))
 
     @classmethod
@@ -473,10 +474,13 @@ class Predictor:
         except FileNotFoundError:
             raise
         except Exception as err:  # a foreign or corrupted file: say which
-            raise ValueError(f"{str(path)!r} is not a saved fastrank Predictor ({type(err).__name__}: {err})") from None
+            first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+            raise ValueError(f"{str(path)!r} is not a saved fastrank Predictor ({type(err).__name__}: {first})") from None
         if not isinstance(config, dict) or config.get("format") != _FORMAT:
             shown = config.get("format") if isinstance(config, dict) else type(config).__name__
             raise ValueError(f"{str(path)!r} is not a saved fastrank Predictor (format {shown!r})")
+        if "checksum" in state and state["checksum"] != _checksum(state):  # (files before 0.1.0 carry none)
+            raise ValueError(f"{str(path)!r}: the weights or configuration do not match their checksum (a damaged file)")
         try:
             return cls._from_state(path, state, config, device)
         except ValueError as err:
@@ -531,6 +535,21 @@ class Predictor:
         if self.pretrained_models:
             state += f", pretrained on {', '.join(self.weak_label_names)}"
         return f"Predictor({self.space.name}, encoder={self.encoder!r}, ensemble={self.ensemble}, {state})"
+
+
+def _checksum(state: dict) -> str:
+    """SHA-256 of a saved predictor's configuration and every weight (names, shapes, bytes):
+    torch's zip format does not check its records, and a flipped bit in a weight still loads."""
+    import hashlib
+
+    digest = hashlib.sha256(str(state.get("config")).encode())
+    for key in ("models", "pretrained"):
+        for member in state.get(key) or []:
+            for name in sorted(member):
+                tensor = member[name].detach().cpu().contiguous()
+                digest.update(f"{key}/{name}/{tuple(tensor.shape)}/{tensor.dtype}".encode())
+                digest.update(tensor.numpy().tobytes() if tensor.numel() else b"")
+    return digest.hexdigest()
 
 
 def _bar(progress: bool, total: int, desc: str):

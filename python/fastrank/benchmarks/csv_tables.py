@@ -73,7 +73,24 @@ def _archs(table: Table, space, columns: Sequence[str], joiner: str = "") -> lis
             raise ValueError(f"{table.where} is malformed: row {table.lines[i]}: {err}") from None
 
     # Parsed once per table and space; the architectures are immutable, a fresh list per load.
-    return list(table.parsed((type(space), tuple(columns), joiner), parse))
+    archs = list(table.parsed((type(space), tuple(columns), joiner), parse))
+    _refuse_duplicates(table, space, archs, by_identity=space.size is not None)
+    return archs
+
+
+def _refuse_duplicates(table: Table, space, archs: list, by_identity: bool) -> None:
+    """A table of a whole space holds each architecture once (by ``space.identity``): two rows
+    for one would make a search pay for it once and find the other row's value unreachable. The
+    published samples (NB101, NB301) may list isomorphic cells as separate rows, as they were
+    trained separately, but not the same cell written twice."""
+    first = {}
+    for i, arch in enumerate(archs):
+        key = space.identity(arch) if by_identity else arch
+        j = first.setdefault(key, i)
+        if j != i:
+            what = "the same architecture" if by_identity else "the same cell, written the same way"
+            raise ValueError(f"{table.where} is malformed: rows {table.lines[j]} and {table.lines[i]} hold {what} "
+                             f"({space.to_string(arch)})")
 
 
 def load_nb201(dataset: str = "cifar10", metric: str = "valid", path: Optional[str] = None) -> TabularBenchmark:

@@ -18,12 +18,17 @@ NB301_PROXIES = ZERO_COST
 # NAS-Bench-Graph: 26,206 architectures per dataset; proteins was run in a 5-op space.
 GRAPH_SIZES = {d: (2021 if d == "proteins" else 26206) for d in nasbench_graph.DATASETS}
 NAS_EXTRA = "pip install 'fastrank[nas]'"
+# The packaged NB101 sample, as published, lists isomorphic cells as rows of their own (trained
+# separately, values up to 1.41 apart): 500 rows, 292 distinct cells (a test counts them).
+PACKAGED_DISTINCT = {"nb101_subset.csv": 292}
 
 
 @dataclass(frozen=True)
 class Entry:
     """One loadable benchmark. ``metrics``: the values of ``load``'s ``metric=`` option where
-    it has one (the first is the default), else the one target column. ``available`` is False
+    it has one (the first is the default), else the one target column. ``architectures``: the
+    table's rows; ``distinct``: how many distinct architectures they hold where that is fewer
+    (the packaged NB101 sample, as published: 500 rows, 292 cells). ``available`` is False
     for a PyPI-backed benchmark whose package is not installed, or a table missing from the data
     folder the user named; ``needs`` then says what is missing."""
 
@@ -35,6 +40,7 @@ class Entry:
     source: str
     available: bool = True
     needs: Optional[str] = None
+    distinct: Optional[int] = None  # distinct architectures, where a sample lists isomorphic cells as rows
 
     def as_dict(self) -> Dict[str, object]:
         return asdict(self)
@@ -49,7 +55,8 @@ def catalog(data_dir: Optional[str] = None) -> List[Entry]:
     def table(name: str, space: str, file: str, metrics, weak) -> Entry:
         """A CSV table's entry: packaged, or the user folder's file (missing: not available)."""
         if folder is None:
-            return Entry(name, space, ROWS[file], tuple(metrics), tuple(weak), f"packaged {file}.xz")
+            return Entry(name, space, ROWS[file], tuple(metrics), tuple(weak), f"packaged {file}.xz",
+                     distinct=PACKAGED_DISTINCT.get(file))
         found = next((p for p in (folder / file, folder / (file + ".xz")) if p.is_file()), None)
         if found is None:
             return Entry(name, space, ROWS[file], tuple(metrics), tuple(weak), str(folder / file), False,

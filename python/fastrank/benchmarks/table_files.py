@@ -191,6 +191,11 @@ def parse(data: bytes, where: str) -> Table:
         line = data.count(b"\n", 0, err.start) + 1
         raise ValueError(f"{where} is malformed: row {line} is not valid UTF-8 "
                          f"(byte {data[err.start:err.start + 1]!r} at offset {err.start}: {err.reason})") from None
+    if text and not text.endswith(("\n", "\r")):
+        # a cut copy and a complete one differ only here: a last value cut short still parses
+        line = text.count("\n") + 1
+        raise ValueError(f"{where} is malformed: row {line}, the last, has no line end (a cut copy?); "
+                         "if the file is complete, end it with a newline")
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader, None)

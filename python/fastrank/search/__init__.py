@@ -22,12 +22,13 @@ from .runner import run
 from .strategy import STRATEGIES, Context, Strategy, get_strategy, register_strategy
 from .task import PROTOCOLS, BenchmarkTask
 from . import strategies  # noqa: E402  (registers the built-ins)
+from .strategies import BUILT_IN as BUILT_IN_STRATEGIES
 from .strategies.acenas import AceNASOptions
 from .strategies.evolution import EvolutionOptions
 
 
 __all__ = ["run", "run_many", "Search", "SearchResult", "Strategy", "Context", "register_strategy", "get_strategy",
-           "STRATEGIES", "PROTOCOLS", "RUN_COLUMNS", "BenchmarkTask", "CandidatePool", "History",
+           "STRATEGIES", "BUILT_IN_STRATEGIES", "PROTOCOLS", "RUN_COLUMNS", "BenchmarkTask", "CandidatePool", "History",
            "Query", "Journal", "JournalError", "TooManyFailures", "Options", "option", "Check", "Int", "Float",
            "Bool", "Choice", "FRACTION", "POSITIVE", "EvaluationOptions", "GuidedOptions", "GuidedStrategy",
            "PredictorOptions", "EvolutionOptions", "AceNASOptions", "ProxyValidationOptions"]

@@ -4,7 +4,8 @@ value or the failure's error, seconds, worker).
 
 Each line goes to the file in one ``write`` on an append-only descriptor, then ``fsync``: a
 killed run leaves whole records. On opening, a trailing partial line (a write the kernel did
-not finish) is cut off; any other line that is not a record is refused with its line number.
+not finish) is cut off; any other line that is not a record, or whose checksum does not match,
+is refused with its line number.
 A record's ``t`` is the run's elapsed time, so that a resumed run's seconds include the time
 spent before it stopped.
 A journal of another run is refused, never overwritten.
@@ -27,6 +28,15 @@ class JournalError(ValueError):
 
 def _encode(record: dict) -> bytes:
     return (json.dumps(record, sort_keys=True, allow_nan=False) + "\n").encode()
+
+
+def _checksum(record: dict) -> int:
+    """CRC-32 of a record's canonical JSON without its own ``crc``: a flipped byte that still
+    parses (a digit of a value) is caught."""
+    import zlib
+
+    body = {k: v for k, v in record.items() if k != "crc"}
+    return zlib.crc32(json.dumps(body, sort_keys=True, allow_nan=False).encode())
 
 
 class Journal:
@@ -75,6 +85,8 @@ class Journal:
             record = self._parse(line, number)
             if not self._valid(record, len(self.records) + 1):
                 raise JournalError(f"{self.path}:{number}: not a query record of this journal")
+            if record.get("crc") != _checksum(record):
+                raise JournalError(f"{self.path}:{number}: the record does not match its checksum (corrupt file?)")
             self.records.append(record)
 
     def _parse(self, line: str, number: int) -> dict:
@@ -107,5 +119,6 @@ class Journal:
         """A query: ``seconds`` its evaluation took, ``elapsed`` the run's time when it came back."""
         record = {"n": number, "arch": arch, "value": value, "error": error, "seconds": float(seconds),
                   "worker": worker, "t": round(float(elapsed), 6)}
+        record["crc"] = _checksum(record)
         self._append(_encode(record))
         self.records.append(record)

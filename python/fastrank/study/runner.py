@@ -61,7 +61,14 @@ def run_study(cells: Sequence[Cell], out: Union[str, Path], executor: Union[str,
             losses[spec] = parse_loss(spec)
     if isinstance(executor, str):
         executor = make_executor(executor)
-    store = CellStore(out / "cells.csv")
+    store = CellStore(out / "cells.csv", grid=[c.key for c in cells], lock=True)
+    try:
+        return _run_cells(store, cells, out, executor, losses, cell_fn, batch_seconds, progress, report)
+    finally:
+        store.close()
+
+
+def _run_cells(store, cells, out, executor, losses, cell_fn, batch_seconds, progress, report) -> "StudyRun":
     pending = [c for c in dict.fromkeys(cells) if c.key not in store.finished]
     reused = len(set(cells)) - len(pending)
     batches = make_batches([(c, losses.get(c.loss)) for c in pending], batch_seconds)

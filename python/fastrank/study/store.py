@@ -1,9 +1,22 @@
 """cells.csv: the study's tidy results, one row per cell and metric, appended as cells finish.
 
-A finished cell's rows go to the file in one ``write`` on an append-only descriptor, then
-``fsync``: a killed run leaves whole cells or nothing of them. On opening, a trailing partial
-line (a write the kernel did not finish, e.g. on power loss) is cut off, and the keys of the
-finished cells are read back so that a resumed study never recomputes them.
+A finished cell's rows and then its ``cell_complete`` row (its value: the CRC-32 of the
+cell's rows as written) go to the file in one ``write`` on an append-only descriptor, then
+``fsync``. On opening:
+
+- a trailing partial line (a write the kernel did not finish) is cut off;
+- a last cell whose rows are not closed by a ``cell_complete`` row (the file was cut at a line
+  boundary inside it) is unfinished: its rows are removed and it runs again;
+- a cell whose rows do not match their checksum, or that lacks its ``cell_complete`` row before
+  another cell's rows, is corrupt and refused;
+- a row that is not a study row (a short line, a value that is not a number, a key that does
+  not match its fields), a cell of another grid, or a finished cell written twice is refused
+  with a ValueError naming the file and line;
+- the folder is locked, so that a second study writing into it is refused rather than
+  writing every cell twice.
+
+A file written before the ``cell_complete`` rows existed is refused for resuming (it cannot
+tell a finished cell from a cut one); :meth:`CellStore.rows` still reads it.
 """
 from __future__ import annotations
 
@@ -11,36 +24,144 @@ import csv
 import io
 import os
 from pathlib import Path
-from typing import Dict, Iterable, List, Set, Tuple
+from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 from .grid import Cell
 
 COLUMNS = ("kind", "task", "loss", "size", "seed", "metric", "value", "cell")
+COMPLETE = "cell_complete"
+
+
+def _checksum(text: str) -> int:
+    import zlib
+
+    return zlib.crc32(text.encode())
 
 
 class CellStore:
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.finished: Set[str] = set()
-        if self.path.exists() and self.path.stat().st_size:
-            self._repair_tail()
-            with open(self.path, newline="") as handle:
-                reader = csv.DictReader(handle)
-                if tuple(reader.fieldnames or ()) != COLUMNS:
-                    raise ValueError(f"{self.path} is not a fastrank study file (columns {reader.fieldnames}, "
-                                     f"expected {list(COLUMNS)})")
-                for row in reader:
-                    self.finished.add(row["cell"])
-        else:
-            self._append(",".join(COLUMNS) + "\n")
+    """``grid``: the keys of the study's cells; a row of any other cell is refused (None:
+    any cell, for reading a finished study). ``lock``: hold the folder's lock until
+    :meth:`close` (a study that writes; a reader need not)."""
 
+    def __init__(self, path: Path, grid: Optional[Iterable[str]] = None, lock: bool = False):
+        self.path = Path(path)
+        self.finished: Set[str] = set()
+        self._lock_fd = None
+        if self.path.is_dir():
+            raise ValueError(f"{self.path} is a folder; the study writes cells.csv there as a file")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if lock:
+                self._lock()
+            if self.path.exists() and self.path.stat().st_size:
+                self._repair_tail()
+                self._read(set(grid) if grid is not None else None)
+            else:
+                self._append(",".join(COLUMNS) + "\n")
+        except PermissionError as err:
+            self.close()
+            raise ValueError(f"{self.path}: cannot read or write it ({err.strerror})") from None
+        except OSError as err:
+            self.close()
+            raise ValueError(f"{self.path}: {err.strerror or err}") from None
+
+    # --- the lock --------------------------------------------------------------------------
+    def _lock(self) -> None:
+        import fcntl
+
+        fd = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise ValueError(f"another fastrank study is writing to {self.path.parent} (its cells.csv is locked); "
+                             f"wait for it or choose another --out") from None
+        self._lock_fd = fd
+
+    def close(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing the descriptor releases the lock
+            self._lock_fd = None
+
+    def __del__(self):
+        self.close()
+
+    # --- reading ---------------------------------------------------------------------------
     def _repair_tail(self) -> None:
         with open(self.path, "rb+") as handle:
             data = handle.read()
             if not data.endswith(b"\n"):
                 handle.truncate(data.rfind(b"\n") + 1)
 
+    def _read(self, grid: Optional[Set[str]]) -> None:
+        with open(self.path, "rb") as handle:  # a damaged byte is a checksum mismatch, not a decode error
+            text = handle.read().decode("utf-8", errors="replace")
+        lines = [line + "\n" for line in text.split("\n")[:-1]]  # the tail was repaired: it ends in "\n"
+        reader = csv.reader(lines)
+        header = next(reader, None)
+        if tuple(header or ()) != COLUMNS:
+            raise ValueError(f"{self.path} is not a fastrank study file (columns {header}, expected {list(COLUMNS)})")
+        rows = []  # (line number, row)
+        for number, row in enumerate(reader, start=2):
+            rows.append((number, self._checked(row, number, grid)))
+        if rows and not any(row[5] == COMPLETE for _, row in rows) and len({row[7] for _, row in rows}) > 1:
+            raise ValueError(f"{self.path} has no {COMPLETE} rows: written by a fastrank before 0.1.0's "
+                             f"checksummed cells, it cannot tell finished cells from cut ones; continue in a new "
+                             f"--out folder (its rows still read with CellStore(path).rows())")
+        keep = [0]  # line indices (0-based) to keep: the header, then complete cells
+        block: List[Tuple[int, List[str]]] = []
+        for number, row in rows + [(None, None)]:
+            if block and (row is None or row[7] != block[0][1][7] or block[-1][1][5] == COMPLETE):
+                keep += self._close(block, lines, last=row is None)
+                block = []
+            if row is not None:
+                block.append((number, row))
+        if len(keep) != len(lines):  # unfinished cells: their rows go, and the cells run again
+            self._rewrite("".join(lines[i] for i in keep))
+
+    def _checked(self, row: List[str], number: int, grid: Optional[Set[str]]) -> List[str]:
+        where = f"{self.path}:{number}"
+        if len(row) != len(COLUMNS):
+            raise ValueError(f"{where}: {len(row)} fields, a study row has {len(COLUMNS)}")
+        kind, task, loss, size, seed, metric, value, key = row
+        try:
+            int(size), int(seed), float(value)
+        except ValueError:
+            raise ValueError(f"{where}: size, seed and value must be numbers, got {size!r}, {seed!r}, "
+                             f"{value!r}") from None
+        if key != f"{kind}|{task}|{loss}|{size}|{seed}":
+            raise ValueError(f"{where}: the cell key {key!r} does not match the row's fields")
+        if grid is not None and key not in grid:
+            raise ValueError(f"{where}: cell {key} is not in this study's grid (another study's file? use "
+                             f"another --out folder)")
+        return row
+
+    def _close(self, block: List[Tuple[int, List[str]]], lines: List[str], last: bool) -> List[int]:
+        """The lines of a finished cell (empty for the unfinished last one)."""
+        key = block[0][1][7]
+        end, marker = block[-1]
+        if marker[5] != COMPLETE:
+            if last:
+                return []  # cut inside the last cell: it runs again
+            raise ValueError(f"{self.path}:{block[0][0]}: cell {key} has no {COMPLETE} row before the next "
+                             f"cell (a corrupt file)")
+        written = "".join(lines[n - 1] for n, _ in block[:-1])
+        if float(marker[6]) != float(_checksum(written)):
+            raise ValueError(f"{self.path}:{end}: cell {key}'s rows do not match their checksum (a corrupt file)")
+        if key in self.finished:
+            raise ValueError(f"{self.path}:{block[0][0]}: cell {key} is written twice")
+        self.finished.add(key)
+        return [number - 1 for number, _ in block]
+
+    def _rewrite(self, text: str) -> None:
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        with open(tmp, "w", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, self.path)
+
+    # --- writing ---------------------------------------------------------------------------
     def _append(self, text: str) -> None:
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
@@ -55,13 +176,19 @@ class CellStore:
         for metric, value in values:
             writer.writerow([cell.kind, cell.task, cell.loss, cell.size, cell.seed, metric, repr(float(value)),
                              cell.key])
+        rows = buffer.getvalue()
+        writer.writerow([cell.kind, cell.task, cell.loss, cell.size, cell.seed, COMPLETE,
+                         repr(float(_checksum(rows))), cell.key])
         self._append(buffer.getvalue())
         self.finished.add(cell.key)
 
     def rows(self) -> List[Dict[str, object]]:
+        """Every metric row of the finished cells (the ``cell_complete`` rows left out)."""
         with open(self.path, newline="") as handle:
             out = []
             for row in csv.DictReader(handle):
+                if row["metric"] == COMPLETE:
+                    continue
                 row["size"], row["seed"], row["value"] = int(row["size"]), int(row["seed"]), float(row["value"])
                 out.append(row)
             return out
