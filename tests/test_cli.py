@@ -200,5 +200,5 @@ def test_an_unreachable_ray_cluster_is_one_line_not_a_hang(tmp_path):
     for command in (["study", "--executor", "ray", "--out", str(tmp_path / "s")],
                     ["search", "--executor", "ray", "--budget", "5"]):
         done = fastrank(*command, "--address", "127.0.0.1:1")
-        assert done.returncode == 1, done.stderr
+        assert done.returncode == 2, done.stderr
         assert "cannot reach a Ray cluster at 127.0.0.1:1" in done.stderr and "Traceback" not in done.stderr

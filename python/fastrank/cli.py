@@ -179,6 +179,13 @@ def _check(parser: argparse.ArgumentParser, args) -> None:
     if len(_jobs(args)) > 1 and args.evaluation.executor != "thread":
         parser.error("argument --executor: a grid of several runs runs them side by side in local processes; "
                      "--executor is for the evaluations of one run")
+    if args.evaluation.executor == "ray":  # joined here, before --out is written
+        from ._ray import RayUnavailable, connect
+
+        try:
+            connect(args.evaluation.address)
+        except RayUnavailable as err:
+            parser.exit(2, f"fastrank: {err}\n")
 
 
 def _run_key(job: dict) -> str:
@@ -321,7 +328,9 @@ def _search(parser, args, argv: List[str]) -> int:
     try:
         results, interrupted = run_many(jobs, 1 if len(jobs) == 1 else args.workers, progress=not args.quiet,
                                         on_result=on_result)
-    except (TooManyFailures, JournalError, RayUnavailable) as err:
+    except (JournalError, RayUnavailable) as err:  # the user's file or cluster: a usage error
+        parser.exit(2, f"fastrank: {err}\n")
+    except TooManyFailures as err:
         raise SystemExit(f"fastrank: {err}") from None
     interrupted = interrupted or any(r.interrupted for r in results)
     if results:

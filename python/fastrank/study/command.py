@@ -65,6 +65,7 @@ def add_parser(sub, benchmark_names: List[str]) -> argparse.ArgumentParser:
 
 
 def run(parser: argparse.ArgumentParser, args) -> int:
+    from .._ray import RayUnavailable
     from ..loss_spec import parse_loss
     from .executors import make_executor
     from .runner import run_study
@@ -98,7 +99,9 @@ def run(parser: argparse.ArgumentParser, args) -> int:
         result = run_study(cells, args.out, executor, progress=not args.quiet)
     except ValueError as err:  # a task that does not load, a size too large for a table
         parser.error(str(err))
-    except RuntimeError as err:  # Ray missing
+    except RayUnavailable as err:  # Ray missing, or the cluster named cannot be reached
+        parser.exit(2, f"fastrank study: {err}\n")
+    except RuntimeError as err:
         print(f"fastrank study: {err}", file=sys.stderr)
         return 1
     print(f"{result.computed} cells computed, {result.reused} already in {args.out / 'cells.csv'} "
