@@ -273,3 +273,10 @@ def test_small_budgets_fit_once_two_results_are_back():
         result = search.run("nb201/cifar10", strategy, budget=12, seed=0,
                             **{**options, "predictor": {"epochs": 3}})
         assert len(result.queries) == 12, strategy
+
+
+def test_values_near_the_float_range_are_searched_not_refused():
+    """1e308 is a finite value: the predictor standardises it without overflow."""
+    result = search.run(lambda arch: 1e308 * (objectives.conv_count(arch) / 7.0), "predictor", budget=12, seed=0,
+                        space="nb201", **SMALL)
+    assert not result.failed and len(result.queries) == 12
