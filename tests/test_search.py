@@ -17,6 +17,8 @@ def fast_options(strategy: str, candidates: int = 15625) -> dict:
     """Quick settings of each strategy; acenas pretrains on a random weak label of the candidates."""
     if strategy == "random":
         return {}
+    if strategy == "regularized-evolution":
+        return {"population": 6, "sample": 3}
     if strategy.startswith("proxy-validation"):  # no loss: it fits its landscape by MSE
         return {"n_init": 5, "gae_samples": 300, "gae_epochs": 5, "predictor_epochs": 20, "population": 5}
     if strategy == "acenas":

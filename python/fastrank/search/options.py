@@ -225,6 +225,7 @@ class Flag:
     check: Check
     help: str
     owners: List[Tuple[str, Any]]  # (owner label, default there)
+    helps: List[str] = None  # the distinct help texts of the fields it fills
 
     @property
     def field(self) -> str:
@@ -271,8 +272,11 @@ def collect_flags(owners: Iterable[Tuple[str, type]]) -> List[Flag]:
             for name, r, h, d in entries:
                 if name in out:
                     out[name].owners.append((label, d))
+                    if h not in out[name].helps:
+                        out[name].helps.append(h)
+                        out[name].help = "; ".join(out[name].helps)
                 else:
-                    out[name] = Flag(name, r, h, [(label, d)])
+                    out[name] = Flag(name, r, h, [(label, d)], [h])
     return list(out.values())
 
 

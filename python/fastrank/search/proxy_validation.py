@@ -58,7 +58,7 @@ class ProxyValidationOptions(Options):
     gae_epochs: int = option(30, "the GAE's pretraining epochs", Int(1))
     gae_refit: int = option(5, "the GAE's reconstruction epochs on the memory at each refit (0: it stays fixed)",
                             Int(0))
-    population: int = option(10, "proxy-validation-ea: individuals", Int(1))
+    population: int = option(10, "proxy-validation-ea: individuals (α vectors)", Int(1))
     sigma: float = option(0.5, "proxy-validation-ea: the children's Gaussian noise on α", POSITIVE)
     samples_per_child: int = option(20, "proxy-validation-ea: samples per child; the best predicted is queried",
                                     Int(1))

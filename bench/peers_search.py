@@ -1,0 +1,171 @@
+"""fastrank's default strategy against the searchers users already have, through the same driver
+(same budget and cache rules: a repeated architecture is free): random search, regularized
+evolution (NASLib's population 30 / sample 10), Optuna TPE (multivariate, 10 startup trials) and
+Optuna's GP sampler (Bayesian optimisation), on NB201 ×3 (both protocols) and TransNAS-Bench-101
+micro class_scene and jigsaw.
+
+The peers do not depend on the budget, so one budget-100 run gives their results at 20 and 50
+too (the best by query value among the first B queries); fastrank's pw loss switches at half
+the budget, so it runs once per budget.
+
+    PYTHONPATH=python python bench/peers_search.py --seeds 0-29 --processes 2
+    PYTHONPATH=python python bench/peers_search.py --table      # PEERS.md from peers/runs.csv
+
+Writes bench/peers/runs.csv (one row per task, protocol, method, seed, budget) and bench/PEERS.md.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).parent
+OUT = HERE / "peers"
+TASKS = [("nb201/cifar10", "test"), ("nb201/cifar100", "test"), ("nb201/imagenet16", "test"),
+         ("nb201/cifar10", "valid"), ("nb201/cifar100", "valid"), ("nb201/imagenet16", "valid"),
+         ("tnb101_micro/class_scene", "valid"), ("tnb101_micro/jigsaw", "valid")]
+BUDGETS = (20, 50, 100)
+PEERS = ("random", "regularized-evolution", "optuna-tpe", "optuna-gp")
+FASTRANK = "predictor"
+COLUMNS = ("task", "protocol", "method", "seed", "budget", "test_error", "reached_best", "seconds")
+
+
+def _setup() -> None:
+    import torch
+
+    import fastrank
+
+    torch.set_num_threads(1)
+    fastrank.set_num_threads(1)
+    sys.path.insert(0, str(HERE))
+    import search_peers  # noqa: F401  (registers the Optuna strategies)
+
+
+def job(task: str, protocol: str, method: str, seed: int) -> list:
+    """Rows of one (task, protocol, method, seed) at every budget."""
+    _setup()
+    from fastrank import search
+
+    bench = search.BenchmarkTask.load(task, protocol)
+    best_query = float(np.max(bench.query.values))
+    rows = []
+    runs = [(b, b) for b in BUDGETS] if method == FASTRANK else [(max(BUDGETS), b) for b in BUDGETS]
+    done = {}
+    for run_budget, budget in runs:
+        if run_budget not in done:
+            start = time.perf_counter()
+            result = search.run(task, method, run_budget, seed, protocol=protocol)
+            done[run_budget] = (result, time.perf_counter() - start)
+        result, seconds = done[run_budget]
+        queries = [q for q in result.queries if q.value is not None][:budget]
+        chosen = max(queries, key=lambda q: q.value)  # the first on ties, as the result's own choice
+        value = bench.report_value(chosen.arch)
+        reached = next((i + 1 for i, q in enumerate(queries) if q.value >= best_query), "")
+        rows.append({"task": task, "protocol": protocol, "method": method, "seed": seed, "budget": budget,
+                     "test_error": round(100.0 - value, 6), "reached_best": reached,
+                     "seconds": round(seconds * (1.0 if method == FASTRANK else budget / run_budget), 4)})
+    return rows
+
+
+def _job(args):
+    return job(*args)
+
+
+def run(seeds, processes: int, methods, gp_seeds, tasks) -> None:
+    from tqdm import tqdm
+
+    OUT.mkdir(exist_ok=True)
+    jobs = [(t, p, m, s) for t, p in tasks for m in methods for s in seeds
+            if m != "optuna-gp" or (s in gp_seeds and p == "test")]
+    path = OUT / "runs.csv"
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer.writeheader()
+        if processes > 1:
+            from concurrent.futures import ProcessPoolExecutor
+            from multiprocessing import get_context
+
+            with ProcessPoolExecutor(processes, mp_context=get_context("spawn")) as pool:
+                for rows in tqdm(pool.map(_job, jobs, chunksize=1), total=len(jobs)):
+                    writer.writerows(rows)
+                    handle.flush()
+        else:
+            for j in tqdm(jobs):
+                writer.writerows(job(*j))
+                handle.flush()
+    print(f"wrote {path}")
+
+
+def table() -> str:
+    rows = list(csv.DictReader(open(OUT / "runs.csv")))
+    methods = [FASTRANK] + [m for m in PEERS if any(r["method"] == m for r in rows)]
+    names = {FASTRANK: "fastrank (predictor + pw)", "random": "random", "regularized-evolution": "reg. evolution",
+             "optuna-tpe": "Optuna TPE", "optuna-gp": "Optuna GP"}
+    out = ["| task | protocol | budget | " + " | ".join(names[m] for m in methods) + " |",
+           "|---|---|---|" + "---|" * len(methods)]
+    reach = ["| task | protocol | " + " | ".join(names[m] for m in methods) + " |", "|---|---|" + "---|" * len(methods)]
+    seconds = {m: [] for m in methods}
+    for task, protocol in TASKS:
+        for budget in BUDGETS:
+            cells, means = [], {}
+            for m in methods:
+                sub = [float(r["test_error"]) for r in rows if (r["task"], r["protocol"], r["method"], r["budget"])
+                       == (task, protocol, m, str(budget))]
+                if sub:
+                    means[m] = (np.mean(sub), np.std(sub), len(sub))
+            if not means:
+                continue
+            best = min(v[0] for v in means.values())
+            for m in methods:
+                if m not in means:
+                    cells.append("–")
+                    continue
+                mean, std, n = means[m]
+                text = f"{mean:.2f} ± {std:.2f}" + (f" ({n} seeds)" if n != len(
+                    [r for r in rows if (r["task"], r["protocol"], r["method"], r["budget"]) == (task, protocol, FASTRANK, str(budget))]) else "")
+                cells.append(f"**{text}**" if mean == best else text)
+            out.append(f"| {task} | {protocol} | {budget} | " + " | ".join(cells) + " |")
+        cells = []
+        for m in methods:
+            sub = [r["reached_best"] for r in rows if (r["task"], r["protocol"], r["method"], r["budget"])
+                   == (task, protocol, m, "100")]
+            if not sub:
+                cells.append("–")
+                continue
+            values = sorted(float(x) if x else np.inf for x in sub)
+            median = values[len(values) // 2]
+            cells.append(f"{median:.0f} ({sum(np.isfinite(values))}/{len(values)})" if np.isfinite(median)
+                         else f"> 100 ({sum(np.isfinite(values))}/{len(values)})")
+        reach.append(f"| {task} | {protocol} | " + " | ".join(cells) + " |")
+    for m in methods:
+        seconds[m] = [float(r["seconds"]) for r in rows if r["method"] == m and r["budget"] == "100"]
+    speed = ["| method | seconds per run (budget 100) |", "|---|---|"]
+    speed += [f"| {names[m]} | {np.mean(v):.2f} |" for m, v in seconds.items() if v]
+    return "\n".join(out) + "\n\nMedian queries to reach the table's best (by the query metric; runs that reached it):\n\n" \
+        + "\n".join(reach) + "\n\n" + "\n".join(speed) + "\n"
+
+
+def main(argv=None) -> None:
+    sys.path.insert(0, str(HERE.parent / "python"))
+    from fastrank.cli import parse_seeds
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=parse_seeds, default=parse_seeds("0-29"))
+    parser.add_argument("--gp-seeds", type=parse_seeds, default=parse_seeds("0-9"),
+                        help="Optuna GP is slow (about 25 s per run): these seeds, test protocol only")
+    parser.add_argument("--methods", nargs="+", default=[FASTRANK, *PEERS])
+    parser.add_argument("--processes", type=int, default=1)
+    parser.add_argument("--table", action="store_true", help="only print the table of peers/runs.csv")
+    args = parser.parse_args(argv)
+    if not args.table:
+        run(args.seeds, args.processes, args.methods, set(args.gp_seeds), TASKS)
+    print(table())
+
+
+if __name__ == "__main__":
+    main()
