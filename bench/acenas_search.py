@@ -40,9 +40,9 @@ def label(config: str, budget: int) -> str:
 def _group(dataset: str, seed: int, protocols, budgets):
     """Every run of one (dataset, seed) in one process: acenas' pretraining is made once."""
     from fastrank.search import run
-    from fastrank.search.parallel import _single_threaded
+    from fastrank.workers import single_threaded
 
-    _single_threaded()
+    single_threaded()
     results = []
     for protocol in protocols:
         for budget in budgets:
@@ -54,7 +54,7 @@ def _group(dataset: str, seed: int, protocols, budgets):
 
 
 def main(argv=None) -> int:
-    from fastrank.cli import parse_seeds
+    from fastrank.seeds import parse_seeds
     from fastrank.search import BenchmarkTask, report
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -136,7 +136,7 @@ def _job(args):
 
 def main(argv=None) -> None:
     sys.path.insert(0, os.path.dirname(__file__))
-    from fastrank.cli import parse_seeds
+    from fastrank.seeds import parse_seeds
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mode", choices=("real", "virtual"), default="virtual")

@@ -152,7 +152,7 @@ def table() -> str:
 
 def main(argv=None) -> None:
     sys.path.insert(0, str(HERE.parent / "python"))
-    from fastrank.cli import parse_seeds
+    from fastrank.seeds import parse_seeds
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=parse_seeds, default=parse_seeds("0-29"))

@@ -41,9 +41,9 @@ def _group(task: str, seed: int, protocols, budget: int, configs):
     """One (task, seed): every configuration and protocol, in one process (the GAE of a seed is
     pretrained once and shared by its runs)."""
     from fastrank.search import BenchmarkTask, run
-    from fastrank.search.parallel import _single_threaded
+    from fastrank.workers import single_threaded
 
-    _single_threaded()
+    single_threaded()
     out = []
     for protocol in protocols:
         report = BenchmarkTask.load(task, protocol)
@@ -71,7 +71,7 @@ def _split_names(text: str, known) -> list:
 
 
 def main(argv=None) -> int:
-    from fastrank.cli import parse_seeds
+    from fastrank.seeds import parse_seeds
     from fastrank.search import report
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fastrank.cli import parse_seeds
+from fastrank.seeds import parse_seeds
 from fastrank.search import BenchmarkTask, report, run_many
 
 HERE = Path(__file__).resolve().parent

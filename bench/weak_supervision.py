@@ -157,7 +157,7 @@ def markdown(rows, pretrain_rows, cost, seeds: int, threads: int) -> str:
 
 
 def main(argv=None) -> int:
-    from fastrank.cli import parse_seeds
+    from fastrank.seeds import parse_seeds
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=parse_seeds, default=parse_seeds("20"))

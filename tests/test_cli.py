@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from fastrank.cli import parse_seeds
+from fastrank.seeds import parse_seeds
 
 
 def fastrank(*args, cwd=None):

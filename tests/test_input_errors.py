@@ -350,6 +350,8 @@ def test_a_saved_predictor_that_lies_is_refused(tmp_path, change, message):
 
     import torch
 
+    from fastrank import predictor as predictor_module
+
     archs, y = _nb201_sample()
     path = tmp_path / "p.pt"
     fastrank.Predictor("nb201", seed=0, epochs=2, width=16, layers=2).fit(archs, y, loss="MSE").save(path)
@@ -357,6 +359,7 @@ def test_a_saved_predictor_that_lies_is_refused(tmp_path, change, message):
     config = json.loads(state["config"])
     change(config)
     state["config"] = json.dumps(config)
+    state["checksum"] = predictor_module._checksum(state)  # a crafted file: its checksum agrees, its content lies
     torch.save(state, path)
     with pytest.raises(ValueError, match=message):
         fastrank.Predictor.load(path)

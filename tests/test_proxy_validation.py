@@ -9,7 +9,7 @@ from fastrank import search
 from fastrank.graph.encoding import encode_architectures
 from fastrank.graph.gae import GAE
 from fastrank.search.candidates import CandidatePool
-from fastrank.search.proxy_validation import ArchitectureParameters, Landscape, ProxyValidationOptions, _draw
+from fastrank.search.proxy_validation import ArchitectureParameters, Landscape, ProxyValidationOptions, draw_near
 from fastrank.search.history import History, Query
 from fastrank.search.relaxation import Relaxation
 from fastrank.spaces import NASBenchGraph, TransNASMicro, get_space
@@ -118,12 +118,12 @@ def test_draw_falls_back_to_the_unqueried_architecture_next_to_a_settled_alpha()
     history.record(Query(1, target, 1.0, 0.0))
     rng = np.random.default_rng(0)
     for _ in range(3):
-        arch = _draw(relaxation, params, history, pool, rng, choices)
+        arch = draw_near(relaxation, params, history, pool, rng, choices)
         assert not history.seen(arch)
         assert sum(a != b for a, b in zip(arch, target)) == 1
         assert all(a == b or a == (b + 1) % 5 for a, b in zip(arch, target))
     # an open pool (or no choices) still draws something unqueried
-    assert not history.seen(_draw(relaxation, params, history, pool, rng))
+    assert not history.seen(draw_near(relaxation, params, history, pool, rng))
 
 
 @pytest.mark.parametrize("strategy", ["proxy-validation", "proxy-validation-ea"])

@@ -106,8 +106,11 @@ def test_ray_tasks_evaluate_and_a_killed_worker_is_recorded():
     import ray.cloudpickle
 
     ray.cloudpickle.register_pickle_by_value(objectives)  # Ray's workers cannot import the tests' modules
-    result = search.run(objectives.dies_on_pooling, "random", budget=12, seed=4, space="nb201", workers=3,
-                        executor="ray", retries=0)
+    try:
+        result = search.run(objectives.dies_on_pooling, "random", budget=12, seed=4, space="nb201", workers=3,
+                            executor="ray", retries=0)
+    finally:
+        ray.shutdown()  # the study's tests start their own
     assert len(result.queries) == 12 == len({q.arch for q in result.queries})
     assert all(q.failed == (q.arch[0] == 4) for q in result.queries)
     assert all("Ray task failed" in q.error for q in result.failed)

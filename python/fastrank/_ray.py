@@ -2,6 +2,7 @@
 loss study's cells): one place for the import error, the connection and its time limit."""
 from __future__ import annotations
 
+import importlib.util
 import socket
 from typing import Optional
 
@@ -24,6 +25,15 @@ def _probe(address: str) -> None:
     except OSError as err:
         raise RayUnavailable(f"cannot reach a Ray cluster at {address} within {CONNECT_SECONDS:.0f} s "
                              f"({err.strerror or err})") from None
+
+
+def check_reachable(address: Optional[str] = None) -> None:
+    """Raises :class:`RayUnavailable` if Ray is not installed or ``address`` does not answer;
+    starts nothing (a command checks this before it writes any file)."""
+    if importlib.util.find_spec("ray") is None:
+        raise RayUnavailable("this needs Ray: pip install 'fastrank[ray]'")
+    if address is not None:
+        _probe(address)
 
 
 def connect(address: Optional[str] = None):

@@ -10,43 +10,11 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
+from .seeds import parse_seeds
+
 __all__ = ["main", "parse_seeds"]
 
 DEFAULT_BENCHMARK = "nb201/cifar10"
-MAX_SEEDS = 100_000  # a grid larger than this is a typo, not a plan
-
-
-def parse_seeds(text: str) -> List[int]:
-    """"N" → 0..N-1; "a-b" → a..b; "a,b,c" → those seeds."""
-    text = text.strip()
-    try:
-        if "," in text:
-            parts = text.split(",")
-            if not all(part.strip() for part in parts):
-                raise argparse.ArgumentTypeError(f"bad --seeds {text!r}: an empty item in the list")
-            seeds = [int(part) for part in parts]
-        elif "-" in text[1:]:
-            a, b = text.split("-", 1)
-            if int(b) - int(a) >= MAX_SEEDS:
-                raise argparse.ArgumentTypeError(f"bad --seeds {text!r}: more than {MAX_SEEDS:,} seeds")
-            seeds = list(range(int(a), int(b) + 1))
-            if not seeds:
-                raise argparse.ArgumentTypeError(f"empty seed range {text!r} (write a-b with a <= b)")
-        else:
-            count = int(text)
-            if count > MAX_SEEDS:
-                raise argparse.ArgumentTypeError(f"bad --seeds {text!r}: more than {MAX_SEEDS:,} seeds")
-            if count < 1:
-                raise argparse.ArgumentTypeError(f"a seed count must be positive, got {count}")
-            seeds = list(range(count))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"bad --seeds {text!r}: a count N (seeds 0..N-1), a range a-b, or a list a,b,c") from None
-    if any(s < 0 for s in seeds):
-        raise argparse.ArgumentTypeError(f"seeds must be non-negative, got {text!r}")
-    if len(set(seeds)) != len(seeds):
-        raise argparse.ArgumentTypeError(f"seeds repeat in {text!r}")
-    return seeds
 
 
 def _int_at_least(text: str, low: int, what: str) -> int:
@@ -179,11 +147,11 @@ def _check(parser: argparse.ArgumentParser, args) -> None:
     if len(_jobs(args)) > 1 and args.evaluation.executor != "thread":
         parser.error("argument --executor: a grid of several runs runs them side by side in local processes; "
                      "--executor is for the evaluations of one run")
-    if args.evaluation.executor == "ray":  # joined here, before --out is written
-        from ._ray import RayUnavailable, connect
+    if args.evaluation.executor == "ray":  # checked here, before --out is written
+        from ._ray import RayUnavailable, check_reachable
 
         try:
-            connect(args.evaluation.address)
+            check_reachable(args.evaluation.address)
         except RayUnavailable as err:
             parser.exit(2, f"fastrank: {err}\n")
 

@@ -9,7 +9,7 @@ from typing import Optional
 
 import torch
 
-from .nn import SEED_PIECEWISE, PiecewiseLoss, WeightedSum, make_loss, _canonical
+from .nn import SEED_PIECEWISE, PiecewiseLoss, WeightedSum, make_loss, canonical_loss_name
 
 __all__ = ["parse_loss", "resolve_loss", "seed_task"]
 
@@ -68,7 +68,7 @@ def parse_loss(spec, *, task: str = "", switch_at: Optional[int] = None) -> torc
             parts = [p.strip() for p in body.split(",")]
             if len(parts) != 2 or not all(parts):
                 raise ValueError(f"bad loss {spec!r}: write pw:WARMUP,FOCUS@N, e.g. pw:HR,MAPE@50")
-            warmup, focus = (_canonical(p) for p in parts)
+            warmup, focus = (canonical_loss_name(p) for p in parts)
         else:
             key = seed_task(task)
             warmup, focus = SEED_PIECEWISE[key] if key else _DEFAULT_PAIR
@@ -85,7 +85,7 @@ def parse_loss(spec, *, task: str = "", switch_at: Optional[int] = None) -> torc
                 raise ValueError(f"bad loss {spec!r}: weight {weight!r} is not a number") from None
             if not math.isfinite(w):
                 raise ValueError(f"bad loss {spec!r}: weights must be finite")
-            key = _canonical(name.strip())
+            key = canonical_loss_name(name.strip())
             if key in terms:
                 raise ValueError(f"bad loss {spec!r}: {key} appears twice")
             terms[key] = w

@@ -21,6 +21,7 @@ __all__ = [
     "register_loss",
     "FAMILIES",
     "make_loss",
+    "canonical_loss_name",
     "SEED_PIECEWISE",
 ]
 
@@ -70,7 +71,8 @@ def register_loss(name: str, fn: Callable, family: str = "user") -> None:
     FAMILIES[name] = family
 
 
-def _canonical(name: str) -> str:
+def canonical_loss_name(name: str) -> str:
+    """The registered name of a loss written in any case, or by an alias (``"hinge"`` -> ``"HR"``)."""
     if not isinstance(name, str):
         raise TypeError(f"a loss name must be a string, got {type(name).__name__}")
     by_lower = {k.lower(): k for k in LOSSES}
@@ -91,7 +93,7 @@ class RankingLoss(torch.nn.Module):
 
     def __init__(self, name: str, reduction: str = "mean", **hyper):
         super().__init__()
-        self.name = _canonical(name)
+        self.name = canonical_loss_name(name)
         self.fn = LOSSES[self.name][0]
         accepted = set(inspect.signature(self.fn).parameters) - {"scores", "targets", "group_sizes", "mask", "reduction"}
         unknown = set(hyper) - accepted

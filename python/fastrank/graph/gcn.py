@@ -7,7 +7,7 @@ from .. import _C, _native
 from .._native import require_cuda
 from .._checks import check_int
 
-__all__ = ["gcn_propagate", "GCNEncoder", "GINEncoder"]
+__all__ = ["gcn_propagate", "GCNEncoder", "GINEncoder", "check_graph_batch"]
 
 
 def _check_raw(h: torch.Tensor, adj: torch.Tensor) -> None:
@@ -98,7 +98,7 @@ def gcn_propagate(h: torch.Tensor, adj: torch.Tensor, activation: str = "relu") 
     return _propagate_op(h, adj, activation == "relu")
 
 
-def _check_graph_batch(adj, ops, mask, dtype):
+def check_graph_batch(adj, ops, mask, dtype):
     """A batch of encoded graphs for the native encoder kernels (CPU): adj (B, N, N), ops (B, N)
     integer op ids, mask (B, N) bool. Returns adj in `dtype` and ops as int64, all contiguous."""
     for name, t in (("adj", adj), ("ops", ops), ("mask", mask)):
@@ -167,7 +167,7 @@ class GCNEncoder(torch.nn.Module):
         activations stay in cache instead of batch-sized tensors per layer."""
         if table.dtype not in _native.DTYPE_TAGS:
             raise TypeError(f"native inference runs in float32/float64, not {table.dtype}")
-        adj, ops, mask = _check_graph_batch(adj, ops, mask, table.dtype)
+        adj, ops, mask = check_graph_batch(adj, ops, mask, table.dtype)
         rest = self.linears[1:]
         width = table.shape[1]
         weight_t = (torch.stack([linear.weight.t() for linear in rest]) if len(rest)

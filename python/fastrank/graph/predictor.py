@@ -8,7 +8,7 @@ import torch
 
 from .. import _C, _native
 from ..nn import make_loss
-from .gcn import GCNEncoder, _check_graph_batch, check_encoder_status
+from .gcn import GCNEncoder, check_graph_batch, check_encoder_status
 from .._checks import check_int
 
 __all__ = ["GCNPredictor"]
@@ -122,7 +122,7 @@ class GCNPredictor(torch.nn.Module):
     def _check_graphs(adj, ops, mask, dtype):
         if isinstance(adj, torch.Tensor) and not adj.dtype.is_floating_point and adj.dtype != torch.bool:
             raise TypeError(f"adj must hold edge weights (float or bool), got {adj.dtype}")
-        return _check_graph_batch(adj, ops, mask, dtype)
+        return check_graph_batch(adj, ops, mask, dtype)
 
     def _shape(self, params, adj):
         """The native passes' sizes, from the parameters and the batch."""

@@ -134,16 +134,6 @@ def _fake(scores, targets, offsets, reduction, *hyper):
     return scores.new_empty(offsets.shape[0] - 1 if reduction == 0 else ()), torch.empty_like(scores)
 
 
-def _scaled_grad(grad: torch.Tensor, offsets: torch.Tensor, per_list: bool, d_loss: torch.Tensor) -> torch.Tensor:
-    if torch.is_grad_enabled():
-        # The kernels return first derivatives only; a silent zero second derivative
-        # would be wrong for the squared and logistic losses.
-        raise RuntimeError("fastrank ranking ops do not support double backward (create_graph=True)")
-    if per_list:
-        d_loss = torch.repeat_interleave(d_loss, offsets.diff(), output_size=grad.shape[0])
-    return d_loss * grad
-
-
 def _setup_context(ctx, inputs, output):
     ctx.save_for_backward(output[1], inputs[2])
     ctx.per_list = inputs[3] == 0

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..nn import PiecewiseLoss
 from ..predictor import ENCODERS, Predictor
-from .options import FRACTION, Check, Choice, Instance, Int, Keywords, OneOf, Options, option
+from .options import FRACTION, Check, Choice, Instance, Int, Keywords, OneOf, Optional_, Options, option
 from .strategy import Context, Strategy
 
 PREDICTOR_KEYWORDS = Keywords("fastrank.Predictor keyword arguments", Predictor, {
@@ -35,10 +35,7 @@ WEAK_LABELS = OneOf(WeakLabelNames(), Instance(lambda v: isinstance(v, (Mapping,
                     what="weak label names (a comma list) or 'all'")
 
 
-def _optional_weak_labels():
-    from .options import Optional_
-
-    return Optional_(WEAK_LABELS, "no pretraining")
+OPTIONAL_WEAK_LABELS = Optional_(WEAK_LABELS, "no pretraining")
 
 
 @dataclass
@@ -50,7 +47,7 @@ class PredictorOptions(Options):
                                    cli=False)
     pretrain: object = option(None, "pretrain the encoder once per run on these weak labels of the benchmark "
                                     "(a comma list or 'all'; `fastrank benchmarks` lists them), or from Python a "
-                                    "mapping name -> one value per candidate", _optional_weak_labels())
+                                    "mapping name -> one value per candidate", OPTIONAL_WEAK_LABELS)
     pretrain_epochs: int = option(20, "epochs of that pretraining", Int(1))
 
 

@@ -5,23 +5,13 @@ import os
 import time
 from typing import Callable, List, Optional, Sequence, Tuple
 
+from ..workers import single_threaded
 from .result import SearchResult
 from .runner import run
 
 
-def _single_threaded() -> None:
-    """torch and fastrank on one thread each: what every search worker (and study cell) runs with,
-    so that results do not depend on the executor and workers leave the other cores alone."""
-    import torch
-
-    import fastrank
-
-    torch.set_num_threads(1)
-    fastrank.set_num_threads(1)
-
-
 def _run_job(numbered: Tuple[int, dict]) -> SearchResult:
-    _single_threaded()
+    single_threaded()
     return run(**numbered[1])
 
 

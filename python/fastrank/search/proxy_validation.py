@@ -33,7 +33,7 @@ from .relaxation import Relaxation
 from .history import History
 from .options import POSITIVE, Bool, Float, Int, Options, option
 
-MAX_DRAWS = 50  # samples tried for an unqueried architecture before the fallback of _draw
+MAX_DRAWS = 50  # samples tried for an unqueried architecture before the fallback of draw_near
 
 
 @dataclass
@@ -162,7 +162,7 @@ class ArchitectureParameters:
         return [a.detach() / self.options.temperature for a in self.alpha]
 
 
-def _draw(relaxation: Relaxation, params: ArchitectureParameters, history: History, pool: CandidatePool,
+def draw_near(relaxation: Relaxation, params: ArchitectureParameters, history: History, pool: CandidatePool,
           rng: np.random.Generator, choices: Optional[np.ndarray] = None):
     """An architecture of the pool, neither queried nor in flight, sampled around α. After
     MAX_DRAWS samples that were all taken (α has settled, and the noise rarely leaves what it has

@@ -16,13 +16,13 @@ import numpy as np
 import torch
 
 from ..spaces import InvalidArchitecture, NASBenchGraph
-from ..spaces.cell import _EdgeOpCell
+from ..spaces.cell import EdgeOpCell
 
 __all__ = ["Relaxation", "supports"]
 
 
 def supports(space) -> bool:
-    return isinstance(space, (_EdgeOpCell, NASBenchGraph))
+    return isinstance(space, (EdgeOpCell, NASBenchGraph))
 
 
 class Relaxation:
@@ -34,7 +34,7 @@ class Relaxation:
     def __init__(self, space):
         self.space = space
         self.n_ops = len(space.node_ops)
-        if isinstance(space, _EdgeOpCell):
+        if isinstance(space, EdgeOpCell):
             base = space.graph(space.decode(0))
             self.nodes = len(base.ops)
             self.dims = [len(space.ops)] * (self.nodes - 2)

@@ -1,6 +1,6 @@
 """NAS search spaces: canonical strings, integer codes, sampling, mutation, graph form."""
 from .base import Graph, InvalidArchitecture, SearchSpace
-from .cell import NASBench201, TransNASMicro
+from .cell import EdgeOpCell, NASBench201, TransNASMicro
 from .chain import NASBenchMacro, TransNASMacro
 from .darts import DARTS
 from .nasbench_graph import NASBenchGraph
@@ -24,5 +24,5 @@ def get_space(name: str) -> SearchSpace:
     return SPACES[name]()
 
 
-__all__ = ["Graph", "InvalidArchitecture", "SearchSpace", "NASBench201", "NASBench101", "DARTS",
+__all__ = ["Graph", "InvalidArchitecture", "SearchSpace", "EdgeOpCell", "NASBench201", "NASBench101", "DARTS",
            "TransNASMicro", "TransNASMacro", "NASBenchMacro", "NASBenchGraph", "SPACES", "get_space"]

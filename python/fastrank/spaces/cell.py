@@ -33,7 +33,10 @@ def cell_graph(ops: Sequence[int]) -> Graph:
     return Graph(node_ops, adjacency)
 
 
-class _EdgeOpCell(SearchSpace):
+class EdgeOpCell(SearchSpace):
+    """The shape NB201 and TransNAS-Bench-101 micro share: 4 nodes, 6 edges, one operation per
+    edge (subclasses set ``ops``)."""
+
     ops: Tuple[str, ...] = ()
     max_nodes = len(EDGES) + 2
 
@@ -73,7 +76,7 @@ class _EdgeOpCell(SearchSpace):
         return cell_graph(self._ops_of(arch))
 
 
-class NASBench201(_EdgeOpCell):
+class NASBench201(EdgeOpCell):
     """NAS-Bench-201 / NATS-Bench topology: 5 operations on 6 edges, 15,625 cells.
     Architecture: a tuple of 6 op indices (string order); code: base-5 number of them."""
 
@@ -98,7 +101,7 @@ class NASBench201(_EdgeOpCell):
         return f"|{o[0]}~0|+|{o[1]}~0|{o[2]}~1|+|{o[3]}~0|{o[4]}~1|{o[5]}~2|"
 
 
-class TransNASMicro(_EdgeOpCell):
+class TransNASMicro(EdgeOpCell):
     """TransNAS-Bench-101 micro (cell) space: the NB201 cell with 4 operations, 4,096 cells,
     written ``64-41414-a_bc_def`` with one digit per edge in NB201 string order."""
 

@@ -28,7 +28,7 @@ def _comma(kind):
 
 
 def _seed_list(text: str) -> List[int]:
-    from ..cli import parse_seeds
+    from ..seeds import parse_seeds
 
     return parse_seeds(text)
 

@@ -47,16 +47,16 @@ def _one_thread():
     split over threads round differently), and workers that leave the other cores to others."""
     import torch
 
-    import fastrank
-    from ..search.parallel import _single_threaded
+    from .._native import num_threads, set_num_threads
+    from ..workers import single_threaded
 
-    before = torch.get_num_threads(), fastrank.num_threads()
-    _single_threaded()
+    before = torch.get_num_threads(), num_threads()
+    single_threaded()
     try:
         yield
     finally:
         torch.set_num_threads(before[0])
-        fastrank.set_num_threads(before[1])
+        set_num_threads(before[1])
 
 
 def run_cell(cell: Cell, loss, cell_fn: Callable) -> Done:

@@ -8,7 +8,7 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
-from ..nn import FAMILIES, _canonical
+from ..nn import FAMILIES, canonical_loss_name
 
 TABLE_METRICS = ("kendall_tau", "n@10", "precision@1%", "ndcg@10", "spearman", "precision@0.5%", "precision@5%",
                  "regret@1", "regret@10")
@@ -26,7 +26,7 @@ def family(loss: str) -> str:
     if text == "pw" or text.startswith("pw:") or text.startswith("pw@"):
         return "piecewise"
     try:
-        return FAMILIES[_canonical(loss.partition(":")[0])]
+        return FAMILIES[canonical_loss_name(loss.partition(":")[0])]
     except (ValueError, KeyError, TypeError):
         return "other"
 

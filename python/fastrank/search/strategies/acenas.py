@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..guided import GuidedOptions, PredictorOptions, _optional_weak_labels
+from ..guided import GuidedOptions, PredictorOptions, OPTIONAL_WEAK_LABELS
 from ..options import FRACTION, Int, Optional_, option
 from .predictor import PredictorSearch
 from ..strategy import register_strategy
@@ -20,7 +20,7 @@ class AceNASOptions(PredictorOptions):
 
     pretrain: object = option("all", "pretrain the encoder once per run on these weak labels of the benchmark "
                                      "(a comma list or 'all'; `fastrank benchmarks` lists them), or from Python a "
-                                     "mapping name -> one value per candidate", _optional_weak_labels())
+                                     "mapping name -> one value per candidate", OPTIONAL_WEAK_LABELS)
     rounds: int = option(10, "rounds the budget is split over: the first random, each later one the top "
                              "predicted", Int(1))
     top_share: float = option(1.0, "share of a later round taken from the predicted top, the rest random "

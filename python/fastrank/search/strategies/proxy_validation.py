@@ -9,7 +9,7 @@ from typing import List
 import numpy as np
 import torch
 
-from ..proxy_validation import ArchitectureParameters, Landscape, ProxyValidationOptions, _draw
+from ..proxy_validation import ArchitectureParameters, Landscape, ProxyValidationOptions, draw_near
 from ..relaxation import Relaxation, supports
 from ..strategy import Strategy, register_strategy
 
@@ -38,7 +38,7 @@ class ProxyValidationBase(Strategy):
         self.fitted = False
         self.descend_due = False
         self.start: List = None
-        # the pool's architectures as decision values, for _draw's fallback
+        # the pool's architectures as decision values, for draw_near's fallback
         self.choices = np.asarray(self.pool.archs, dtype=np.int64) if self.pool.fixed else None
 
     def ask(self, n: int) -> List:
@@ -101,7 +101,7 @@ class ProxyValidationSearch(ProxyValidationBase):
         if self.descend_due:
             self.params.descend(self.landscape, self.options.alpha_steps)
             self.descend_due = False
-        return _draw(self.relaxation, self.params, self.history, self.pool, self.rng, self.choices)
+        return draw_near(self.relaxation, self.params, self.history, self.pool, self.rng, self.choices)
 
 
 register_strategy("proxy-validation", ProxyValidationSearch)

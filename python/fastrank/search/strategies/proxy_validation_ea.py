@@ -8,7 +8,7 @@ from typing import Dict, Hashable
 import numpy as np
 import torch
 
-from ..proxy_validation import ArchitectureParameters, _draw
+from ..proxy_validation import ArchitectureParameters, draw_near
 from ..strategy import register_strategy
 from .proxy_validation import ProxyValidationBase
 
@@ -34,7 +34,7 @@ class ProxyValidationEA(ProxyValidationBase):
             init = [torch.as_tensor(self.rng.normal(0.0, options.sigma, d), dtype=torch.float32) for d in dims]
             individual = ArchitectureParameters(dims, options, init)
             individual.squared = self.shared.squared
-            arch = _draw(self.relaxation, individual, self.history, self.pool, self.rng, self.choices)
+            arch = draw_near(self.relaxation, individual, self.history, self.pool, self.rng, self.choices)
             if arch is not None:
                 self.created += 1
                 self.initial.append(individual)
@@ -52,7 +52,7 @@ class ProxyValidationEA(ProxyValidationBase):
         child.descend(self.landscape, options.alpha_steps)
         samples = []
         for _ in range(options.samples_per_child):
-            arch = _draw(self.relaxation, child, self.history, self.pool, self.rng, self.choices)
+            arch = draw_near(self.relaxation, child, self.history, self.pool, self.rng, self.choices)
             if arch is not None and arch not in samples:
                 samples.append(arch)
         if not samples:
