@@ -10,7 +10,7 @@ import numpy as np
 from ..nn import PiecewiseLoss
 from ..predictor import ENCODERS, Predictor
 from .options import FRACTION, Check, Choice, Instance, Int, Keywords, OneOf, Optional_, Options, option
-from .strategy import Context, Strategy
+from .strategy import Context, RandomStart, Strategy
 
 PREDICTOR_KEYWORDS = Keywords("fastrank.Predictor keyword arguments", Predictor, {
     "encoder": (Choice(ENCODERS), "the predictor's encoder"),
@@ -87,9 +87,8 @@ class GuidedStrategy(Strategy):
     def __init__(self, context: Context, options: Optional[GuidedOptions] = None):
         super().__init__(context, options)
         self.queue: List = []
-        self.started = False
+        self.start = RandomStart(self.guided.n_init)
         self.round_no = 0
-        self.start_size = 0
         self.fitted_at = -1  # results back at the last fit
         self.ranked: List = []  # the last fit's next-best candidates
         self.pretrained = None
@@ -118,13 +117,11 @@ class GuidedStrategy(Strategy):
         return out
 
     def _refill(self) -> bool:
-        if not self.started:
-            self.started = True
-            self.queue = self.pool.draw(self.history, self.rng, self.guided.n_init)
-            self.start_size = len(self.queue)
+        if not self.start.started:
+            self.queue = self.start.draw(self)
             return bool(self.queue)
         back = len(self.history.queries)
-        if back < self.start_size or back < 2:
+        if not self.start.back(self.history) or back < 2:
             if self.history.in_flight:
                 return False  # the random start is still out: wait for it
             self.queue = self.pool.draw(self.history, self.rng, 1)  # a fit needs two results

@@ -106,12 +106,3 @@ class History:
         """The n best architectures that came back, by value (the first to come back on ties)."""
         archs, values = self._labelled_archs, np.asarray(self._labelled_values, dtype=np.float64)
         return [archs[i] for i in np.argsort(-values, kind="stable")[:n]]
-
-    def best_so_far(self) -> np.ndarray:
-        """Best value after each query (failures hold the previous best; NaN before any value)."""
-        out, best = np.empty(len(self.queries)), -math.inf
-        for i, q in enumerate(self.queries):
-            if q.value is not None:
-                best = max(best, q.value)
-            out[i] = best if best > -math.inf else math.nan
-        return out

@@ -95,6 +95,26 @@ class Strategy:
         """``arch``'s evaluation failed (already in ``self.history``, value None)."""
 
 
+class RandomStart:
+    """A run's first ``size`` architectures, drawn from the pool at random in one draw when first
+    asked for (so that the random stream does not depend on how many workers ask at a time).
+    ``back(history)``: every one of them has come back (a strategy fits on them only then)."""
+
+    def __init__(self, size: int):
+        self.size, self.drawn = size, None
+
+    def draw(self, strategy: "Strategy") -> List:
+        self.drawn = strategy.pool.draw(strategy.history, strategy.rng, self.size)
+        return list(self.drawn)
+
+    @property
+    def started(self) -> bool:
+        return self.drawn is not None
+
+    def back(self, history: History) -> bool:
+        return self.started and len(history.queries) >= len(self.drawn)
+
+
 STRATEGIES: Dict[str, type] = {}
 
 

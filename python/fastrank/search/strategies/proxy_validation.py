@@ -11,7 +11,7 @@ import torch
 
 from ..proxy_validation import ArchitectureParameters, Landscape, ProxyValidationOptions, draw_near
 from ..relaxation import Relaxation, supports
-from ..strategy import Strategy, register_strategy
+from ..strategy import RandomStart, Strategy, register_strategy
 
 
 class ProxyValidationBase(Strategy):
@@ -37,23 +37,23 @@ class ProxyValidationBase(Strategy):
         self.since_fit = 0
         self.fitted = False
         self.descend_due = False
-        self.start: List = None
+        self.start = RandomStart(self.options.n_init)
+        self.starting: List = []  # the random start not handed out yet
         # the pool's architectures as decision values, for draw_near's fallback
         self.choices = np.asarray(self.pool.archs, dtype=np.int64) if self.pool.fixed else None
 
     def ask(self, n: int) -> List:
         out = []
         while len(out) < n:
-            if self.start is None:
-                self.start = self.pool.draw(self.history, self.rng, self.options.n_init)
-                self.start_size = len(self.start)
-            if self.start:
-                arch = self.start.pop(0)
+            if not self.start.started:
+                self.starting = self.start.draw(self)
+            if self.starting:
+                arch = self.starting.pop(0)
                 if not self.history.seen(arch):
                     out.append(arch)
                 continue
             if not self.fitted:
-                if len(self.history.queries) < max(self.start_size, 1):
+                if not self.start.back(self.history) or not self.history.queries:
                     break  # the random start is still out
                 self.first_fit()
             arch = self.propose()

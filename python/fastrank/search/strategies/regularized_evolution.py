@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import List
 
 from ..options import Int, Options, option
-from ..strategy import Strategy, register_strategy
+from ..strategy import RandomStart, Strategy, register_strategy
 
 MAX_TRIES = 100  # mutations tried for a fresh child before a random architecture is drawn instead
 
@@ -35,25 +35,26 @@ class RegularizedEvolution(Strategy):
     def __init__(self, context, options=None):
         super().__init__(context, options)
         self.members = deque(maxlen=self.options.population)  # (arch, value), oldest first
-        self.asked = 0
+        self.start = RandomStart(self.options.population)
+        self.starting: List = []
 
     def ask(self, n: int) -> List:
         out = []
-        for _ in range(n):
-            if self.asked < self.options.population or not self.members:
-                if self.asked >= self.options.population and self.history.in_flight:
-                    break  # the random start is still out
-                drawn = self.pool.draw(self.history, self.rng, 1)
+        if not self.start.started:
+            self.starting = self.start.draw(self)
+        while len(out) < n:
+            if self.starting:
+                drawn = [self.starting.pop(0)]
+            elif not self.members:
+                break  # the random start is still out (or all of it failed and is not back yet)
             else:
                 drawn = self._child()
-            for arch in drawn:
-                if arch in out:
-                    continue
-                out.append(arch)
-                self.asked += 1
-                self.history.start(arch)
             if not drawn:
                 break
+            for arch in drawn:
+                if arch not in out and not self.history.seen(arch):
+                    out.append(arch)
+                    self.history.start(arch)
         for arch in out:
             self.history.abandon(arch)  # the driver marks them in flight itself
         return out
