@@ -21,6 +21,7 @@ def read(path):
         return list(csv.DictReader(handle))
 
 
+@pytest.mark.slow
 def test_search_writes_runs_trace_and_plot(tmp_path):
     out = tmp_path / "out"
     done = fastrank("search", "--strategy", "random", "predictor", "--loss", "HR", "pw:HR,MAPE@10", "--budget", "15",
@@ -38,6 +39,7 @@ def test_search_writes_runs_trace_and_plot(tmp_path):
     assert "predictor + HR" in done.stdout
 
 
+@pytest.mark.slow
 def test_one_run_prints_the_choice():
     done = fastrank("search", "--budget", "12", "--epochs", "2", "--protocol", "test", "--seeds", "4-4", "--quiet")
     assert done.returncode == 0, done.stderr
@@ -45,6 +47,7 @@ def test_one_run_prints_the_choice():
         assert field in done.stdout
 
 
+@pytest.mark.slow
 def test_parallel_workers_give_the_same_runs(tmp_path):
     args = ["search", "--strategy", "predictor", "--loss", "MSE", "--budget", "12", "--seeds", "0,3", "--epochs", "2",
             "--quiet"]
@@ -75,6 +78,7 @@ def test_parallel_workers_give_the_same_runs(tmp_path):
     (["--strategy", "predictor", "--pretrain", "nope"], "--pretrain"),
     (["--executor", "ray", "--seeds", "2", "--workers", "2"], "--executor is for the evaluations of one run"),
 ])
+@pytest.mark.slow
 def test_bad_options_are_usage_errors_and_write_nothing(tmp_path, args, message):
     out = tmp_path / "out"
     done = fastrank("search", *args, "--out", str(out))
@@ -100,6 +104,7 @@ def test_a_missing_benchmark_package_is_a_clear_error_not_a_traceback(tmp_path, 
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_benchmarks_lists_every_table():
     done = fastrank("benchmarks")
     assert done.returncode == 0
@@ -114,6 +119,7 @@ def test_parse_seeds():
     assert parse_seeds("9,2") == [9, 2]
 
 
+@pytest.mark.slow
 def test_ctrl_c_keeps_the_partial_run(tmp_path):
     """SIGINT while the search runs: the partial run is printed and written, exit status 130."""
     import os
@@ -148,6 +154,7 @@ def test_ctrl_c_keeps_the_partial_run(tmp_path):
     assert runs[0]["arch"] in whole.stdout
 
 
+@pytest.mark.slow
 def test_out_is_checked_before_any_work_and_never_replaced(tmp_path):
     out = tmp_path / "out"
     first = fastrank("search", "--budget", "8", "--strategy", "random", "--seeds", "2", "--quiet", "--out", str(out))
@@ -166,6 +173,7 @@ def test_out_is_checked_before_any_work_and_never_replaced(tmp_path):
     assert keep(read(out / "runs.csv")) == keep(csv.DictReader(before.decode().splitlines()))
 
 
+@pytest.mark.slow
 def test_a_closed_pipe_is_not_an_error():
     """`fastrank benchmarks | head -2`: no traceback when the reader stops early."""
     done = subprocess.run(f"{sys.executable} -m fastrank benchmarks | head -2", shell=True, capture_output=True,
@@ -173,6 +181,7 @@ def test_a_closed_pipe_is_not_an_error():
     assert len(done.stdout.splitlines()) == 2 and "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_a_user_data_folder_is_listed_as_it_is_and_a_malformed_table_is_one_line(tmp_path):
     import os
 
@@ -195,6 +204,7 @@ def test_a_user_data_folder_is_listed_as_it_is_and_a_malformed_table_is_one_line
     assert len(done.stderr.strip().splitlines()) == 1 and "nb201.csv" in done.stderr
 
 
+@pytest.mark.slow
 def test_an_unreachable_ray_cluster_is_one_line_not_a_hang(tmp_path):
     pytest.importorskip("ray")
     for command in (["study", "--executor", "ray", "--out", str(tmp_path / "s")],

@@ -45,6 +45,7 @@ def _resumed_or_refused(path, data, expected) -> str:
     return "resumed"
 
 
+@pytest.mark.slow
 def test_a_journal_cut_anywhere_resumes_or_is_refused(journal, tmp_path):
     source, data, expected = journal
     path = tmp_path / "run.jsonl"
@@ -54,6 +55,7 @@ def test_a_journal_cut_anywhere_resumes_or_is_refused(journal, tmp_path):
     assert seen == {"resumed", "refused"}  # a cut header is refused, a cut record re-evaluated
 
 
+@pytest.mark.slow
 def test_a_journal_with_flipped_bytes_resumes_or_is_refused(journal, tmp_path):
     source, data, expected = journal
     path = tmp_path / "run.jsonl"

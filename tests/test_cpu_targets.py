@@ -107,6 +107,7 @@ def _import_with(target):
                           capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_environment_variable_selects_the_target():
     done = _import_with("baseline")
     assert done.returncode == 0 and done.stdout.strip() == "baseline", done.stderr

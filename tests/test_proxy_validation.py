@@ -17,6 +17,7 @@ from fastrank.spaces import NASBenchGraph, TransNASMicro, get_space
 SMALL = {"gae_samples": 300, "gae_epochs": 5, "predictor_epochs": 20}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("space", [get_space("nb201"), NASBenchGraph()], ids=lambda s: s.name)
 def test_gae_learns_to_reconstruct_ops_and_edges(space):
     rng = np.random.default_rng(0)

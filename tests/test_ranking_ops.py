@@ -112,6 +112,7 @@ def test_half_scores_are_computed_in_float32():
     assert s.grad.dtype == torch.float16
 
 
+@pytest.mark.slow
 def test_large_list_sweep_matches_dense():
     """n = 3000 with 5 levels: the O(n log n) sweep path on a list the dense form still fits."""
     gen = torch.Generator().manual_seed(7)

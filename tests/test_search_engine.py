@@ -37,6 +37,7 @@ def test_threads_keep_workers_busy_and_never_pay_twice(strategy):
     assert [q.number for q in result.queries] == list(range(1, 25))
 
 
+@pytest.mark.slow
 def test_processes_evaluate_in_spawned_workers_with_one_device_each():
     result = search.run(objectives.conv_count, "evolution", budget=16, seed=1, space="nb201", loss="HR",
                         workers=2, executor="process", devices=["3", "5"], **SMALL)
@@ -92,6 +93,7 @@ def test_failures_are_learned_below_the_worst_value():
     assert fixed.queries[0].error == "returned inf"
 
 
+@pytest.mark.slow
 def test_a_dead_worker_process_is_retried_then_recorded():
     result = search.run(objectives.dies_on_pooling, "random", budget=20, seed=0, space="nb201", workers=2,
                         executor="process", retries=1)
@@ -101,6 +103,7 @@ def test_a_dead_worker_process_is_retried_then_recorded():
     assert all(not q.failed for q in result.queries if q.arch[0] != 4)
 
 
+@pytest.mark.slow
 def test_ray_tasks_evaluate_and_a_killed_worker_is_recorded():
     pytest.importorskip("ray")
     import ray.cloudpickle
@@ -159,6 +162,7 @@ search.run(search_objectives.slow_conv_count, {strategy!r}, budget=30, seed=7, s
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("strategy", ["predictor", "proxy-validation-ea"])
 def test_a_killed_run_resumes_to_the_uninterrupted_result(tmp_path, strategy):
     """SIGKILL at several points; each resumed run equals the uninterrupted one query for query."""
@@ -209,6 +213,7 @@ def test_a_parallel_run_resumes_without_paying_again(tmp_path):
 
 
 # --- strategies: the registry and the options ---------------------------------------------------
+@pytest.mark.slow
 def test_a_users_strategy_from_its_own_file_runs_from_python_and_the_command_line(tmp_path):
     import user_strategy  # noqa: F401  (registers "greedy-mutation")
 

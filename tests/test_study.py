@@ -60,6 +60,7 @@ def test_study_writes_tidy_rows_tables_figures_and_resumes(tmp_path):
     assert len(CellStore(tmp_path / "cells.csv").rows()) == len(rows)
 
 
+@pytest.mark.slow
 def test_an_interrupted_study_keeps_finished_cells_and_finishes_later(tmp_path):
     cells = small_grid()
     calls = []
@@ -93,6 +94,7 @@ def test_a_torn_last_row_is_cut_and_its_cell_recomputed(tmp_path):
         CellStore(path)
 
 
+@pytest.mark.slow
 def test_local_processes_match_one_process(tmp_path):
     cells = small_grid()
     run_study(cells, tmp_path / "one", LocalExecutor(1), progress=False, report=False)
@@ -104,6 +106,7 @@ def _shifted_mse(scores, targets, *, group_sizes=None, mask=None, reduction="mea
     return torch.nn.functional.mse_loss(scores + shift, targets, reduction=reduction)
 
 
+@pytest.mark.slow
 def test_user_registered_losses_and_bad_grids(tmp_path):
     if "ShiftedMSE" not in nn.LOSSES:
         nn.register_loss("ShiftedMSE", _shifted_mse, family="regression")
@@ -144,6 +147,7 @@ def _die_once(cell, loss, marker=None):
     return evaluate_cell(cell, loss)
 
 
+@pytest.mark.slow
 def test_ray_matches_local_and_survives_a_killed_worker(tmp_path, ray_cluster):
     cells = small_grid()
     run_study(cells, tmp_path / "local", LocalExecutor(1), progress=False, report=False)
@@ -162,6 +166,7 @@ def test_ray_matches_local_and_survives_a_killed_worker(tmp_path, ray_cluster):
     assert values_by_cell(tmp_path / "killed" / "cells.csv") == expected
 
 
+@pytest.mark.slow
 def test_study_command_usage_errors(tmp_path):
     def fastrank(*args):
         return subprocess.run([sys.executable, "-m", "fastrank", "study", *args, "--quiet"], capture_output=True,

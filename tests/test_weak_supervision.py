@@ -78,6 +78,7 @@ def test_fit_starts_from_the_pretrained_encoder_with_a_fresh_head(sample):
     torch.testing.assert_close(again.models[0].encoder.embed.weight, scratch.models[0].encoder.embed.weight)
 
 
+@pytest.mark.slow
 def test_pretraining_helps_with_few_labels(nb201):
     """The point of weak supervision: 30 labels, whole-table Kendall τ, mean of three draws and
     two losses (bench/weak_supervision.py measures it properly)."""
@@ -196,6 +197,7 @@ def test_pretraining_with_a_users_evaluate_and_candidates(nb201):
     assert len(result.queries) == 12
 
 
+@pytest.mark.slow
 def test_cli_acenas_and_pretrain_usage_errors():
     def fastrank(*args):
         return subprocess.run([sys.executable, "-m", "fastrank", *args], capture_output=True, text=True, timeout=300)
