@@ -22,6 +22,15 @@ def _search(**where):
     return search.run(objectives.conv_count, **SEARCH, **where)
 
 
+def flipped(data: bytes, seed: int, cases: int):
+    """``cases`` copies of ``data``, each with one bit flipped at a random place."""
+    rng = random.Random(seed)
+    for _ in range(cases):
+        damaged = bytearray(data)
+        damaged[rng.randrange(len(damaged))] ^= 1 << rng.randrange(8)
+        yield bytes(damaged)
+
+
 def _queries(result):
     return [(q.arch, q.value) for q in result.queries]
 
@@ -59,12 +68,8 @@ def test_a_journal_cut_anywhere_resumes_or_is_refused(journal, tmp_path):
 def test_a_journal_with_flipped_bytes_resumes_or_is_refused(journal, tmp_path):
     source, data, expected = journal
     path = tmp_path / "run.jsonl"
-    rng = random.Random(0)
-    for _ in range(40):
-        damaged = bytearray(data)
-        i = rng.randrange(len(damaged))
-        damaged[i] ^= 1 << rng.randrange(8)
-        _resumed_or_refused(path, bytes(damaged), expected)
+    for damaged in flipped(data, seed=0, cases=40):
+        _resumed_or_refused(path, damaged, expected)
 
 
 def test_a_journal_with_foreign_duplicated_or_malformed_lines_is_refused(journal, tmp_path):
@@ -133,12 +138,8 @@ def test_cells_cut_anywhere_resume_to_the_same_table(cells, tmp_path):
 
 def test_cells_with_flipped_bytes_resume_or_are_refused(cells, tmp_path):
     data, expected = cells
-    rng = random.Random(1)
-    for _ in range(40):
-        damaged = bytearray(data)
-        i = rng.randrange(len(damaged))
-        damaged[i] ^= 1 << rng.randrange(8)
-        _study_resumed_or_refused(tmp_path, bytes(damaged), expected)
+    for damaged in flipped(data, seed=1, cases=40):
+        _study_resumed_or_refused(tmp_path, damaged, expected)
 
 
 def test_cells_with_foreign_duplicated_or_malformed_lines_are_refused(cells, tmp_path):
@@ -191,12 +192,8 @@ def test_a_damaged_saved_predictor_is_refused_in_one_line(tmp_path):
     fastrank.Predictor("nb201", seed=0, epochs=2, width=8, layers=1).fit(table.archs[:20], table.values[:20],
                                                                          loss="MSE").save(path)
     data = path.read_bytes()
-    rng = random.Random(2)
     cases = [data[:offset] for offset in range(0, len(data), max(1, len(data) // 30))]
-    for _ in range(30):
-        damaged = bytearray(data)
-        damaged[rng.randrange(len(damaged))] ^= 1 << rng.randrange(8)
-        cases.append(bytes(damaged))
+    cases += list(flipped(data, seed=2, cases=30))
     reference = fastrank.Predictor.load(path).predict(table.archs[:50])
     for damaged in cases:
         path.write_bytes(damaged)

@@ -89,7 +89,7 @@ def _check(parser: argparse.ArgumentParser, args) -> None:
     run of the grid is checked here, before the first run starts."""
     from .loss_spec import parse_loss
     from .search import STRATEGIES, BenchmarkTask, EvaluationOptions
-    from .search.cli_options import evaluation_options, strategy_options, unused_flags
+    from .search.cli_options import evaluation_options, unused_flags
 
     for flag, values in (("--benchmark", args.benchmark), ("--strategy", args.strategy), ("--loss", args.loss or [])):
         if len(set(values)) != len(values):
@@ -121,9 +121,7 @@ def _check(parser: argparse.ArgumentParser, args) -> None:
         parser.error(str(err))
     for strategy in args.strategy:
         cls = STRATEGIES[strategy]
-        options = strategy_options(args, strategy)
-        if "n_init" in options and options["n_init"] > args.budget:
-            options["n_init"] = args.budget
+        options = _strategy_options(args, strategy)
         try:
             opts = cls.Options(**options)
         except (TypeError, ValueError) as err:
@@ -142,9 +140,11 @@ def _check(parser: argparse.ArgumentParser, args) -> None:
                     select_weak_labels(task.query, pretrain)
                 except ValueError as err:
                     parser.error(f"argument --pretrain: {err}")
+    args.jobs = _jobs(args)  # the grid, built once: _search runs these
+    runs = len(args.jobs)
     if args.workers is None:
-        args.workers = 1 if len(_jobs(args)) == 1 else (os.cpu_count() or 1)
-    if len(_jobs(args)) > 1 and args.evaluation.executor != "thread":
+        args.workers = 1 if runs == 1 else (os.cpu_count() or 1)
+    if runs > 1 and args.evaluation.executor != "thread":
         parser.error("argument --executor: a grid of several runs runs them side by side in local processes; "
                      "--executor is for the evaluations of one run")
     if args.evaluation.executor == "ray":  # checked here, before --out is written
@@ -163,9 +163,19 @@ def _run_key(job: dict) -> str:
     return "".join(c if c.isalnum() or c in "-_.=@" else "-" for c in text)
 
 
+def _strategy_options(args, strategy: str) -> dict:
+    """The options of ``strategy`` the command line set; a random start longer than the budget
+    is cut to it."""
+    from .search.cli_options import strategy_options
+
+    options = strategy_options(args, strategy)
+    if options.get("n_init", 0) > args.budget:
+        options["n_init"] = args.budget
+    return options
+
+
 def _jobs(args) -> List[dict]:
     from .search import STRATEGIES
-    from .search.cli_options import strategy_options
 
     jobs = []
     for bench in args.benchmark:
@@ -175,9 +185,7 @@ def _jobs(args) -> List[dict]:
             for loss in losses:
                 for seed in args.seeds:
                     job = {"objective": bench, "strategy": strategy, "budget": args.budget, "seed": seed,
-                           "protocol": args.protocol, **strategy_options(args, strategy)}
-                    if "n_init" in job and job["n_init"] > args.budget:
-                        job["n_init"] = args.budget
+                           "protocol": args.protocol, **_strategy_options(args, strategy)}
                     if loss is not None:
                         job["loss"] = loss
                     jobs.append(job)
@@ -221,17 +229,13 @@ def _prepare_out(out: Path, argv: List[str]) -> None:
     if out.is_dir() and any((out / name).exists() for name in OUT_FILES):
         raise ValueError(f"argument --out: {out} holds a search already: continue it with --resume {out}, "
                          f"or choose another folder")
+    from .durable import replace_atomically
+
     try:
         (out / "journals").mkdir(parents=True, exist_ok=True)
-        _write_atomic(out / "command.json", json.dumps({"argv": argv}, indent=1) + "\n")
+        replace_atomically(out / "command.json", (json.dumps({"argv": argv}, indent=1) + "\n").encode())
     except OSError as err:
         raise ValueError(f"argument --out: cannot write in {out} ({err.strerror or err})") from None
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def _resume_argv(folder: Path, argv: List[str]) -> List[str]:
@@ -253,7 +257,7 @@ def _resume_argv(folder: Path, argv: List[str]) -> List[str]:
 def _write_results(results, out: Path, final: bool) -> None:
     from .search import report
 
-    report.write_runs(results, out / "runs.csv.tmp")
+    report.write_runs(results, out / "runs.csv.tmp")  # then renamed over the old one: never half a file
     os.replace(out / "runs.csv.tmp", out / "runs.csv")
     if final and results:
         report.write_trace(results, out / "trace.csv")
@@ -276,7 +280,7 @@ def _search(parser, args, argv: List[str]) -> int:
         args = parser.parse_args(saved)
         args.out = folder  # the folder as named now (it may have moved since)
     _check(parser, args)
-    jobs = _jobs(args)
+    jobs = args.jobs
     if args.out is not None:
         if not resuming:
             try:

@@ -13,7 +13,6 @@ the journal, around an ask/tell :class:`~fastrank.search.strategy.Strategy`.
 """
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from typing import Callable, List, Optional, Sequence, Union
@@ -25,6 +24,7 @@ from ..loss_spec import parse_loss
 from ..spaces import SearchSpace, get_space
 from .._checks import check_int
 from .candidates import CandidatePool
+from .evaluators import as_value
 from .history import History, Query
 from .journal import Journal
 from .options import Bool, Check, Choice, Float, Int, Optional_, Options, option
@@ -207,36 +207,35 @@ class Search:
 
     def tell(self, arch, value, *, seconds: float = 0.0, worker: Optional[str] = None) -> None:
         """``arch``'s result. A value that is not a finite number is recorded as a failure."""
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            return self.tell_failure(arch, f"returned {type(value).__name__} {value!r:.60}, not a number",
-                                     seconds=seconds, worker=worker)
-        if not math.isfinite(number):
-            return self.tell_failure(arch, f"returned {number}", seconds=seconds, worker=worker)
-        self._record(arch, number, None, seconds, worker)
-        self._failures_in_row = 0
-        self.strategy.tell(arch, number)
+        number, error = as_value(value)
+        self._learn(arch, number, error, seconds, worker)
 
     def tell_failure(self, arch, error: str, *, seconds: float = 0.0, worker: Optional[str] = None) -> None:
         """``arch``'s evaluation failed; ``error`` says why (kept in the journal and the result)."""
-        self._record(arch, None, str(error), seconds, worker)
-        self._failures_in_row += 1
-        self.strategy.tell_failure(arch, str(error))
-        if self._failures_in_row >= self.max_failures:
-            raise TooManyFailures(f"{self._failures_in_row} evaluations failed in a row (max_failures="
-                                  f"{self.max_failures}); the last: {self.space.to_string(arch)}: {error}")
+        self._learn(arch, None, str(error), seconds, worker)
 
-    def _record(self, arch, value, error, seconds, worker, journal: bool = True) -> None:
-        if self.space.identity(arch) not in {self.space.identity(a) for a in self.history.in_flight}:
+    def _learn(self, arch, value: Optional[float], error: Optional[str], seconds: float, worker: Optional[str],
+               replayed: bool = False) -> None:
+        """Records a result (in the journal too, unless it comes from there) and teaches the
+        strategy; ``max_failures`` failures in a row stop a live run."""
+        if not self.history.is_in_flight(arch):
             seen, _ = self.history.cached(arch)
             raise ValueError(f"{self.space.to_string(arch)} was {'told already' if seen else 'not asked for'}: "
                              f"tell only what ask returned, once")
         query = Query(len(self.history.queries) + 1, arch, value, float(seconds), error, worker)
-        if journal and self.journal is not None:
+        if not replayed and self.journal is not None:
             self.journal.add(query.number, self.space.to_string(arch), value, error, query.seconds, worker,
                              self.elapsed())
         self.history.record(query)
+        if value is not None:
+            self._failures_in_row = 0
+            self.strategy.tell(arch, value)
+            return
+        self._failures_in_row += 1
+        self.strategy.tell_failure(arch, error)
+        if not replayed and self._failures_in_row >= self.max_failures:
+            raise TooManyFailures(f"{self._failures_in_row} evaluations failed in a row (max_failures="
+                                  f"{self.max_failures}); the last: {self.space.to_string(arch)}: {error}")
 
     def abandon(self, arch) -> None:
         """Gives up an architecture in flight without a result (a stopped run): it is not paid."""
@@ -271,13 +270,7 @@ class Search:
 
     def _tell_record(self, arch, record: dict) -> None:
         self.history.start(arch)
-        self._record(arch, record["value"], record["error"], record["seconds"], record.get("worker"), journal=False)
-        if record["value"] is None:
-            self._failures_in_row += 1
-            self.strategy.tell_failure(arch, record["error"])
-        else:
-            self._failures_in_row = 0
-            self.strategy.tell(arch, record["value"])
+        self._learn(arch, record["value"], record["error"], record["seconds"], record.get("worker"), replayed=True)
 
     def elapsed(self) -> float:
         """Seconds the run has taken, over every session that worked on it."""

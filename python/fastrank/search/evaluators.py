@@ -18,7 +18,7 @@ import traceback
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 EXECUTORS = ("thread", "process", "ray")
 
@@ -33,6 +33,18 @@ class Outcome:
     died: bool = False  # the worker process died: the evaluation may be retried
 
 
+def as_value(raw) -> Tuple[Optional[float], Optional[str]]:
+    """(the value, None) of what an evaluation returned, or (None, why it is not a value): it
+    must be a finite number."""
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        return None, f"returned {type(raw).__name__} {raw!r:.60}, not a number"
+    if not math.isfinite(value):
+        return None, f"returned {value}"
+    return value, None
+
+
 def evaluate_one(fn: Callable, arch, worker: Optional[str] = None) -> Outcome:
     """Runs ``fn(arch)``; any exception or a value that is not a finite number is an error."""
     start = time.perf_counter()
@@ -42,14 +54,8 @@ def evaluate_one(fn: Callable, arch, worker: Optional[str] = None) -> Outcome:
         last = traceback.extract_tb(err.__traceback__)[-1:]
         where = f" ({last[0].filename.rsplit(os.sep, 1)[-1]}:{last[0].lineno})" if last else ""
         return Outcome(arch, None, f"{type(err).__name__}: {err}{where}", time.perf_counter() - start, worker)
-    seconds = time.perf_counter() - start
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        return Outcome(arch, None, f"returned {type(raw).__name__} {raw!r:.60}, not a number", seconds, worker)
-    if not math.isfinite(value):
-        return Outcome(arch, None, f"returned {value}", seconds, worker)
-    return Outcome(arch, value, None, seconds, worker)
+    value, error = as_value(raw)  # here, in the worker: what goes back always pickles
+    return Outcome(arch, value, error, time.perf_counter() - start, worker)
 
 
 class InlineEvaluator:

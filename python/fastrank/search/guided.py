@@ -104,16 +104,15 @@ class GuidedStrategy(Strategy):
 
     def ask(self, n: int) -> List:
         out = []
-        while len(out) < n:
-            if not self.queue and not self._refill():
-                break
-            arch = self.queue.pop(0)
-            if self.history.seen(arch):
-                continue
-            out.append(arch)
-            self.history.start(arch)  # taken for the rest of this ask (a refill must not pick it again)
-        for arch in out:
-            self.history.abandon(arch)  # the driver marks them in flight itself
+        with self.history.holding() as hold:  # a refill within this ask must not pick these again
+            while len(out) < n:
+                if not self.queue and not self._refill():
+                    break
+                arch = self.queue.pop(0)
+                if self.history.seen(arch):
+                    continue
+                out.append(arch)
+                hold(arch)
         return out
 
     def _refill(self) -> bool:

@@ -3,6 +3,7 @@ came back) and the architectures in flight. The driver writes it; strategies rea
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Dict, Hashable, List, Optional, Set
 
@@ -49,6 +50,23 @@ class History:
         """An architecture in flight that will not be recorded (a run stopped with it running)."""
         self._in_flight.pop(self.space.identity(arch), None)
 
+    @contextmanager
+    def holding(self):
+        """For a strategy's ``ask``: ``hold(arch)`` marks a proposal taken until the block ends,
+        so that the rest of the same ask (a refill, a draw) does not propose it again; the driver
+        then marks what the ask returned in flight itself."""
+        held = []
+
+        def hold(arch) -> None:
+            self.start(arch)
+            held.append(arch)
+
+        try:
+            yield hold
+        finally:
+            for arch in held:
+                self.abandon(arch)
+
     def record(self, query: Query) -> None:
         key = self.space.identity(query.arch)
         self._in_flight.pop(key, None)
@@ -63,6 +81,9 @@ class History:
         """Queried (or failed) already, or in flight."""
         key = self.space.identity(arch)
         return key in self._values or key in self._in_flight
+
+    def is_in_flight(self, arch) -> bool:
+        return self.space.identity(arch) in self._in_flight
 
     def taken(self) -> Set[Hashable]:
         """Identities queried, failed or in flight."""

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 from typing import List, Optional
+
+from ..durable import append_synced, cut_torn_tail
 
 FORMAT = "fastrank.search.journal"
 VERSION = 1
@@ -58,15 +59,10 @@ class Journal:
             if exists:
                 raise JournalError(f"{self.path} already holds a run's journal: resume it, or write to another path")
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._append(_encode({"format": FORMAT, "version": VERSION, "run": self.run}))
+            append_synced(self.path, _encode({"format": FORMAT, "version": VERSION, "run": self.run}))
 
     def _read(self) -> None:
-        with open(self.path, "rb+") as handle:
-            data = handle.read()
-            if not data.endswith(b"\n"):  # a torn last write: whatever it held was not acknowledged
-                cut = data.rfind(b"\n") + 1
-                handle.truncate(cut)
-                data = data[:cut]
+        data = cut_torn_tail(self.path)
         lines = data.decode("utf-8", errors="replace").split("\n")[:-1]
         if not lines:
             raise JournalError(f"{self.path}: the journal lost its header line; it cannot be resumed")
@@ -106,19 +102,11 @@ class Journal:
                      and error is None or value is None and isinstance(error, str))
                 and isinstance(record.get("seconds"), (int, float)))
 
-    def _append(self, data: bytes) -> None:
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
     def add(self, number: int, arch: str, value: Optional[float], error: Optional[str], seconds: float,
             worker: Optional[str], elapsed: float) -> None:
         """A query: ``seconds`` its evaluation took, ``elapsed`` the run's time when it came back."""
         record = {"n": number, "arch": arch, "value": value, "error": error, "seconds": float(seconds),
                   "worker": worker, "t": round(float(elapsed), 6)}
         record["crc"] = _checksum(record)
-        self._append(_encode(record))
+        append_synced(self.path, _encode(record))
         self.records.append(record)

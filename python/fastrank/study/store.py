@@ -26,6 +26,7 @@ import os
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
+from ..durable import append_synced, cut_torn_tail, replace_atomically
 from .grid import Cell
 
 COLUMNS = ("kind", "task", "loss", "size", "seed", "metric", "value", "cell")
@@ -54,10 +55,9 @@ class CellStore:
             if lock:
                 self._lock()
             if self.path.exists() and self.path.stat().st_size:
-                self._repair_tail()
-                self._read(set(grid) if grid is not None else None)
+                self._read(cut_torn_tail(self.path), set(grid) if grid is not None else None)
             else:
-                self._append(",".join(COLUMNS) + "\n")
+                append_synced(self.path, (",".join(COLUMNS) + "\n").encode())
         except PermissionError as err:
             self.close()
             raise ValueError(f"{self.path}: cannot read or write it ({err.strerror})") from None
@@ -87,15 +87,8 @@ class CellStore:
         self.close()
 
     # --- reading ---------------------------------------------------------------------------
-    def _repair_tail(self) -> None:
-        with open(self.path, "rb+") as handle:
-            data = handle.read()
-            if not data.endswith(b"\n"):
-                handle.truncate(data.rfind(b"\n") + 1)
-
-    def _read(self, grid: Optional[Set[str]]) -> None:
-        with open(self.path, "rb") as handle:  # a damaged byte is a checksum mismatch, not a decode error
-            text = handle.read().decode("utf-8", errors="replace")
+    def _read(self, data: bytes, grid: Optional[Set[str]]) -> None:
+        text = data.decode("utf-8", errors="replace")  # a damaged byte is a checksum mismatch, not a decode error
         lines = [line + "\n" for line in text.split("\n")[:-1]]  # the tail was repaired: it ends in "\n"
         reader = csv.reader(lines)
         header = next(reader, None)
@@ -117,7 +110,7 @@ class CellStore:
             if row is not None:
                 block.append((number, row))
         if len(keep) != len(lines):  # unfinished cells: their rows go, and the cells run again
-            self._rewrite("".join(lines[i] for i in keep))
+            replace_atomically(self.path, "".join(lines[i] for i in keep).encode())
 
     def _checked(self, row: List[str], number: int, grid: Optional[Set[str]]) -> List[str]:
         where = f"{self.path}:{number}"
@@ -129,7 +122,7 @@ class CellStore:
         except ValueError:
             raise ValueError(f"{where}: size, seed and value must be numbers, got {size!r}, {seed!r}, "
                              f"{value!r}") from None
-        if key != f"{kind}|{task}|{loss}|{size}|{seed}":
+        if key != Cell(kind, task, loss, int(size), int(seed)).key:
             raise ValueError(f"{where}: the cell key {key!r} does not match the row's fields")
         if grid is not None and key not in grid:
             raise ValueError(f"{where}: cell {key} is not in this study's grid (another study's file? use "
@@ -153,23 +146,7 @@ class CellStore:
         self.finished.add(key)
         return [number - 1 for number, _ in block]
 
-    def _rewrite(self, text: str) -> None:
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with open(tmp, "w", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, self.path)
-
     # --- writing ---------------------------------------------------------------------------
-    def _append(self, text: str) -> None:
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, text.encode())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
     def add(self, cell: Cell, values: Iterable[Tuple[str, float]]) -> None:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
@@ -179,7 +156,7 @@ class CellStore:
         rows = buffer.getvalue()
         writer.writerow([cell.kind, cell.task, cell.loss, cell.size, cell.seed, COMPLETE,
                          repr(float(_checksum(rows))), cell.key])
-        self._append(buffer.getvalue())
+        append_synced(self.path, buffer.getvalue().encode())
         self.finished.add(cell.key)
 
     def rows(self) -> List[Dict[str, object]]:

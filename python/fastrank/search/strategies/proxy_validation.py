@@ -44,25 +44,25 @@ class ProxyValidationBase(Strategy):
 
     def ask(self, n: int) -> List:
         out = []
-        while len(out) < n:
-            if not self.start.started:
-                self.starting = self.start.draw(self)
-            if self.starting:
-                arch = self.starting.pop(0)
-                if not self.history.seen(arch):
-                    out.append(arch)
-                continue
-            if not self.fitted:
-                if not self.start.back(self.history) or not self.history.queries:
-                    break  # the random start is still out
-                self.first_fit()
-            arch = self.propose()
-            if arch is None:
-                break
-            out.append(arch)
-            self.history.start(arch)  # taken for the rest of this ask
-        for arch in out:
-            self.history.abandon(arch)  # the driver marks them in flight itself
+        with self.history.holding() as hold:  # the draws within this ask must not propose these again
+            while len(out) < n:
+                if not self.start.started:
+                    self.starting = self.start.draw(self)
+                if self.starting:
+                    arch = self.starting.pop(0)
+                    if not self.history.seen(arch):
+                        out.append(arch)
+                        hold(arch)
+                    continue
+                if not self.fitted:
+                    if not self.start.back(self.history) or not self.history.queries:
+                        break  # the random start is still out
+                    self.first_fit()
+                arch = self.propose()
+                if arch is None:
+                    break
+                out.append(arch)
+                hold(arch)
         return out
 
     def tell(self, arch, value: float) -> None:

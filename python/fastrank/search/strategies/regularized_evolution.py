@@ -42,21 +42,19 @@ class RegularizedEvolution(Strategy):
         out = []
         if not self.start.started:
             self.starting = self.start.draw(self)
-        while len(out) < n:
-            if self.starting:
-                drawn = [self.starting.pop(0)]
-            elif not self.members:
-                break  # the random start is still out (or all of it failed and is not back yet)
-            else:
-                drawn = self._child()
-            if not drawn:
-                break
-            for arch in drawn:
-                if arch not in out and not self.history.seen(arch):
-                    out.append(arch)
-                    self.history.start(arch)
-        for arch in out:
-            self.history.abandon(arch)  # the driver marks them in flight itself
+        with self.history.holding() as hold:  # children of this ask must not repeat each other
+            while len(out) < n:
+                if self.starting:
+                    drawn = [self.starting.pop(0)]
+                elif not self.members:
+                    break  # the random start is still out (or all of it failed and is not back yet)
+                else:
+                    drawn = self._child()
+                if not drawn:
+                    break
+                if not self.history.seen(drawn[0]):
+                    out.append(drawn[0])
+                    hold(drawn[0])
         return out
 
     def _child(self) -> List:
