@@ -1,6 +1,7 @@
-"""The ``fastrank`` command: ``fastrank search`` (predictor-guided NAS on packaged benchmarks),
-``fastrank study`` (the loss study, :mod:`fastrank.study`) and ``fastrank benchmarks`` (what can
-be searched)."""
+"""The ``fastrank`` command: ``fastrank search`` (predictor-guided NAS on packaged benchmarks, or
+on real networks trained by an objective), ``fastrank model`` (an architecture as a network:
+summary and exported program), ``fastrank study`` (the loss study, :mod:`fastrank.study`) and
+``fastrank benchmarks`` (what can be searched)."""
 from __future__ import annotations
 
 import argparse
@@ -35,7 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     from .benchmarks import catalog
     from .nn import LOSSES
     from .predictor import ENCODERS
+    from .objectives import OBJECTIVES
     from .search import PROTOCOLS, STRATEGIES
+    from .spaces import SPACES
 
     try:
         names = [entry.name for entry in catalog()]
@@ -47,8 +50,14 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("search", help="search a benchmark (defaults: predictor + pw on nb201/cifar10, 100 queries)",
                        description="Search real NAS benchmarks. Several --strategy / --loss / --benchmark values "
                                    "run side by side; every run of the grid uses each seed.")
-    s.add_argument("--benchmark", nargs="+", default=[DEFAULT_BENCHMARK], metavar="NAME",
+    s.add_argument("--benchmark", nargs="+", default=None, metavar="NAME",
                    help=f"benchmark name(s) (default {DEFAULT_BENCHMARK}); `fastrank benchmarks` lists them")
+    s.add_argument("--objective", default=None, metavar="OBJECTIVE",
+                   help=f"train real networks of --space instead of reading a table: {', '.join(OBJECTIVES)} "
+                        "(scikit-learn's 8x8 digits; reports the found network's valid and test accuracy) or "
+                        "module:function, your evaluate(arch) -> float importable from the working directory")
+    s.add_argument("--space", default=None, metavar="SPACE",
+                   help=f"the search space of --objective: {', '.join(SPACES)}")
     s.add_argument("--strategy", nargs="+", default=["predictor"], choices=list(STRATEGIES), metavar="STRATEGY",
                    help=f"one or more of {', '.join(STRATEGIES)} (default predictor)")
     s.add_argument("--loss", nargs="+", default=None, metavar="LOSS",
@@ -80,6 +89,17 @@ def _parser() -> argparse.ArgumentParser:
     from .study.command import add_parser as add_study_parser
 
     add_study_parser(sub, names)
+    m = sub.add_parser("model", help="an architecture as a network: parameters, FLOPs, layers, exported program",
+                       description="Builds ARCH of SPACE as the benchmark's network, prints its parameters, FLOPs "
+                                   "and layers, and writes it as a torch.export program (torch.export.load "
+                                   "reads it without fastrank).")
+    m.add_argument("space", metavar="SPACE", help=f"one of {', '.join(SPACES)}")
+    m.add_argument("arch", metavar="ARCH", help="the architecture string, as searches print it")
+    m.add_argument("--classes", type=_positive, default=10, help="classifier outputs (default 10)")
+    m.add_argument("--size", action="append", default=[], metavar="NAME=INT",
+                   help="another network size, e.g. channels=32 or image_size=16 (repeatable)")
+    m.add_argument("--out", type=Path, default=None, metavar="FILE",
+                   help="write the exported program here (e.g. model.pt2); an existing file is not replaced")
     sub.add_parser("benchmarks", help="list the benchmarks: name, space, size, metrics, weak labels, source")
     return parser
 
@@ -91,6 +111,7 @@ def _check(parser: argparse.ArgumentParser, args) -> None:
     from .search import STRATEGIES, BenchmarkTask, EvaluationOptions
     from .search.cli_options import evaluation_options, unused_flags
 
+    _check_objective(parser, args)
     for flag, values in (("--benchmark", args.benchmark), ("--strategy", args.strategy), ("--loss", args.loss or [])):
         if len(set(values)) != len(values):
             parser.error(f"argument {flag}: a value is repeated in {' '.join(values)}")
@@ -126,6 +147,13 @@ def _check(parser: argparse.ArgumentParser, args) -> None:
             opts = cls.Options(**options)
         except (TypeError, ValueError) as err:
             parser.error(f"--strategy {strategy}: {err}")
+        if args.objective_fn is not None:
+            try:
+                cls.check_space(args.search_space)
+            except ValueError as err:
+                parser.error(f"argument --strategy: {err}")
+            if getattr(opts, "pretrain", None) is not None:
+                parser.error("argument --pretrain: weak labels come from a benchmark table; --objective has none")
         for name in args.benchmark:
             task = BenchmarkTask.load(name, args.protocol)
             try:
@@ -156,10 +184,37 @@ def _check(parser: argparse.ArgumentParser, args) -> None:
             parser.exit(2, f"fastrank: {err}\n")
 
 
+def _check_objective(parser: argparse.ArgumentParser, args) -> None:
+    """--objective with --space, or --benchmark: sets args.benchmark (tables to read),
+    args.objective_fn and args.search_space (the objective and its space, or None)."""
+    from .objectives import ObjectiveError, load_objective
+    from .spaces import SPACES, get_space
+
+    args.objective_fn = args.search_space = None
+    if args.objective is None:
+        if args.space is not None:
+            parser.error("argument --space: it names the space of --objective (a benchmark brings its own)")
+        args.benchmark = args.benchmark or [DEFAULT_BENCHMARK]
+        return
+    if args.benchmark is not None:
+        parser.error("argument --objective: it trains networks instead of reading --benchmark tables; give one")
+    if args.space is None:
+        parser.error("argument --objective: it needs --space (the architectures to train)")
+    if args.space not in SPACES:
+        parser.error(f"argument --space: unknown space {args.space!r} (choose from {', '.join(SPACES)})")
+    args.benchmark = []
+    try:
+        args.search_space = get_space(args.space)
+        args.objective_fn = load_objective(args.objective, args.search_space)
+    except (ObjectiveError, FileNotFoundError, ImportError) as err:
+        parser.exit(2, f"fastrank: {err}\n")
+
+
 def _run_key(job: dict) -> str:
-    """A run's name in its --out folder: benchmark, strategy, loss, protocol, seed."""
+    """A run's name in its --out folder: benchmark or objective, strategy, loss, protocol, seed."""
     loss = job.get("loss") or "default"
-    text = f"{job['objective']}__{job['strategy']}__{loss}__{job['protocol']}__seed{job['seed']}"
+    objective = job["objective"] if isinstance(job["objective"], str) else getattr(job["objective"], "__name__", "objective")
+    text = f"{objective}__{job['strategy']}__{loss}__{job['protocol']}__seed{job['seed']}"
     return "".join(c if c.isalnum() or c in "-_.=@" else "-" for c in text)
 
 
@@ -178,23 +233,29 @@ def _jobs(args) -> List[dict]:
     from .search import STRATEGIES
 
     jobs = []
-    for bench in args.benchmark:
+    targets = [(bench, {}) for bench in args.benchmark]
+    if args.objective_fn is not None:
+        targets = [(args.objective_fn, {"space": args.search_space})]
+    for bench, extra in targets:
         for strategy in args.strategy:
             cls = STRATEGIES[strategy]
             losses = (args.loss or [None]) if cls.takes_loss else [None]
             for loss in losses:
                 for seed in args.seeds:
                     job = {"objective": bench, "strategy": strategy, "budget": args.budget, "seed": seed,
-                           "protocol": args.protocol, **_strategy_options(args, strategy)}
+                           "protocol": args.protocol, **extra, **_strategy_options(args, strategy)}
                     if loss is not None:
                         job["loss"] = loss
                     jobs.append(job)
     return jobs
 
 
-def _print_one(result) -> None:
-    print(f"benchmark     {result.benchmark} (protocol {result.protocol}: queries see "
-          f"{'test' if result.protocol == 'test' else 'validation'} values)")
+def _print_one(result, objective=None) -> None:
+    if objective is not None:
+        print(f"objective     {result.benchmark} on {result.space.name}")
+    else:
+        print(f"benchmark     {result.benchmark} (protocol {result.protocol}: queries see "
+              f"{'test' if result.protocol == 'test' else 'validation'} values)")
     print(f"strategy      {result.strategy}" + ("" if result.strategy == "random" else f" + {result.loss}")
           + f", seed {result.seed}, {len(result.queries)} of {result.budget} queries, {result.seconds:.1f} s")
     print(f"architecture  {result.arch_string}")
@@ -203,6 +264,11 @@ def _print_one(result) -> None:
         print(f"test value    {result.test_value:.4f}")
         print(f"rank          {result.rank} of {_table_size(result)}")
         print(f"regret        {result.regret:.4f}")
+    if objective is not None and hasattr(objective, "report") and result.arch is not None:
+        report = objective.report(result.arch)  # the found network, trained again: its valid and test accuracy
+        for key, value in report.items():
+            if key != "seconds":
+                print(f"{key.replace('_', ' '):<13} {value:.4f}")
 
 
 def _table_size(result) -> str:
@@ -218,7 +284,7 @@ def _table_size(result) -> str:
     return f"{len(table.values)} rows of the table (a sample of the space{cells})"
 
 
-OUT_FILES = ("command.json", "runs.csv", "trace.csv", "best_so_far.png", "journals")
+OUT_FILES = ("command.json", "runs.csv", "trace.csv", "best_so_far.png", "journals", "model.pt2")
 
 
 def _prepare_out(out: Path, argv: List[str]) -> None:
@@ -307,17 +373,78 @@ def _search(parser, args, argv: List[str]) -> int:
     interrupted = interrupted or any(r.interrupted for r in results)
     if results:
         if len(results) == 1:
-            _print_one(results[0])
+            _print_one(results[0], args.objective_fn)
         else:
             print(report.summary(results))
         if args.out is not None:
             _write_results(results, args.out, final=True)
             print(f"wrote {args.out / 'runs.csv'}, {args.out / 'trace.csv'}, {args.out / 'best_so_far.png'}"
                   f" and the runs' journals in {args.out / 'journals'}")
+            model = None if interrupted else _write_model(args, results)
+            if model is not None:
+                print(f"wrote {model}: the found network (torch.export.load reads it)")
     if interrupted:
         hint = f"; continue with fastrank search --resume {args.out}" if args.out is not None else ""
         print(f"interrupted: {len(results)} of {len(jobs)} runs kept{hint}", file=sys.stderr)
         return 130
+    return 0
+
+
+def _write_model(args, results):
+    """The best run's architecture as a network in --out, where its space builds one (sized for
+    the benchmark's dataset or the objective's inputs)."""
+    from .export import benchmark_sizes, write_found_model
+
+    def score(r):  # what the user is told about each run: test where the table has it
+        return r.test_value if r.test_value is not None else r.query_value
+
+    best = max((r for r in results if r.arch is not None), key=score, default=None)
+    if best is None:
+        return None
+    if args.objective_fn is not None:
+        sizes = dict(getattr(args.objective_fn, "sizes", {}))
+    else:
+        sizes = benchmark_sizes(best.benchmark)
+        if sizes is None:
+            return None
+    return write_found_model(best.space, best.arch, args.out, sizes)
+
+
+def _model(parser, args) -> int:
+    from .export import describe, export
+    from .spaces import SPACES, InvalidArchitecture, get_space
+
+    if args.space not in SPACES:
+        parser.error(f"argument SPACE: unknown space {args.space!r} (choose from {', '.join(SPACES)})")
+    sizes = {}
+    for item in args.size:
+        name, sep, value = item.partition("=")
+        if not sep or not name.isidentifier():
+            parser.error(f"argument --size: expected NAME=INT, got {item!r}")
+        try:
+            sizes[name] = int(value)
+        except ValueError:
+            parser.error(f"argument --size: {name} must be an int, got {value!r}")
+    if args.out is not None and args.out.exists():
+        parser.error(f"argument --out: {args.out} exists; choose a new file")
+    try:
+        space = get_space(args.space)
+        arch = space.parse(args.arch)
+        model = space.to_module(arch, num_classes=args.classes, **sizes)
+    except InvalidArchitecture as err:
+        parser.exit(2, f"fastrank: {err}\n")
+    except (TypeError, ValueError) as err:  # a size the network does not take, or a bad value
+        parser.exit(2, f"fastrank: {args.space} network: {err}\n")
+    except (NotImplementedError, ImportError, FileNotFoundError) as err:
+        parser.exit(2, f"fastrank: {err}\n")
+    print(f"{args.space}  {space.to_string(arch)}")
+    print(describe(model))
+    if args.out is not None:
+        try:
+            export(model, args.out)
+        except OSError as err:
+            parser.exit(2, f"fastrank: cannot write {args.out} ({err.strerror or err})\n")
+        print(f"wrote {args.out}: torch.export.load reads it (no fastrank needed)")
     return 0
 
 
@@ -366,6 +493,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         if args.command == "benchmarks":
             code = _benchmarks()
+        elif args.command == "model":
+            code = _model(parser, args)
         elif args.command == "study":
             from .study.command import run as run_study_command
 

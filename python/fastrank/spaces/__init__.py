@@ -1,11 +1,16 @@
-"""NAS search spaces: canonical strings, integer codes, sampling, mutation, graph form."""
+"""NAS search spaces: canonical strings, integer codes, sampling, mutation, graph form, and the
+network of an architecture (``to_module``). Your own: ``CellSpace``/``ChainSpace`` (declared),
+or a ``SearchSpace`` subclass, named with :func:`register_space`."""
+from typing import Callable
+
 from .base import Graph, InvalidArchitecture, SearchSpace
-from .cell import EdgeOpCell, NASBench201, TransNASMicro
-from .chain import NASBenchMacro, TransNASMacro
+from .cell import CellSpace, EdgeOpCell, NASBench201, TransNASMicro
+from .chain import ChainSpace, NASBenchMacro, TransNASMacro
 from .darts import DARTS
 from .nasbench_graph import NASBenchGraph
 from .nb101 import NASBench101
 
+#: name -> factory() returning the space
 SPACES = {
     "nb201": NASBench201,
     "nb101": NASBench101,
@@ -24,5 +29,19 @@ def get_space(name: str) -> SearchSpace:
     return SPACES[name]()
 
 
-__all__ = ["Graph", "InvalidArchitecture", "SearchSpace", "EdgeOpCell", "NASBench201", "NASBench101", "DARTS",
-           "TransNASMicro", "TransNASMacro", "NASBenchMacro", "NASBenchGraph", "SPACES", "get_space"]
+def register_space(name: str, factory: Callable[[], SearchSpace], *, replace: bool = False) -> None:
+    """Names a space of your own: ``get_space(name)``, ``fastrank search --space NAME`` (with
+    ``--import`` of the module that registers it) and saved predictors find it. ``factory()``
+    returns the space, e.g. ``lambda: CellSpace(nodes=5, ops=[...], name="mine")``."""
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"a space name is an identifier (letters, digits, underscores), got {name!r}")
+    if not callable(factory):
+        raise TypeError("factory must be callable: factory() -> SearchSpace")
+    if name in SPACES and not replace:
+        raise ValueError(f"space {name!r} exists; pass replace=True to replace it")
+    SPACES[name] = factory
+
+
+__all__ = ["Graph", "InvalidArchitecture", "SearchSpace", "EdgeOpCell", "CellSpace", "ChainSpace", "NASBench201",
+           "NASBench101", "DARTS", "TransNASMicro", "TransNASMacro", "NASBenchMacro", "NASBenchGraph", "SPACES",
+           "get_space", "register_space"]

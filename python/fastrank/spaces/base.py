@@ -53,6 +53,11 @@ class SearchSpace:
     def graph(self, arch) -> Graph:
         raise NotImplementedError
 
+    def to_module(self, arch, num_classes: int = 10, **sizes):
+        """The architecture as a plain ``torch.nn.Module`` (a ``fastrank.models.Network``): by
+        default the benchmark's own network, other sizes as keyword arguments."""
+        raise NotImplementedError(f"the {self.name or type(self).__name__} space does not build networks")
+
     # --- shared -------------------------------------------------------------------
     def check(self, arch):
         """Returns arch if the space contains it, else raises InvalidArchitecture."""

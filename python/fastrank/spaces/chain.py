@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from typing import List, Tuple
+from typing import Callable, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -78,13 +78,20 @@ class TransNASMacro(ListedSpace):
     def graph(self, arch) -> Graph:
         return chain_graph(tuple(s - 1 for s in self._member(arch)))
 
+    def to_module(self, arch, num_classes: int = 10, **sizes):
+        """The TransNAS-Bench-101 macro encoder with a classification head
+        (``fastrank.models.transnas``)."""
+        from ..models.transnas import TransNASMacroNetwork
+
+        return TransNASMacroNetwork(self._member(arch), num_classes=num_classes, **sizes)
+
 
 class NASBenchMacro(SearchSpace):
-    """NAS-Bench-Macro: 8 layers, each 0 (identity), 1 (MobileNetV2 block k3 e3) or 2 (k3 e6):
+    """NAS-Bench-Macro: 8 layers, each 0 (identity), 1 (MobileNetV2 block k3 e3) or 2 (k5 e6):
     6,561 networks written as 8 digits. Architecture: the tuple of digits; code: base 3."""
 
     name = "nasbench_macro"
-    layer_ops = ("identity", "mbv2_k3_e3", "mbv2_k3_e6")
+    layer_ops = ("identity", "mbv2_k3_e3", "mbv2_k5_e6")
     max_nodes = 8 + 2
 
     def __init__(self):
@@ -124,3 +131,111 @@ class NASBenchMacro(SearchSpace):
 
     def graph(self, arch) -> Graph:
         return chain_graph(self._layers(arch))
+
+    def to_module(self, arch, num_classes: int = 10, **sizes):
+        """The published NAS-Bench-Macro network (``fastrank.models.nasbench_macro``)."""
+        from ..models.nasbench_macro import NASBenchMacroNetwork
+
+        return NASBenchMacroNetwork(self._layers(arch), num_classes=num_classes, **sizes)
+
+
+class ChainSpace(SearchSpace):
+    """Your own layer-chain space, declared: ``layers`` layers, each one of ``choices``
+    (NAS-Bench-Macro's shape). ``choices`` is a list of block names, or a mapping from each
+    name to its constructor ``(C_in, C_out, stride) -> nn.Module``; names that
+    ``fastrank.models.chain.CHAIN_BLOCKS`` knows (identity, conv1x1, conv3x3, conv5x5,
+    sep_conv3x3, sep_conv5x5) need none. Architecture: the tuple of choice indices; code:
+    that tuple as a base-len(choices) number; string: the names joined by commas."""
+
+    def __init__(self, layers: int = 8, choices: Union[Sequence[str], Mapping[str, Callable]] = (
+            "identity", "conv3x3", "sep_conv3x3"), name: str = "chain"):
+        if isinstance(layers, bool) or not isinstance(layers, int) or layers < 1:
+            raise ValueError(f"a chain needs at least one layer, got {layers!r}")
+        if isinstance(choices, str) or not isinstance(choices, (Sequence, Mapping)):
+            raise TypeError(f"choices is a list of block names or a mapping name -> constructor, got {choices!r}")
+        names = tuple(choices)
+        if not names:
+            raise ValueError("a chain space needs at least one choice")
+        bad = [n for n in names if not isinstance(n, str) or not re.fullmatch(r"[A-Za-z0-9_]+", n)]
+        if bad:
+            raise ValueError(f"choice names are letters, digits and underscores, got {bad}")
+        if len(set(names)) != len(names):
+            raise ValueError(f"choice names repeat: {names}")
+        self._constructors: Optional[dict] = None
+        if isinstance(choices, Mapping):
+            not_callable = [n for n, f in choices.items() if not callable(f)]
+            if not_callable:
+                raise TypeError(f"the constructors of {not_callable} are not callable")
+            self._constructors = dict(choices)
+        self.layers = layers
+        self.choices = names
+        self.name = name
+        self.node_ops = ("input", "output") + names
+        self.max_nodes = layers + 2
+        self.size = len(names) ** layers
+
+    def _layers(self, arch) -> Tuple[int, ...]:
+        if not isinstance(arch, tuple) or len(arch) != self.layers or not all(
+                isinstance(o, (int, np.integer)) and not isinstance(o, bool) and 0 <= o < len(self.choices)
+                for o in arch):
+            raise InvalidArchitecture(f"{self.name} architectures are {self.layers} choice indices in "
+                                      f"0..{len(self.choices) - 1}, got {arch!r}")
+        return tuple(int(o) for o in arch)
+
+    def parse(self, text: str):
+        if not isinstance(text, str):
+            raise InvalidArchitecture(f"a {self.name} string is a str, got {type(text).__name__}")
+        names = [n.strip() for n in text.split(",")]
+        if len(names) != self.layers:
+            raise InvalidArchitecture(f"a {self.name} string names {self.layers} blocks separated by commas, "
+                                      f"got {text!r}")
+        unknown = [n for n in names if n not in self.choices]
+        if unknown:
+            raise InvalidArchitecture(f"unknown block(s) {unknown} in {text!r}; choices: {self.choices}")
+        return tuple(self.choices.index(n) for n in names)
+
+    def to_string(self, arch) -> str:
+        return ",".join(self.choices[o] for o in self._layers(arch))
+
+    def encode(self, arch) -> int:
+        code = 0
+        for o in self._layers(arch):
+            code = code * len(self.choices) + o
+        return code
+
+    def decode(self, code: int):
+        code = check_code(code, self.size)
+        digits = []
+        for _ in range(self.layers):
+            code, o = divmod(code, len(self.choices))
+            digits.append(o)
+        return tuple(reversed(digits))
+
+    def sample(self, rng: np.random.Generator):
+        return tuple(int(o) for o in rng.integers(len(self.choices), size=self.layers))
+
+    def neighbours(self, arch):
+        layers = self._layers(arch)
+        return [layers[:i] + (o,) + layers[i + 1:] for i in range(self.layers) for o in range(len(self.choices))
+                if o != layers[i]]
+
+    def graph(self, arch) -> Graph:
+        return chain_graph(self._layers(arch))
+
+    def to_module(self, arch, num_classes: int = 10, **sizes):
+        """A stem to ``channels`` (16), the chosen blocks in ``stages`` stages (3) that halve the
+        resolution and double the width at their first layer, pooling and a linear head;
+        ``in_channels``/``image_size`` for the input."""
+        from ..models.chain import CHAIN_BLOCKS, ChainNetwork
+
+        constructors = self._constructors if self._constructors is not None else {
+            n: CHAIN_BLOCKS[n] for n in self.choices if n in CHAIN_BLOCKS}
+        missing = sorted(set(self.choices) - set(constructors))
+        if missing:
+            raise ValueError(f"no constructor for block(s) {missing}: give ChainSpace(choices={{name: lambda c_in, "
+                             f"c_out, stride: module, ...}}); names known without one: {sorted(CHAIN_BLOCKS)}")
+        return ChainNetwork([self.choices[o] for o in self._layers(arch)], constructors, num_classes=num_classes,
+                            **sizes)
+
+    def __repr__(self) -> str:
+        return f"ChainSpace(layers={self.layers}, choices={list(self.choices)!r}, name={self.name!r})"

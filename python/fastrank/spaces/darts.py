@@ -121,3 +121,11 @@ class DARTS(SearchSpace):
             for k in range(2, 6):
                 adjacency[sum_node(k), out] = 1
         return Graph(ops, adjacency)
+
+    def to_module(self, arch, num_classes: int = 10, **sizes):
+        """The DARTS CIFAR network (``fastrank.models.darts``): by default the one NAS-Bench-301
+        trained; ``preset="darts"`` is the DARTS evaluation network."""
+        from ..models.darts import DARTSNetwork
+
+        normal, reduce = self._unpack(arch)
+        return DARTSNetwork(normal, reduce, num_classes=num_classes, **sizes)

@@ -98,6 +98,14 @@ class NASBenchGraph(ListedSpace):
         link, *ops = self._member(arch)
         return Graph(np.array([0] + [2 + o for o in ops] + [1], dtype=np.int64), wiring(link))
 
+    def to_module(self, arch, num_classes: int = 10, **sizes):
+        """The benchmark's GNN (``fastrank.models.nasbench_graph``), built with torch_geometric
+        (the ``[graph]`` extra)."""
+        from ..models.nasbench_graph import NASBenchGraphNetwork
+
+        link, *ops = self._member(arch)
+        return NASBenchGraphNetwork(LINKS[link], tuple(self.ops[o] for o in ops), num_classes=num_classes, **sizes)
+
 
 def wiring(link: int) -> np.ndarray:
     """The (6, 6) adjacency of a link index: input 0, the four op nodes 1..4 (node i + 1 reads

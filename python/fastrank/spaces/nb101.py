@@ -143,3 +143,11 @@ class NASBench101(SearchSpace):
     def graph(self, arch) -> Graph:
         m, ops = self._unpack(arch)
         return Graph(np.array([self.node_ops.index(o) for o in ops], dtype=np.int64), m.astype(np.uint8))
+
+    def to_module(self, arch, num_classes: int = 10, **sizes):
+        """The NB101 network (``fastrank.models.nb101``): by default the benchmark's own, a
+        128-channel stem and 3 stacks of 3 cells."""
+        from ..models.nb101 import NB101Network
+
+        matrix, ops = self._unpack(arch)
+        return NB101Network(matrix, ops, num_classes=num_classes, **sizes)
