@@ -4,7 +4,6 @@ and the options that generate the command line."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys

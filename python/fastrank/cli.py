@@ -35,7 +35,6 @@ def _positive(text: str) -> int:
 def _parser() -> argparse.ArgumentParser:
     from .benchmarks import catalog
     from .nn import LOSSES
-    from .predictor import ENCODERS
     from .objectives import OBJECTIVES
     from .search import PROTOCOLS, STRATEGIES
     from .spaces import SPACES
@@ -80,7 +79,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--resume", type=Path, default=None, metavar="DIR",
                    help="continue the search whose --out was DIR (its own options; give no others)")
     s.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE",
-                   help="import a module first (one that registers strategies: register_strategy)")
+                   help="import a module first (one that registers strategies, spaces or objectives: "
+                        "register_strategy, register_space, register_objective)")
     from .search.cli_options import add_search_flags
 
     add_search_flags(s)
@@ -153,7 +153,8 @@ def _check(parser: argparse.ArgumentParser, args) -> None:
             except ValueError as err:
                 parser.error(f"argument --strategy: {err}")
             if getattr(opts, "pretrain", None) is not None:
-                parser.error("argument --pretrain: weak labels come from a benchmark table; --objective has none")
+                parser.error(f"--strategy {strategy}: its pretraining reads weak labels from a benchmark table; "
+                             "--objective has none")
         for name in args.benchmark:
             task = BenchmarkTask.load(name, args.protocol)
             try:
@@ -470,7 +471,8 @@ def _benchmarks() -> int:
 
 
 def _imports(argv: List[str]) -> None:
-    """``--import MODULE``, before the parser is built: a module that registers strategies."""
+    """``--import MODULE``, before the parser is built: a module that registers strategies,
+    spaces (register_space) or objectives (register_objective)."""
     import importlib
 
     for i, arg in enumerate(argv):

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import functools
 import importlib
-import math
 import sys
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict
 
 import numpy as np
 import torch

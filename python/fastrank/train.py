@@ -93,7 +93,7 @@ def train(model: nn.Module, train_data: Data, valid_data: Data, epochs: int = 10
             inputs, labels = x[idx].to(device), y[idx].to(device)
             loss = criterion(model(inputs), labels)
             if not torch.isfinite(loss):
-                raise FloatingPointError(f"the training loss became {float(loss)} in epoch {epoch + 1}")
+                raise FloatingPointError(f"the training loss became {float(loss.detach())} in epoch {epoch + 1}")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable, List, Optional, Sequence, Union
+from typing import List, Optional, Sequence, Union
 
-import numpy as np
 
 from ..benchmarks import TabularBenchmark
 from ..loss_spec import parse_loss

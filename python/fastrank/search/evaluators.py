@@ -13,6 +13,7 @@ import math
 import os
 import pickle
 import re
+import sys
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor
@@ -117,10 +118,14 @@ def run_task(fn: Callable, task, worker: Optional[str] = None) -> Outcome:
         return Outcome(task, None, err, time.perf_counter() - start, worker)
 
 
-def _process_main(conn, payload: bytes, device: Optional[str], name: str, call: Callable) -> None:
+def _process_main(conn, payload: bytes, device: Optional[str], name: str, call: Callable, threads: int) -> None:
     if device is not None:  # before the objective (and torch) is imported here
         os.environ["CUDA_VISIBLE_DEVICES"] = device
+    # the workers share the machine's cores: each takes its part unless the user chose a count
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     fn = pickle.loads(payload)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
     while True:
         try:
             arch = conn.recv()
@@ -132,11 +137,11 @@ def _process_main(conn, payload: bytes, device: Optional[str], name: str, call: 
 
 
 class _Worker:
-    def __init__(self, ctx, payload: bytes, device: Optional[str], name: str, call: Callable):
+    def __init__(self, ctx, payload: bytes, device: Optional[str], name: str, call: Callable, threads: int):
         parent, child = ctx.Pipe()
         self.name, self.device = name, device
-        self.process = ctx.Process(target=_process_main, args=(child, payload, device, name, call), daemon=True,
-                                   name=name)
+        self.process = ctx.Process(target=_process_main, args=(child, payload, device, name, call, threads),
+                                   daemon=True, name=name)
         self.process.start()
         child.close()
         self.conn = parent
@@ -147,8 +152,10 @@ class _Worker:
 class ProcessEvaluator:
     """One spawned process per worker, each fed one architecture at a time through its own pipe,
     so that a worker that dies is known by name and its evaluation can be retried. ``devices``:
-    worker i sees only ``devices[i % len(devices)]`` (as CUDA_VISIBLE_DEVICES). ``call``: how a
-    worker applies ``fn`` (:func:`evaluate_one`, or :func:`run_task` for other work)."""
+    worker i sees only ``devices[i % len(devices)]`` (as CUDA_VISIBLE_DEVICES). Each worker
+    runs its CPU work on cores / workers threads (OMP_NUM_THREADS, unless set already), so that
+    N workers do not oversubscribe the machine. ``call``: how a worker applies ``fn``
+    (:func:`evaluate_one`, or :func:`run_task` for other work)."""
 
     def __init__(self, fn: Callable, workers: int, devices: Optional[Sequence] = None,
                  call: Callable = evaluate_one):
@@ -163,12 +170,13 @@ class ProcessEvaluator:
         self.ctx = multiprocessing.get_context("spawn")
         self.call = call
         self.devices = [str(d) for d in devices] if devices else None
+        self.threads = max(1, (os.cpu_count() or 1) // workers)
         self.workers = [self._start(i) for i in range(workers)]
 
     def _start(self, i: int) -> _Worker:
         device = self.devices[i % len(self.devices)] if self.devices else None
         return _Worker(self.ctx, self.payload, device, f"process-{i}" + (f"-gpu{device}" if device else ""),
-                       self.call)
+                       self.call, self.threads)
 
     @property
     def busy(self) -> int:
