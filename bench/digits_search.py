@@ -5,7 +5,8 @@ found network's valid and test accuracy. Then one run timed with 1 and 2 process
 Kendall τ between the digits accuracy and NB201's CIFAR-10 validation accuracy over every
 architecture evaluated. Writes bench/digits/{runs,evaluations,timing}.csv and DIGITS.md.
 
-    python bench/digits_search.py [--seeds 0-4] [--budget 30]
+    OMP_NUM_THREADS=1 python bench/digits_search.py --part compare   # one thread: other work may share the machine
+    python bench/digits_search.py --part timing                      # on a quiet machine
 
 The objective is deterministic (one weight seed for every network), so an architecture that
 two runs query is trained once and its value reused: the comparison is unchanged by that, and
@@ -52,11 +53,21 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=parse_seeds, default=list(range(5)))
     parser.add_argument("--budget", type=int, default=30)
-    parser.add_argument("--skip-timing", action="store_true")
+    parser.add_argument("--part", choices=("all", "compare", "timing"), default="all",
+                        help="compare: the strategies and τ only; timing: the 1- and 2-worker runs only (then the "
+                             "page from both parts' CSVs)")
     args = parser.parse_args()
     HERE.mkdir(exist_ok=True)
     space = NASBench201()
     objective = digits_objective(space)
+    if args.part in ("all", "compare"):
+        compare(space, objective, args)
+    if args.part in ("all", "timing"):
+        timing(space, objective, args)
+    _write_markdown(args)
+
+
+def compare(space, objective, args) -> None:
     log = []
     cached = Cached(objective, log)
     rows = []
@@ -80,40 +91,58 @@ def main() -> None:
         writer.writerow(["arch", "digits_valid_accuracy", "seconds", "nb201_cifar10_valid"])
         for arch, value, seconds in log:
             writer.writerow([space.to_string(arch), value, f"{seconds:.3f}", cifar[arch]])
-    evaluated = [a for a, _, _ in log]
-    tau = kendall_tau(np.array([cached.values[a] for a in evaluated]), np.array([cifar[a] for a in evaluated]))
+
+
+def timing(space, objective, args) -> None:
     timing = []
-    if not args.skip_timing:
-        for workers in (1, 2):
-            start = time.perf_counter()
-            result = search.run(objective, strategy="predictor", space=space, budget=args.budget, seed=args.seeds[0],
-                                workers=workers, executor="process")
-            timing.append({"workers": workers, "wall_seconds": time.perf_counter() - start,
-                           "evaluation_seconds": sum(q.seconds for q in result.queries),
-                           "arch": space.to_string(result.arch), "valid_accuracy": result.query_value})
-            print(timing[-1], flush=True)
-        with open(HERE / "timing.csv", "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(timing[0]))
-            writer.writeheader()
-            writer.writerows(timing)
-    _write_markdown(rows, log, float(tau), timing, args)
+    for workers in (1, 2):
+        start = time.perf_counter()
+        result = search.run(objective, strategy="predictor", space=space, budget=args.budget, seed=args.seeds[0],
+                            workers=workers, executor="process")
+        timing.append({"workers": workers, "wall_seconds": time.perf_counter() - start,
+                       "evaluation_seconds": sum(q.seconds for q in result.queries),
+                       "arch": space.to_string(result.arch), "valid_accuracy": result.query_value})
+        print(timing[-1], flush=True)
+    with open(HERE / "timing.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(timing[0]))
+        writer.writeheader()
+        writer.writerows(timing)
 
 
-def _write_markdown(rows, log, tau, timing, args) -> None:
-    seconds = np.array([s for _, _, s in log])
+def _read(name):
+    path = HERE / name
+    if not path.exists():
+        return []
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def _write_markdown(args) -> None:
+    rows = [{**r, "valid_accuracy": float(r["valid_accuracy"]), "test_accuracy": float(r["test_accuracy"])}
+            for r in _read("runs.csv")]
+    log = _read("evaluations.csv")
+    timing = [{k: float(v) if k.endswith("seconds") else v for k, v in r.items()} for r in _read("timing.csv")]
+    seconds = np.array([float(r["seconds"]) for r in log])
+    tau = kendall_tau(np.array([float(r["digits_valid_accuracy"]) for r in log]),
+                      np.array([float(r["nb201_cifar10_valid"]) for r in log]))
+    seeds = sorted({int(r["seed"]) for r in rows})
+    budget = args.budget
     lines = ["# Searching real networks: NB201 cells on digits", "",
              f"`python bench/digits_search.py` on {platform.processor() or platform.machine()} "
              f"({os.cpu_count()} cores), torch threads per process as the search sets them. Objective: "
              f"`--objective digits` (NB201 network at C=8, one cell per stage, 1×8×8 inputs; 10 epochs of "
              f"SGD + cosine; valid accuracy in %, test accuracy of the found network retrained).", "",
-             f"Budget {args.budget}, seeds {', '.join(str(s) for s in args.seeds)}.", "",
-             f"- Seconds per evaluation (first trainings, one worker): mean {seconds.mean():.2f}, median "
+             f"Budget {budget}, seeds {', '.join(str(s) for s in seeds)}.", "",
+             f"- Seconds per evaluation in the comparison (first trainings, one thread): mean {seconds.mean():.2f}, median "
              f"{np.median(seconds):.2f}, max {seconds.max():.2f} over {len(seconds)} architectures.",
              f"- Kendall τ between digits valid accuracy and NB201 CIFAR-10 valid accuracy over those "
              f"{len(seconds)} architectures: {tau:.3f}.", ""]
     if timing:
         one, two = timing
-        lines += [f"- Wall time of one predictor search (seed {args.seeds[0]}): {one['wall_seconds']:.0f} s with 1 "
+        lines += [f"- Seconds per evaluation in the 1-worker timing run (nothing else running, nothing cached): "
+                  f"{one['evaluation_seconds'] / budget:.2f}; with 2 workers, each evaluation on one core: "
+                  f"{two['evaluation_seconds'] / budget:.2f}.",
+                  f"- Wall time of one predictor search (seed {seeds[0]}): {one['wall_seconds']:.0f} s with 1 "
                   f"worker, {two['wall_seconds']:.0f} s with 2 process workers (speed-up "
                   f"{one['wall_seconds'] / two['wall_seconds']:.2f}).", ""]
     lines += ["| seed | strategy | valid % | test % | architecture |", "|---|---|---|---|---|"]

@@ -37,6 +37,16 @@ def test_search_writes_runs_trace_and_plot(tmp_path):
     assert len(trace) == 6 * 15
     assert (out / "best_so_far.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "predictor + HR" in done.stdout
+    import torch  # the best run's architecture, as CIFAR-10's network
+
+    best = max(runs, key=lambda r: float(r["test_value"]))
+    program = torch.export.load(str(out / "model.pt2"))
+    assert program.module()(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+    from fastrank.spaces import NASBench201
+
+    space = NASBench201()
+    expected = space.to_module(space.parse(best["arch"])).eval()
+    assert sum(p.numel() for p in program.parameters()) == sum(p.numel() for p in expected.parameters())
 
 
 @pytest.mark.slow
@@ -212,3 +222,14 @@ def test_an_unreachable_ray_cluster_is_one_line_not_a_hang(tmp_path):
         done = fastrank(*command, "--address", "127.0.0.1:1")
         assert done.returncode == 2, done.stderr
         assert "cannot reach a Ray cluster at 127.0.0.1:1" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_command_line_reference_page_is_current():
+    from pathlib import Path
+
+    # a fresh process: spaces or strategies other tests register must not reach the page
+    done = subprocess.run([sys.executable, "-m", "fastrank.cli_reference"], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    page = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text()
+    assert done.stdout == page, "docs/cli.md is stale: python -m fastrank.cli_reference > docs/cli.md"

@@ -214,3 +214,19 @@ def test_model_command_usage_errors(args, message, tmp_path):
     done = fastrank("model", *args, "--out", str(tmp_path / "m.pt2"))
     assert done.returncode == 2 and message in done.stderr, done.stderr
     assert not (tmp_path / "m.pt2").exists()
+
+
+def test_an_auxiliary_head_adds_its_weighted_loss():
+    class WithAux(Linear):
+        def __init__(self):
+            super().__init__()
+            self.aux = nn.Linear(4, 3)
+
+        def forward(self, x):
+            return (self.fc(x), self.aux(x)) if self.training else self.fc(x)
+
+    for weight in (0.0, 0.4):
+        torch.manual_seed(0)
+        model = WithAux()
+        train(model, _blobs(), _blobs(), epochs=2, aux_weight=weight)
+        assert (model.aux.weight.grad is not None and model.aux.weight.grad.abs().sum() > 0) == (weight > 0)

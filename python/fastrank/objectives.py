@@ -52,7 +52,11 @@ def digits_data() -> Dict[str, Data]:
 #: network sizes for 8×8 inputs, per space name: small enough to train in seconds on a CPU core
 DIGITS_SIZES: Dict[str, dict] = {
     "nb201": dict(channels=8, cells_per_stage=1),
-    "tnb101_micro": dict(),
+    "nb101": dict(stem_channels=16, cells_per_stack=1),
+    "darts": dict(channels=8, cells=5),
+    "nasbench_macro": dict(stem_channels=8, head_channels=64),
+    "tnb101_micro": dict(base_channels=8),
+    "tnb101_macro": dict(base_channels=8),
     "cell": dict(channels=8, cells_per_stage=1),
     "chain": dict(channels=8),
 }

@@ -61,16 +61,19 @@ def accuracy(model: nn.Module, data: Data, batch_size: int = 256, device: Union[
 
 
 def train(model: nn.Module, train_data: Data, valid_data: Data, epochs: int = 10, *, batch_size: int = 64,
-          lr: float = 0.1, momentum: float = 0.9, weight_decay: float = 5e-4, device: Union[str, torch.device] = "cpu",
-          seed: int = 0, logger: Optional[logging.Logger] = None) -> TrainResult:
+          lr: float = 0.1, momentum: float = 0.9, weight_decay: float = 5e-4, aux_weight: float = 0.4,
+          device: Union[str, torch.device] = "cpu", seed: int = 0, logger: Optional[logging.Logger] = None
+          ) -> TrainResult:
     """Trains ``model`` in place for ``epochs`` epochs on ``train_data`` and returns its
     validation accuracy (a :class:`TrainResult`). ``seed`` fixes the batch order (seed the
-    weights before building the model: ``torch.manual_seed``). A loss that turns NaN or
-    infinite raises FloatingPointError (a diverged run: a search records it as failed)."""
+    weights before building the model: ``torch.manual_seed``). A model that returns
+    ``(logits, aux_logits)`` in training (DARTS with its auxiliary head) adds ``aux_weight``
+    times the auxiliary loss, as DARTS does. A loss that turns NaN or infinite raises
+    FloatingPointError (a diverged run: a search records it as failed)."""
     check_int(epochs, "epochs")
     check_int(batch_size, "batch_size")
     check_int(seed, "seed", 0)
-    for name, value in (("lr", lr), ("momentum", momentum), ("weight_decay", weight_decay)):
+    for name, value in (("lr", lr), ("momentum", momentum), ("weight_decay", weight_decay), ("aux_weight", aux_weight)):
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
             raise ValueError(f"{name} must be a finite non-negative number, got {value!r}")
     x, y = _check_data(train_data, "train_data")
@@ -91,7 +94,12 @@ def train(model: nn.Module, train_data: Data, valid_data: Data, epochs: int = 10
         total, seen = 0.0, 0
         for idx in torch.randperm(x.shape[0], generator=order).split(batch_size):
             inputs, labels = x[idx].to(device), y[idx].to(device)
-            loss = criterion(model(inputs), labels)
+            out = model(inputs)
+            if isinstance(out, tuple):
+                logits, aux = out
+                loss = criterion(logits, labels) + aux_weight * criterion(aux, labels)
+            else:
+                loss = criterion(out, labels)
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"the training loss became {float(loss.detach())} in epoch {epoch + 1}")
             optimizer.zero_grad(set_to_none=True)

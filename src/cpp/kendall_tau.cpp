@@ -1,4 +1,4 @@
-// Kendall's τ-b in O(n log n) (Knight 1966; ALGORITHMS.md §5), the quantity
+// Kendall's τ-b in O(n log n) (Knight 1966; docs/algorithms.md §5), the quantity
 // scipy.stats.kendalltau computes by default.
 #include <algorithm>
 #include <cmath>

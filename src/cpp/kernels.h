@@ -43,7 +43,7 @@ struct ListArgs {
 };
 
 // Per-better-item weight on its pairs, from v_a = its number of active lower partners
-// (WARP with exact ranks, ALGORITHMS.md §4): L(v) = Σ_{j<=v} 1/j; held constant for the gradient.
+// (WARP with exact ranks, docs/algorithms.md §4): L(v) = Σ_{j<=v} 1/j; held constant for the gradient.
 enum class RankWeight : int { kNone = 0, kWarp = 1 /* L(v)/v */, kWarpSum = 2 /* L(v) */ };
 
 struct PairwiseHingeArgs : ListArgs {
@@ -70,7 +70,7 @@ struct LambdaRankArgs : ListArgs {
 
 int pairwise_hinge_cpu(const PairwiseHingeArgs& args);
 
-// Kendall's τ-b of two finite sequences in O(n log n) (ALGORITHMS.md §5); NaN when n < 2
+// Kendall's τ-b of two finite sequences in O(n log n) (docs/algorithms.md §5); NaN when n < 2
 // or either sequence is constant, as scipy.stats.kendalltau.
 double kendall_tau_b_cpu(DType dtype, const void* x, const void* y, int64_t n);
 int pairwise_logistic_cpu(const PairwiseLogisticArgs& args);

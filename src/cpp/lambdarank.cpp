@@ -1,4 +1,4 @@
-// LambdaRank with NDCG@k pair weights (ALGORITHMS.md §2, §3).
+// LambdaRank with NDCG@k pair weights (docs/algorithms.md §2, §3).
 // Ranks come from the current scores (descending, ties by index) and are held constant.
 // w_ab = (G_a - G_b)·|D_a - D_b| / IDCG@k with D(rank) = 1/log2(1 + rank) for rank <= k,
 // else 0. The loss is Σ_{y_a > y_b} w_ab·ℓ(a, b) for a logistic, hinge or squared hinge ℓ.

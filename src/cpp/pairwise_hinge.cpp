@@ -1,5 +1,5 @@
 // Pairwise hinge and squared hinge over lists, exact in O(n log n) per list
-// (ALGORITHMS.md §1). A pair (a, b) with y_a > y_b is active when s_b + m > s_a; its loss
+// (docs/algorithms.md §1). A pair (a, b) with y_a > y_b is active when s_b + m > s_a; its loss
 // is w·h(z) with z = s_b + m - s_a, h(z) = z or z², and w = 1 or y_a - y_b.
 #include "kernels.h"
 #include "lists.h"
@@ -12,7 +12,7 @@ namespace {
 // the sorts and tree updates of the sweep at this size, and it is equally exact.
 constexpr int64_t kDirectMax = 40;
 
-// WARP weight of a better item with v active lower partners (ALGORITHMS.md §4).
+// WARP weight of a better item with v active lower partners (docs/algorithms.md §4).
 class RankWeighter {
  public:
   RankWeighter(RankWeight kind, int64_t n) : kind_(kind) {

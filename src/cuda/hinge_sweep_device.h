@@ -1,5 +1,5 @@
 // Pairwise hinge and squared hinge on the device in O(n log n) work per list, for lists
-// too long for the item-parallel O(n²) walk of list_device.h (ALGORITHMS.md §1, the CPU
+// too long for the item-parallel O(n²) walk of list_device.h (docs/algorithms.md §1, the CPU
 // kernel's two passes): pass 1 gives each item a the moments (1, s, s²) of its active lower
 // partners (keys s_b + m above s_a, levels below), pass 2 each item b those of its active
 // higher partners (scores below s_b + m, levels above), both as dominance sums

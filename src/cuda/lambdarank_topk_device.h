@@ -1,4 +1,4 @@
-// LambdaRank truncated at k on long lists, in O(n log n + n·k) work (ALGORITHMS.md §2), for
+// LambdaRank truncated at k on long lists, in O(n log n + n·k) work (docs/algorithms.md §2), for
 // lists too long for the item-parallel walk of list_device.h (which also counts every rank in
 // O(n) per item). Only pairs with a member among the first k by score weigh anything, so:
 // - ranks come from sorts (rank_levels by score, then by target: positions, levels, IDCG@k);

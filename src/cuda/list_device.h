@@ -183,7 +183,7 @@ int pairwise_hinge_run(const Exec& ex, const PairwiseHingeArgs& a, DeviceCall& c
   int* status = call.status;
   if (ranked) {
     // WARP weight of each item as the better member: L(v)/v or L(v), v = its active lower
-    // partners (ALGORITHMS.md §4), summed in the CPU kernel's order.
+    // partners (docs/algorithms.md §4), summed in the CPU kernel's order.
     ex.for_each(a.n_items, [=] FR_HD(int64_t i) {
       const int64_t g = list_of(off, n_lists, i);
       const double si = double(s[i]), yi = double(y[i]);
@@ -239,7 +239,7 @@ int pairwise_logistic_run(const Exec& ex, const PairwiseLogisticArgs& a, DeviceC
 }
 
 // The terms of one LambdaRank pair (i, j) seen from item i, given every item's gain and
-// rank discount and each list's IDCG@k (ALGORITHMS.md §2).
+// rank discount and each list's IDCG@k (docs/algorithms.md §2).
 struct LambdaPairTerms {
   const double* gain = nullptr;
   const double* disc = nullptr;

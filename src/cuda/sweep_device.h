@@ -1,7 +1,7 @@
 // Dominance sums on the device with sorts and scans only: for every item a, sums over the
 // items b of its list that come before a in a sort order and lie on a lower (or higher)
 // level — the question the CPU kernels answer with a sequential Fenwick sweep over levels
-// (ALGORITHMS.md §1, §5). Used by the O(n log n) pairwise hinge and Kendall τ-b.
+// (docs/algorithms.md §1, §5). Used by the O(n log n) pairwise hinge and Kendall τ-b.
 //
 // Each item enters twice, as a point (its moments) and as a query (where its sums are
 // wanted), in one array sorted by (list, key) with a query ahead of a point of equal key

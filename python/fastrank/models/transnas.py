@@ -23,9 +23,9 @@ task has 75 classes and class_scene 47 (pass ``num_classes``); the default 10 is
 ``to_module`` default. BN layers are affine, as in TNB.
 
 TNB counts every parameter (``lib/models/model_info.py``), as ``count_parameters`` does. With
-63 classes and 256×256 inputs the parameter counts equal, and the FLOPs agree to 1e-4 with,
-the ``params``/``flops`` that NASLib's zero-cost files store for TNB's class_scene networks
-(``tests/test_models_transnas.py`` says how those FLOPs are counted).
+63 classes and 256×256 inputs the parameter counts and ``count_torchstat_flops`` equal the
+``params``/``flops`` that NASLib's zero-cost files store for TNB's class_scene networks
+(``tests/test_models_transnas.py``).
 """
 from __future__ import annotations
 
