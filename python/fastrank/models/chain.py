@@ -9,7 +9,7 @@ from typing import Callable, Dict, List, Mapping, Sequence
 import torch
 from torch import nn
 
-from .network import Network, positive_int
+from .network import Network, check_constructors, image_shape, positive_int
 
 #: builds a block from C_in to C_out channels with the given stride (1 or 2)
 BlockConstructor = Callable[[int, int, int], nn.Module]
@@ -68,18 +68,13 @@ class ChainNetwork(Network):
                  num_classes: int = 10, channels: int = 16, stages: int = 3, in_channels: int = 3,
                  image_size: int = 32):
         super().__init__()
-        unknown = sorted(set(block_names) - set(constructors))
-        if unknown:
-            raise ValueError(f"no constructor for block(s) {unknown}; given: {sorted(constructors)}")
+        check_constructors(block_names, constructors, "block")
         num_classes = positive_int("num_classes", num_classes)
         c = positive_int("channels", channels)
         stages = positive_int("stages", stages)
         if stages > len(block_names):
             raise ValueError(f"{stages} stages need at least {stages} layers, the chain has {len(block_names)}")
-        self.input_shape = (positive_int("in_channels", in_channels), positive_int("image_size", image_size),
-                            image_size)
-        if image_size < 2 ** (stages - 1):
-            raise ValueError(f"image_size {image_size} is too small for {stages - 1} halvings")
+        self.input_shape = image_shape(in_channels, image_size, halvings=stages - 1)
         self.stem = ConvBNReLU(in_channels, c, 3)
         starts = set(stage_starts(len(block_names), stages))
         blocks = []

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from .cell import CELL_OPS, Cell, OpConstructor, ReLUConvBN, cell_edges
-from .network import Network, positive_int
+from .network import Network, check_constructors, image_shape, positive_int
 
 
 class ResidualReduction(nn.Module):
@@ -56,17 +56,12 @@ class CellNetwork(Network):
         nodes = positive_int("nodes", nodes, minimum=2)
         if len(op_names) != len(cell_edges(nodes)):
             raise ValueError(f"a {nodes}-node cell has {len(cell_edges(nodes))} edges, got {len(op_names)} operations")
-        unknown = sorted(set(op_names) - set(builders))
-        if unknown:
-            raise ValueError(f"no constructor for operation(s) {unknown}; given: {sorted(builders)}")
+        check_constructors(op_names, builders, "operation")
         num_classes = positive_int("num_classes", num_classes)
         c = positive_int("channels", channels)
         cells_per_stage = positive_int("cells_per_stage", cells_per_stage)
         stages = positive_int("stages", stages)
-        self.input_shape = (positive_int("in_channels", in_channels), positive_int("image_size", image_size),
-                            image_size)
-        if image_size < 2 ** (stages - 1):
-            raise ValueError(f"image_size {image_size} is too small for {stages - 1} halvings")
+        self.input_shape = image_shape(in_channels, image_size, halvings=stages - 1)
         self.stem = nn.Sequential(nn.Conv2d(in_channels, c, 3, padding=1, bias=False), nn.BatchNorm2d(c))
         body = []
         for stage in range(stages):

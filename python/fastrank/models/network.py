@@ -28,6 +28,17 @@ def positive_int(name: str, value, minimum: int = 1) -> int:
     return value
 
 
-def image_shape(in_channels, image_size) -> Tuple[int, int, int]:
-    """(channels, height, width) of one input image, checked."""
-    return positive_int("in_channels", in_channels), positive_int("image_size", image_size), image_size
+def image_shape(in_channels, image_size, halvings: int = 0) -> Tuple[int, int, int]:
+    """(channels, height, width) of one input image, checked; ``halvings``: how many times the
+    network halves the resolution (the image must survive them)."""
+    shape = positive_int("in_channels", in_channels), positive_int("image_size", image_size), image_size
+    if image_size < 2 ** halvings:
+        raise ValueError(f"image_size {image_size} is too small for {halvings} halvings")
+    return shape
+
+
+def check_constructors(names, constructors, what: str) -> None:
+    """Every name in ``names`` has a constructor, or a ValueError naming those that do not."""
+    unknown = sorted(set(names) - set(constructors))
+    if unknown:
+        raise ValueError(f"no constructor for {what}(s) {unknown}; given: {sorted(constructors)}")

@@ -36,8 +36,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .cell import Cell, Zero, cell_edges
-from .cell import ReLUConvBN
+from .cell import Cell, ReLUConvBN, Zero, cell_edges
 from .network import Network, positive_int
 
 #: TNB micro edge ops, by index (the TransNAS string's digits)

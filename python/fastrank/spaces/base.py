@@ -1,8 +1,9 @@
 """What every search space offers: string form, sampling, mutation, neighbours, graph form."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Hashable, List, Optional, Sequence
+from typing import Hashable, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -129,3 +130,35 @@ def check_code(code, size: int) -> int:
     if not 0 <= int(code) < size:
         raise ValueError(f"architecture code {code} is outside 0..{size - 1}")
     return int(code)
+
+
+def declared_choices(choices, argument: str, what: str) -> Tuple[Tuple[str, ...], Optional[dict]]:
+    """The names of a declared space's choices (``CellSpace``'s ops, ``ChainSpace``'s blocks)
+    and, when they come as a mapping name -> constructor, the constructors; checked."""
+    if isinstance(choices, str) or not isinstance(choices, (Sequence, Mapping)):
+        raise TypeError(f"{argument} is a list of {what} names or a mapping name -> constructor, got {choices!r}")
+    names = tuple(choices)
+    if not names:
+        raise ValueError(f"a declared space needs at least one {what}")
+    # names appear in architecture strings, between separators
+    bad = [n for n in names if not isinstance(n, str) or not re.fullmatch(r"[A-Za-z0-9_]+", n)]
+    if bad:
+        raise ValueError(f"{what} names are letters, digits and underscores, got {bad}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"{what} names repeat: {names}")
+    if not isinstance(choices, Mapping):
+        return names, None
+    not_callable = [n for n, f in choices.items() if not callable(f)]
+    if not_callable:
+        raise TypeError(f"the constructors of {not_callable} are not callable")
+    return names, dict(choices)
+
+
+def choice_constructors(names, given: Optional[dict], known: Mapping, what: str, example: str) -> dict:
+    """The constructor of every choice: those given, else the ones ``known`` by name."""
+    constructors = given if given is not None else {n: known[n] for n in names if n in known}
+    missing = sorted(set(names) - set(constructors))
+    if missing:
+        raise ValueError(f"no constructor for {what}(s) {missing}: give {example}; names known without one: "
+                         f"{sorted(known)}")
+    return constructors

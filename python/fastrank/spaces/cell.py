@@ -4,11 +4,11 @@ cell (4 nodes, 6 edges), the TransNAS-Bench-101 micro cell that shares it, and
 from __future__ import annotations
 
 import re
-from typing import Callable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Callable, List, Mapping, Sequence, Tuple, Union
 
 import numpy as np
 
-from .base import Graph, InvalidArchitecture, SearchSpace, check_code
+from .base import Graph, InvalidArchitecture, SearchSpace, check_code, choice_constructors, declared_choices
 
 
 def cell_edges(nodes: int) -> Tuple[Tuple[int, int], ...]:
@@ -150,7 +150,6 @@ class TransNASMicro(EdgeOpCell):
 
 
 OpNames = Union[Sequence[str], Mapping[str, Callable]]
-_OP_NAME = re.compile(r"[A-Za-z0-9_]+")
 
 
 class CellSpace(EdgeOpCell):
@@ -169,22 +168,7 @@ class CellSpace(EdgeOpCell):
                  name: str = "cell"):
         if isinstance(nodes, bool) or not isinstance(nodes, int) or nodes < 2:
             raise ValueError(f"a cell needs at least 2 nodes (input and output), got {nodes!r}")
-        if isinstance(ops, str) or not isinstance(ops, (Sequence, Mapping)):
-            raise TypeError(f"ops is a list of operation names or a mapping name -> constructor, got {ops!r}")
-        names = tuple(ops)
-        if not names:
-            raise ValueError("a cell space needs at least one operation")
-        bad = [n for n in names if not isinstance(n, str) or not _OP_NAME.fullmatch(n)]
-        if bad:
-            raise ValueError(f"operation names are letters, digits and underscores, got {bad}")
-        if len(set(names)) != len(names):
-            raise ValueError(f"operation names repeat: {names}")
-        self._constructors: Optional[dict] = None
-        if isinstance(ops, Mapping):
-            not_callable = [n for n, f in ops.items() if not callable(f)]
-            if not_callable:
-                raise TypeError(f"the constructors of {not_callable} are not callable")
-            self._constructors = dict(ops)
+        names, self._constructors = declared_choices(ops, "ops", "operation")
         self.nodes = nodes
         self.ops = names
         self.name = name
@@ -226,12 +210,8 @@ class CellSpace(EdgeOpCell):
         from ..models.nb201 import CellNetwork
 
         names = [self.ops[o] for o in self._ops_of(arch)]
-        constructors = self._constructors if self._constructors is not None else {
-            n: CELL_OPS[n] for n in self.ops if n in CELL_OPS}
-        missing = sorted(set(self.ops) - set(constructors))
-        if missing:
-            raise ValueError(f"no constructor for operation(s) {missing}: give CellSpace(ops={{name: lambda C: "
-                             f"module, ...}}); names known without one: {sorted(CELL_OPS)}")
+        constructors = choice_constructors(self.ops, self._constructors, CELL_OPS, "operation",
+                                           "CellSpace(ops={name: lambda C: module, ...})")
         return CellNetwork(names, constructors, nodes=self.nodes, num_classes=num_classes, **sizes)
 
     def __repr__(self) -> str:

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import itertools
 import re
-from typing import Callable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Callable, List, Mapping, Sequence, Tuple, Union
 
 import numpy as np
 
-from .base import Graph, InvalidArchitecture, ListedSpace, SearchSpace, check_code
+from .base import Graph, InvalidArchitecture, ListedSpace, SearchSpace, check_code, choice_constructors, declared_choices
 
 
 def chain_graph(layer_ops: Tuple[int, ...]) -> Graph:
@@ -151,22 +151,7 @@ class ChainSpace(SearchSpace):
             "identity", "conv3x3", "sep_conv3x3"), name: str = "chain"):
         if isinstance(layers, bool) or not isinstance(layers, int) or layers < 1:
             raise ValueError(f"a chain needs at least one layer, got {layers!r}")
-        if isinstance(choices, str) or not isinstance(choices, (Sequence, Mapping)):
-            raise TypeError(f"choices is a list of block names or a mapping name -> constructor, got {choices!r}")
-        names = tuple(choices)
-        if not names:
-            raise ValueError("a chain space needs at least one choice")
-        bad = [n for n in names if not isinstance(n, str) or not re.fullmatch(r"[A-Za-z0-9_]+", n)]
-        if bad:
-            raise ValueError(f"choice names are letters, digits and underscores, got {bad}")
-        if len(set(names)) != len(names):
-            raise ValueError(f"choice names repeat: {names}")
-        self._constructors: Optional[dict] = None
-        if isinstance(choices, Mapping):
-            not_callable = [n for n, f in choices.items() if not callable(f)]
-            if not_callable:
-                raise TypeError(f"the constructors of {not_callable} are not callable")
-            self._constructors = dict(choices)
+        names, self._constructors = declared_choices(choices, "choices", "block")
         self.layers = layers
         self.choices = names
         self.name = name
@@ -228,12 +213,8 @@ class ChainSpace(SearchSpace):
         ``in_channels``/``image_size`` for the input."""
         from ..models.chain import CHAIN_BLOCKS, ChainNetwork
 
-        constructors = self._constructors if self._constructors is not None else {
-            n: CHAIN_BLOCKS[n] for n in self.choices if n in CHAIN_BLOCKS}
-        missing = sorted(set(self.choices) - set(constructors))
-        if missing:
-            raise ValueError(f"no constructor for block(s) {missing}: give ChainSpace(choices={{name: lambda c_in, "
-                             f"c_out, stride: module, ...}}); names known without one: {sorted(CHAIN_BLOCKS)}")
+        constructors = choice_constructors(self.choices, self._constructors, CHAIN_BLOCKS, "block",
+                                           "ChainSpace(choices={name: lambda c_in, c_out, stride: module, ...})")
         return ChainNetwork([self.choices[o] for o in self._layers(arch)], constructors, num_classes=num_classes,
                             **sizes)
 
