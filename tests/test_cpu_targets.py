@@ -12,8 +12,8 @@ import torch
 import fastrank
 import reference as ref
 from fastrank import losses as L
-from test_predictor import CONFIGS
-from test_predictor import test_train_step_equals_torch_step_float64 as check_train_step
+from test_gcn_predictor import CONFIGS
+from test_gcn_predictor import test_train_step_equals_torch_step_float64 as check_train_step
 from helpers import DEFAULT_PARAMS, check_logistic_math, compare, compare_calls
 
 

@@ -350,7 +350,7 @@ def test_a_saved_predictor_that_lies_is_refused(tmp_path, change, message):
 
     import torch
 
-    from fastrank import predictor as predictor_module
+    from fastrank.predictor import persistence
 
     archs, y = _nb201_sample()
     path = tmp_path / "p.pt"
@@ -359,7 +359,7 @@ def test_a_saved_predictor_that_lies_is_refused(tmp_path, change, message):
     config = json.loads(state["config"])
     change(config)
     state["config"] = json.dumps(config)
-    state["checksum"] = predictor_module._checksum(state)  # a crafted file: its checksum agrees, its content lies
+    state["checksum"] = persistence._checksum(state)  # a crafted file: its checksum agrees, its content lies
     torch.save(state, path)
     with pytest.raises(ValueError, match=message):
         fastrank.Predictor.load(path)
