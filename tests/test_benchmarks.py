@@ -369,3 +369,99 @@ def test_truncated_pickles_name_the_file(tmp_path):
     path.write_bytes(pickle.dumps({i: {"perf": 0.5} for i in range(100)})[:-40])
     with pytest.raises(ValueError, match="not a readable benchmark pickle"):
         B.load_nasbench_graph("cora", file=str(path))
+
+
+# --- families: one declaration each --------------------------------------------------
+
+@pytest.fixture
+def families():
+    """The registry, restored after the test (families it registers are gone)."""
+    saved = dict(B.FAMILIES)
+    yield B.FAMILIES
+    B.FAMILIES.clear()
+    B.FAMILIES.update(saved)
+
+
+def load_toy(part, metric="valid", path=None):
+    """A two-part family over 4 NB201 cells, with a valid and a test metric."""
+    if part not in ("a", "b"):
+        raise ValueError(f"toy part must be 'a' or 'b', got {part!r}")
+    space = get_space("nb201")
+    values = np.arange(4.0) + (10 if metric == "test" else 0)
+    return B.TabularBenchmark(f"toy/{part}", space, f"{part}_{metric}", [space.decode(i) for i in range(4)], values,
+                              weak_labels={"w": np.ones(4)}, source=str(path))
+
+
+def toy(**changes):
+    declaration = dict(name="toy", loader=load_toy, parts=("a", "b"), default_part="a", space="nb201", size=4,
+                       weak_labels=("w",), source=B.CsvTable("toy.csv", rows=4),
+                       split=B.MetricSplit("metric", valid="valid", test="test"), seed_pw_by_part={"b": "nb101"})
+    return B.Family(**{**declaration, **changes})
+
+
+def test_a_new_family_is_one_declaration(families, tmp_path):
+    from fastrank.loss_spec import parse_loss, seed_task
+    from fastrank.search import BenchmarkTask
+
+    B.register_family(toy())
+    assert B.load("toy").name == "toy/a" and B.load("toy/b", metric="test").metric == "b_test"
+    assert B.load("toy/b", data_dir=str(tmp_path)).source == str(tmp_path)  # a CSV family's loader gets the folder
+    with pytest.raises(ValueError, match="toy part must be"):
+        B.load("toy/c")
+    entries = [e for e in B.catalog() if e.name.startswith("toy/")]
+    assert [(e.name, e.space, e.architectures, e.metrics, e.weak_labels, e.source) for e in entries] == [
+        (f"toy/{p}", "nb201", 4, ("valid", "test"), ("w",), "packaged toy.csv.xz") for p in "ab"]
+    task = BenchmarkTask.load("toy/b", "valid")
+    assert (task.query.metric, task.report.metric) == ("b_valid", "b_test")
+    assert seed_task("toy/b") == "nb101" and seed_task("toy/a") is None
+    pw = parse_loss("pw", task="toy/b")
+    assert (pw.warmup.name, pw.focus.name) == ("ListMLE", "WARP")
+
+
+def test_family_names_are_resolved_or_refused():
+    assert B.family_of("nb201") == (B.FAMILIES["nb201"], "cifar10")  # a bare name loads the default part
+    assert B.family_of("nasbench_graph/cora") == (B.FAMILIES["nasbench-graph"], "cora")  # an alias
+    assert B.family_of("tnb101_micro")[1] == ""  # no default: the loader refuses ""
+    for name in ("nb101/x", "imagenet", "", "NB201/cifar10"):
+        with pytest.raises(ValueError, match=f"unknown benchmark {re.escape(repr(name))}"):
+            B.family_of(name)
+    with pytest.raises(TypeError, match="a benchmark name is a str"):
+        B.load(None)
+
+
+@pytest.mark.parametrize("changes,error,match", [
+    ({"name": "nb201"}, ValueError, "name 'nb201' is taken by family 'nb201'"),
+    ({"aliases": ("nasbench_graph",)}, ValueError, "'nasbench_graph' is taken by family 'nasbench-graph'"),
+    ({"name": "to/y"}, ValueError, "without '/'"),
+    ({"parts": ("a", "a")}, ValueError, "repeat a name"),
+    ({"parts": ["a", "b"]}, TypeError, "must be a tuple"),
+    ({"default_part": "c"}, ValueError, "default_part 'c' is not one of its parts"),
+    ({"target": "x"}, ValueError, "exactly one of target .* and split"),
+    ({"split": None}, ValueError, "exactly one of target .* and split"),
+    ({"seed_pw": "nope"}, ValueError, "seed pair 'nope' is not a key of fastrank.nn.SEED_PIECEWISE"),
+    ({"seed_pw_by_part": {"c": "nb101"}}, ValueError, r"names parts it does not have: \['c'\]"),
+    ({"seed_pw": "nb101", "space": "darts"}, ValueError, "'nb301' already declares the seed pair of space 'darts'"),
+    ({"size": lambda part: 0}, ValueError, "size of part 'a' must be a positive int, got 0"),
+    ({"space": lambda part: None}, ValueError, "space of part 'a' must be a space's name"),
+    ({"weak_labels": "w"}, ValueError, "weak_labels of part 'a' must be a tuple"),
+    ({"source": "toy.csv"}, TypeError, "source must be a CsvTable or a PyPIPackage"),
+    ({"loader": None}, TypeError, "loader must be a function"),
+])
+def test_bad_family_declarations_are_refused(families, changes, error, match):
+    with pytest.raises(error, match=match):
+        B.register_family(toy(**changes))
+    assert "toy" not in families
+    with pytest.raises(TypeError, match="takes a Family"):
+        B.register_family("toy")
+
+
+@pytest.mark.parametrize("make,match", [
+    (lambda: B.CsvTable("toy.tsv", rows=4), "a name like 'nb201.csv'"),
+    (lambda: B.CsvTable("toy.csv", rows=0), "rows must be a positive int"),
+    (lambda: B.CsvTable("toy.csv", rows=4, distinct=4), r"distinct must be None or an int in \[1, rows\)"),
+    (lambda: B.PyPIPackage("", "toy", "nas"), "module must be a non-empty str"),
+    (lambda: B.MetricSplit("metric", "valid", "valid"), "must differ"),
+])
+def test_bad_sources_and_splits_are_refused(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()

@@ -32,6 +32,16 @@ def test_seed_tasks():
     assert seed_task("nb201/imagenet16") == "nb201" and seed_task("nasbench_macro") is None
 
 
+@pytest.mark.parametrize("name,key", [("nb301/x", "darts"), ("tnb101_micro/jigsaw", "tnb101_micro_jigsaw"),
+                                      ("tnb101_macro/jigsaw", None), ("analognas/ptq_accuracy", None),
+                                      ("nasbench_graph/cora", None), ("", None), ("other", None),
+                                      # space names, as a Predictor passes them: the family declaring the pair
+                                      ("nb201", "nb201"), ("darts", "darts"), ("tnb101_micro", "tnb101_micro"),
+                                      ("nasbench_graph_proteins", None), ("nasbench_macro", None)])
+def test_seed_tasks_of_benchmark_and_space_names(name, key):
+    assert seed_task(name) == key
+
+
 @pytest.mark.parametrize("bad", ["pw:HR", "pw:HR,MAPE@x", "pw:HR,MAPE@-1", "sum:MSE", "sum:MSE=x", "sum:MSE=inf",
                                  "nope", "pw:HR,NOPE@5"])
 def test_bad_specs_are_refused(bad):

@@ -9,6 +9,7 @@ from typing import Optional
 
 import torch
 
+from .benchmarks.family import seed_pw_key
 from .nn import SEED_PIECEWISE, PiecewiseLoss, WeightedSum, make_loss, canonical_loss_name
 
 __all__ = ["parse_loss", "resolve_loss", "seed_task"]
@@ -18,17 +19,9 @@ _DEFAULT_PAIR = SEED_PIECEWISE["nb201"]
 
 
 def seed_task(benchmark: str) -> Optional[str]:
-    """The key of :data:`fastrank.nn.SEED_PIECEWISE` for a benchmark or space name, or None."""
-    family, _, part = benchmark.partition("/")
-    if family == "nb201":
-        return "nb201"
-    if family in ("nb301", "darts"):
-        return "darts"
-    if family == "nb101":
-        return "nb101"
-    if family == "tnb101_micro":
-        return "tnb101_micro_jigsaw" if part == "jigsaw" else "tnb101_micro"
-    return None
+    """The key of :data:`fastrank.nn.SEED_PIECEWISE` for a benchmark or space name, or None:
+    the one its benchmark family declares (``fastrank.benchmarks.Family.seed_pw``)."""
+    return seed_pw_key(benchmark)
 
 
 def _switch(text: str, spec: str) -> int:

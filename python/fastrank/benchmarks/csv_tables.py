@@ -1,5 +1,7 @@
-"""Loaders of the CSV benchmark tables: the copies packaged in ``data/`` (see its README.md for
-provenance and licences), or a folder the caller names with ``data_dir=`` / $FASTRANK_DATA."""
+"""Reading a family's CSV table (``CsvTable``): the copy packaged in ``data/`` (see its README.md
+for provenance and licences), or a folder the caller names with ``data_dir=`` / $FASTRANK_DATA.
+What every CSV family's loader checks lives here: the row count, finite targets, missing weak
+labels, architectures parsed once and never twice in a table."""
 from __future__ import annotations
 
 import math
@@ -8,20 +10,16 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from ..spaces import DARTS, InvalidArchitecture, NASBench101, NASBench201, NASBenchMacro, TransNASMacro, TransNASMicro
+from ..spaces import InvalidArchitecture
 from . import table_files
+from .family import CsvTable
 from .table_files import Table
 from .tabular import TabularBenchmark
 
-NB201_DATASETS = ("cifar10", "cifar100", "imagenet16")
-TRANSNAS_TASKS = ("class_scene", "class_object", "jigsaw", "room_layout", "segmentsemantic", "normal", "autoencoder")
 ZERO_COST = ("epe_nas", "fisher", "flops", "grad_norm", "grasp", "jacov", "l2_norm", "nwot", "params", "plain",
              "snip", "synflow")
 FAILED_PROXY = -1e8  # NASLib's zero-cost tables (NB201, TransNAS) mark a failed proxy with this value
-# Rows of each table: every architecture of the space, or the fixed size of the published
-# sample. A different count means a truncated download or another table under this name.
-ROWS = {"nb201.csv": 15625, "tnb101_micro.csv": 4096, "tnb101_macro.csv": 3256, "nasbench_macro.csv": 6561,
-        "nb101_subset.csv": 500, "nb301_subset.csv": 1218}
+SAMPLE_TARGET = "cifar10_valid"  # the metric of the zero-cost samples (NB101, NB301)
 
 
 def data_dir(path: Optional[str] = None) -> Path:
@@ -32,16 +30,17 @@ def data_dir(path: Optional[str] = None) -> Path:
     return folder if folder is not None else Path(str(table_files.packaged_folder()))
 
 
-def _table(file: str, required: Sequence[str], path: Optional[str]) -> Table:
-    table = table_files.read(file, path)
+def read(spec: CsvTable, required: Sequence[str], path: Optional[str]) -> Table:
+    """The family's table with its ``required`` columns and its row count."""
+    table = table_files.read(spec.file, path)
     table.require(required)
-    if len(table) != ROWS[file]:
-        raise ValueError(f"{table.where} has {len(table)} rows, but {file} must have {ROWS[file]} "
+    if len(table) != spec.rows:
+        raise ValueError(f"{table.where} has {len(table)} rows, but {spec.file} must have {spec.rows} "
                          "(one per architecture of the benchmark): truncated, or another table?")
     return table
 
 
-def _target(table: Table, column: str) -> np.ndarray:
+def target(table: Table, column: str) -> np.ndarray:
     """The metric searched for: every cell a finite number (a copy the caller may edit)."""
     values = table.numbers(column)
     bad = np.flatnonzero(~np.isfinite(values))
@@ -55,7 +54,7 @@ def _target(table: Table, column: str) -> np.ndarray:
     return values.copy()
 
 
-def _weak(table: Table, column: str, missing_below: Optional[float] = None) -> np.ndarray:
+def weak(table: Table, column: str, missing_below: Optional[float] = None) -> np.ndarray:
     """A weak label: NaN (an empty cell, or a value at or below ``missing_below``) is missing."""
     out = table.numbers(column).copy()
     if missing_below is not None:
@@ -63,7 +62,8 @@ def _weak(table: Table, column: str, missing_below: Optional[float] = None) -> n
     return out
 
 
-def _archs(table: Table, space, columns: Sequence[str], joiner: str = "") -> list:
+def archs(table: Table, space, columns: Sequence[str], joiner: str = "") -> list:
+    """The architecture of every row: ``columns`` joined by ``joiner``, parsed by ``space``."""
     texts = [table.text(c) for c in columns]
 
     def parse(i: int):
@@ -73,9 +73,9 @@ def _archs(table: Table, space, columns: Sequence[str], joiner: str = "") -> lis
             raise ValueError(f"{table.where} is malformed: row {table.lines[i]}: {err}") from None
 
     # Parsed once per table and space; the architectures are immutable, a fresh list per load.
-    archs = list(table.parsed((type(space), tuple(columns), joiner), parse))
-    _refuse_duplicates(table, space, archs, by_identity=space.size is not None)
-    return archs
+    out = list(table.parsed((type(space), tuple(columns), joiner), parse))
+    _refuse_duplicates(table, space, out, by_identity=space.size is not None)
+    return out
 
 
 def _refuse_duplicates(table: Table, space, archs: list, by_identity: bool) -> None:
@@ -93,63 +93,11 @@ def _refuse_duplicates(table: Table, space, archs: list, by_identity: bool) -> N
                              f"({space.to_string(arch)})")
 
 
-def load_nb201(dataset: str = "cifar10", metric: str = "valid", path: Optional[str] = None) -> TabularBenchmark:
-    """NAS-Bench-201 on cifar10 / cifar100 / imagenet16 (ImageNet16-120): accuracy (%) at
-    200 epochs, ``metric`` "valid" or "test"; weak label "zen" (Zen-NAS score; NaN for the 341
-    cells where the proxy failed, all of them cells whose output is cut off from the input)."""
-    if dataset not in NB201_DATASETS:
-        raise ValueError(f"NB201 dataset must be one of {NB201_DATASETS}, got {dataset!r}")
-    if metric not in ("valid", "test"):
-        raise ValueError(f"metric must be 'valid' or 'test', got {metric!r}")
-    column = f"{dataset}_{metric}"
-    table = _table("nb201.csv", ["arch", column, f"{dataset}_zen"], path)
-    space = NASBench201()
-    return TabularBenchmark(f"nb201/{dataset}", space, column, _archs(table, space, ["arch"]),
-                            _target(table, column), weak_labels={"zen": _weak(table, f"{dataset}_zen", missing_below=FAILED_PROXY)},
-                            source=table.where)
-
-
-def load_transnas(space_name: str, task: str, path: Optional[str] = None) -> TabularBenchmark:
-    """TransNAS-Bench-101 ``micro`` or ``macro`` on one of its 7 tasks (validation metric,
-    higher is better: room_layout is a negative L2 loss); weak label "zen" (NaN where the
-    proxy failed)."""
-    if task not in TRANSNAS_TASKS:
-        raise ValueError(f"TransNAS task must be one of {TRANSNAS_TASKS}, got {task!r}")
-    spaces = {"micro": TransNASMicro, "macro": TransNASMacro}
-    if space_name not in spaces:
-        raise ValueError(f"TransNAS space must be 'micro' or 'macro', got {space_name!r}")
-    table = _table(f"tnb101_{space_name}.csv", ["arch", f"{task}_valid", f"{task}_zen"], path)
-    space = spaces[space_name]()
-    return TabularBenchmark(
-        f"tnb101_{space_name}/{task}", space, f"{task}_valid", _archs(table, space, ["arch"]),
-        _target(table, f"{task}_valid"),
-        weak_labels={"zen": _weak(table, f"{task}_zen", missing_below=FAILED_PROXY)}, source=table.where)
-
-
-def _zero_cost_sample(name: str, space, file: str, arch_columns, joiner: str, path) -> TabularBenchmark:
-    """The NB101 / NB301 samples: CIFAR-10 validation accuracy and every zero-cost proxy column."""
-    table = _table(file, list(arch_columns) + ["cifar10_valid"], path)
-    weak = {proxy: _weak(table, proxy) for proxy in ZERO_COST if proxy in table.header}
-    return TabularBenchmark(name, space, "cifar10_valid", _archs(table, space, arch_columns, joiner),
-                            _target(table, "cifar10_valid"), weak_labels=weak, source=table.where)
-
-
-def load_nb101(path: Optional[str] = None) -> TabularBenchmark:
-    """The NAS-Bench-101 sample: CIFAR-10 validation accuracy (%) and zero-cost proxies."""
-    return _zero_cost_sample("nb101", NASBench101(), "nb101_subset.csv", ("adjacency", "ops"), ";", path)
-
-
-def load_nb301(path: Optional[str] = None) -> TabularBenchmark:
-    """The DARTS-space sample with NAS-Bench-301 CIFAR-10 validation accuracy (%) and
-    zero-cost proxies."""
-    return _zero_cost_sample("nb301", DARTS(), "nb301_subset.csv", ("normal", "reduce"), "|", path)
-
-
-def load_nasbench_macro(path: Optional[str] = None) -> TabularBenchmark:
-    """NAS-Bench-Macro: CIFAR-10 test accuracy (%, mean of 3 seeds); weak labels params, flops."""
-    table = _table("nasbench_macro.csv", ["arch", "cifar10_test_mean", "params", "flops"], path)
-    space = NASBenchMacro()
-    return TabularBenchmark(
-        "nasbench_macro", space, "cifar10_test_mean", _archs(table, space, ["arch"]),
-        _target(table, "cifar10_test_mean"), weak_labels={"params": _weak(table, "params"), "flops": _weak(table, "flops")},
-        source=table.where)
+def zero_cost_sample(name: str, space, spec: CsvTable, arch_columns: Sequence[str], joiner: str,
+                     path: Optional[str]) -> TabularBenchmark:
+    """The NB101 / NB301 samples: CIFAR-10 validation accuracy and every zero-cost proxy column
+    the table has."""
+    table = read(spec, list(arch_columns) + [SAMPLE_TARGET], path)
+    labels = {proxy: weak(table, proxy) for proxy in ZERO_COST if proxy in table.header}
+    return TabularBenchmark(name, space, SAMPLE_TARGET, archs(table, space, arch_columns, joiner),
+                            target(table, SAMPLE_TARGET), weak_labels=labels, source=table.where)

@@ -2,9 +2,9 @@
 
 Protocol "valid" (NASLib's, the default): a query returns the validation metric and the run
 reports the test metric of the architecture it chose by validation. Protocol "test": queries
-return the test metric (the seed study's NB201 reporting). Benchmarks with one metric only
-(TransNAS, NB101/NB301 samples, NAS-Bench-Macro, AnalogNAS) query and report that metric
-under either protocol.
+return the test metric (the seed study's NB201 reporting). Which load option gives which metric
+is the benchmark family's ``split`` (``fastrank.benchmarks.Family``); a family with one metric
+only (its ``target``) queries and reports that metric under either protocol.
 """
 from __future__ import annotations
 
@@ -18,11 +18,6 @@ from .. import benchmarks
 from ..benchmarks import TabularBenchmark
 
 PROTOCOLS = ("valid", "test")
-
-# family -> (load option name, its valid value, its test value), for benchmarks with both.
-_SPLIT_METRICS = {"nb201": ("metric", "valid", "test"),
-                  "nasbench-graph": ("metric", "valid_perf", "perf"),
-                  "nasbench_graph": ("metric", "valid_perf", "perf")}
 
 
 @lru_cache(maxsize=16)
@@ -43,14 +38,12 @@ class BenchmarkTask:
     def load(cls, name: str, protocol: str = "valid") -> "BenchmarkTask":
         if protocol not in PROTOCOLS:
             raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
-        family = name.partition("/")[0]
-        split = _SPLIT_METRICS.get(family)
+        split = benchmarks.family_of(name)[0].split
         if split is None:
             table = _load(name, None)
             return cls(name, protocol, table, table)
-        key, valid, test = split
-        report = _load(name, (key, test))
-        query = report if protocol == "test" else _load(name, (key, valid))
+        report = _load(name, (split.option, split.test))
+        query = report if protocol == "test" else _load(name, (split.option, split.valid))
         return cls(name, protocol, query, report)
 
     @property
