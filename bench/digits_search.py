@@ -53,11 +53,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=parse_seeds, default=list(range(5)))
     parser.add_argument("--budget", type=int, default=30)
-    parser.add_argument("--part", choices=("all", "compare", "timing"), default="all",
-                        help="compare: the strategies and τ only; timing: the 1- and 2-worker runs only (then the "
-                             "page from both parts' CSVs)")
+    parser.add_argument("--part", choices=("all", "compare", "timing", "page"), default="all",
+                        help="compare: the strategies and τ only; timing: the 1- and 2-worker runs only; page: "
+                             "only DIGITS.md, from the CSVs both parts wrote")
     args = parser.parse_args()
     HERE.mkdir(exist_ok=True)
+    if args.part == "page":
+        _write_markdown(args)
+        return
     space = NASBench201()
     objective = digits_objective(space)
     if args.part in ("all", "compare"):
@@ -109,6 +112,16 @@ def timing(space, objective, args) -> None:
         writer.writerows(timing)
 
 
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def _read(name):
     path = HERE / name
     if not path.exists():
@@ -128,7 +141,7 @@ def _write_markdown(args) -> None:
     seeds = sorted({int(r["seed"]) for r in rows})
     budget = args.budget
     lines = ["# Searching real networks: NB201 cells on digits", "",
-             f"`python bench/digits_search.py` on {platform.processor() or platform.machine()} "
+             f"`python bench/digits_search.py` on {_cpu()} "
              f"({os.cpu_count()} cores), torch threads per process as the search sets them. Objective: "
              f"`--objective digits` (NB201 network at C=8, one cell per stage, 1×8×8 inputs; 10 epochs of "
              f"SGD + cosine; valid accuracy in %, test accuracy of the found network retrained).", "",
@@ -139,7 +152,7 @@ def _write_markdown(args) -> None:
              f"{len(seconds)} architectures: {tau:.3f}.", ""]
     if timing:
         one, two = timing
-        lines += [f"- Seconds per evaluation in the 1-worker timing run (nothing else running, nothing cached): "
+        lines += [f"- Seconds per evaluation in the 1-worker timing run (two torch threads, nothing cached): "
                   f"{one['evaluation_seconds'] / budget:.2f}; with 2 workers, each evaluation on one core: "
                   f"{two['evaluation_seconds'] / budget:.2f}.",
                   f"- Wall time of one predictor search (seed {seeds[0]}): {one['wall_seconds']:.0f} s with 1 "
@@ -147,8 +160,9 @@ def _write_markdown(args) -> None:
                   f"{one['wall_seconds'] / two['wall_seconds']:.2f}).", ""]
     lines += ["| seed | strategy | valid % | test % | architecture |", "|---|---|---|---|---|"]
     for r in rows:
+        arch = r["arch"].replace("|", "\\|")  # a table cell: the string's own bars escaped
         lines.append(f"| {r['seed']} | {r['strategy']} | {r['valid_accuracy']:.2f} | {r['test_accuracy']:.2f} | "
-                     f"`{r['arch']}` |")
+                     f"`{arch}` |")
     for strategy in ("predictor", "random"):
         test = [r["test_accuracy"] for r in rows if r["strategy"] == strategy]
         valid = [r["valid_accuracy"] for r in rows if r["strategy"] == strategy]
