@@ -1,6 +1,9 @@
-"""Shared by the test files: the native ops against their dense references (OPS, compare),
-the hypothesis strategy of ragged lists, and the check of the kernels' vectorised logistic math."""
+"""Shared by the test files: the native list ops against their dense references, from their
+specs (LIST_OP_CASES, compare_op) and through the public functions (OPS, compare), the hypothesis
+strategy of ragged lists, and the check of the kernels' vectorised logistic math."""
 from __future__ import annotations
+
+import importlib
 
 import pytest
 import torch
@@ -8,10 +11,12 @@ from hypothesis import strategies as st
 
 import fastrank
 import reference as ref
+from fastrank.ops import LIST_OPS
 
 RTOL64 = 1e-9
 
-# (name, native call, reference call) over scores s, targets y and the list layout kw.
+# The public functions' options: (name, native call, reference call) over scores s, targets y and
+# the list layout kw.
 OPS = {
     "hinge": (
         lambda s, y, p, **kw: fastrank.pairwise_hinge(s, y, p["margin"], pair_weight=p["weighted"], **kw),
@@ -69,6 +74,34 @@ def compare(op, s, y, params, rtol=RTOL64, **layout):
                   s, y, rtol, **layout)
 
 
+# --- the native list ops from their specs (fastrank.ops.LIST_OPS): a new op is tested by these
+# tables once it has a spec and a reference; hyperparameters by name, option tags by their names.
+
+def reference_of(spec):
+    """The dense float64 reference that the spec names ("module:function")."""
+    module, function = spec.reference.split(":")
+    return getattr(importlib.import_module(module), function)
+
+
+def spec_cases(spec) -> list:
+    """Hyperparameter sets that try every sample value of every hyperparameter: set i takes
+    each one's sample i (cycling through the shorter lists), so set 0 holds the defaults."""
+    count = max(len(h.samples) for h in spec.hypers)
+    return [{h.name: h.samples[i % len(h.samples)] for h in spec.hypers} for i in range(count)]
+
+
+# (spec, hyperparameters) of every list op, with ids like "lambdarank-1"
+LIST_OP_CASES = [pytest.param(spec, hyper, id=f"{name}-{i}")
+                 for name, spec in LIST_OPS.items() for i, hyper in enumerate(spec_cases(spec))]
+
+
+def compare_op(spec, hyper, s, y, rtol=RTOL64, **layout):
+    """The op (through OpSpec.loss) against its reference: values and gradients for every reduction."""
+    reference = reference_of(spec)
+    compare_calls(lambda a, b, **kw: spec.loss(a, b, **kw, **hyper), lambda a, b, **kw: reference(a, b, **kw, **hyper),
+                  s, y, rtol, **layout)
+
+
 @st.composite
 def lists(draw, max_size=300):
     """Ragged lists with few target levels, heavy ties and exact-boundary scores."""
@@ -108,19 +141,23 @@ def check_logistic_math(dtype, rtol):
 
 WEIGHTED_SUM = fastrank.nn.WeightedSum({"MSE": 1.0, "HR": 0.5, "ListMLE": 0.25})
 
+def _called(fn):
+    return lambda s, y: fn(s, y)
+
+
 # Every public op and predictor loss on (4, 12) scores and targets, with and without ragged lists
-# (test_compile.py, test_func.py).
+# (test_compile.py, test_func.py): each public list op (fastrank.ops.__all__) with its defaults, then
+# options that take other kernel paths.
 EVERY_OP_AND_LOSS = {
-    "op:pairwise_hinge": lambda s, y: fastrank.pairwise_hinge(s, y, 0.5),
-    "op:pairwise_squared_hinge": lambda s, y: fastrank.pairwise_squared_hinge(s, y, pair_weight=True),
-    "op:pairwise_logistic": lambda s, y: fastrank.pairwise_logistic(s, y, 2.0),
-    "op:lambdarank": lambda s, y: fastrank.lambdarank(s, y, k=5),
+    **{f"op:{name}": _called(getattr(fastrank.ops, name)) for name in fastrank.ops.__all__},
+    "op:pairwise_squared_hinge_weighted": lambda s, y: fastrank.pairwise_squared_hinge(s, y, 0.5, pair_weight=True),
+    "op:lambdarank_k5": lambda s, y: fastrank.lambdarank(s, y, k=5, sigma=2.0),
     "op:lambdarank_hinge": lambda s, y: fastrank.lambdarank(s, y, k=5, pair_loss="hinge"),
     "op:hinge, group_sizes list": lambda s, y: fastrank.pairwise_hinge(s.flatten(), y.flatten(), group_sizes=[20, 28]),
     "op:logistic, group_sizes tensor": lambda s, y: fastrank.pairwise_logistic(
         s.flatten(), y.flatten(), group_sizes=torch.tensor([12, 36])),
     "op:lambdarank, mask": lambda s, y: fastrank.lambdarank(s, y, k=3, mask=torch.arange(12).expand(4, 12) < 10),
-    **{f"loss:{name}": (lambda f: lambda s, y: f(s, y))(getattr(fastrank.losses, name))
+    **{f"loss:{name}": _called(getattr(fastrank.losses, name))
        for name in ("mse", "hinge_ranking", "logistic_ranking", "mse_sequence_ranking", "listmle", "listnet",
                     "exp_weighted_mse", "mape", "warp", "lambdarank")},
     "loss:listnet, mask": lambda s, y: fastrank.losses.listnet(s, y, mask=torch.arange(12).expand(4, 12) < 10),

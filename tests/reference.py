@@ -45,18 +45,30 @@ def _pair_terms(s, y, pair, margin, sigma):
     return torch.where(active, z, zero) if pair == "hinge" else torch.where(active, z * z, zero)
 
 
-def pairwise_list(s, y, pair, margin=1.0, sigma=1.0, pair_weight=False):
+def _rank_weights(s, y, margin, rank_weight):
+    """WARP's weight of each item a as the better one of its pairs, from v_a, its number of
+    active lower partners (y_b < y_a, s_b + m > s_a): L(v)/v ("warp") or L(v) ("warp_sum"),
+    L(v) = Σ_{j<=v} 1/j, 0 when v = 0; a constant for the gradient."""
+    better = y[:, None] > y[None, :]
+    v = (better & ((s[None, :] + margin) - s[:, None] > 0)).sum(1)
+    harmonic = torch.tensor([sum(1.0 / j for j in range(1, int(c) + 1)) for c in v], dtype=s.dtype)
+    return harmonic / v.clamp_min(1) if rank_weight == "warp" else harmonic
+
+
+def pairwise_list(s, y, pair, margin=1.0, sigma=1.0, pair_weight=False, rank_weight="none"):
     better = y[:, None] > y[None, :]
     weight = (y[:, None] - y[None, :]) if pair_weight else torch.ones_like(s)[:, None].expand(-1, s.shape[0])
+    if rank_weight != "none":
+        weight = weight * _rank_weights(s.detach(), y, margin, rank_weight)[:, None]
     terms = _pair_terms(s, y, pair, margin, sigma)
     return (torch.where(better, weight * terms, torch.zeros_like(terms))).sum(), int(better.sum())
 
 
-def pairwise(scores, targets, pair, margin=1.0, sigma=1.0, pair_weight=False, *,
+def pairwise(scores, targets, pair, margin=1.0, sigma=1.0, pair_weight=False, rank_weight="none", *,
              group_sizes=None, mask=None, reduction="mean"):
     per_list, pairs = [], []
     for s, y in _split(scores, targets.to(scores.dtype), group_sizes, mask):
-        loss, count = pairwise_list(s, y, pair, margin, sigma, pair_weight)
+        loss, count = pairwise_list(s, y, pair, margin, sigma, pair_weight, rank_weight)
         per_list.append(loss)
         pairs.append(count)
     return _reduce(per_list, pairs, reduction)
@@ -92,6 +104,22 @@ def lambdarank(scores, targets, k=None, sigma=1.0, gain="exp2", pair="logistic",
         per_list.append(loss)
         pairs.append(count)
     return _reduce(per_list, pairs, reduction)
+
+
+# --- the native list ops by their own hyperparameters (each op's OpSpec.reference names one;
+# option tags by their names, k = -1 for the whole list) --------------------------------------
+
+def pairwise_hinge_op(scores, targets, margin, squared, weighted, rank_weight, **layout):
+    return pairwise(scores, targets, "squared_hinge" if squared else "hinge", margin, pair_weight=weighted,
+                    rank_weight=rank_weight, **layout)
+
+
+def pairwise_logistic_op(scores, targets, sigma, **layout):
+    return pairwise(scores, targets, "logistic", sigma=sigma, **layout)
+
+
+def lambdarank_op(scores, targets, k, gain, pair_loss, sigma, margin, **layout):
+    return lambdarank(scores, targets, None if k == -1 else k, sigma, gain, pair_loss, margin, **layout)
 
 
 def dense_batched_hinge(scores, targets, margin=1.0):
@@ -171,14 +199,7 @@ def mape_list(s, y, bound=None):
 
 
 def warp_list(s, y, margin=1.0, normalize=True):
-    better = y[:, None] > y[None, :]
-    z = (s[None, :] + margin) - s[:, None]
-    active = better & (z > 0)
-    v = active.sum(1)
-    harmonic = torch.tensor([sum(1.0 / j for j in range(1, int(c) + 1)) for c in v], dtype=s.dtype)
-    weight = torch.where(v > 0, harmonic / v.clamp_min(1) if normalize else harmonic, torch.zeros_like(harmonic))
-    per_item = torch.where(active, z, torch.zeros_like(z)).sum(1)
-    return (weight * per_item).sum(), int(better.sum())
+    return pairwise_list(s, y, "hinge", margin, rank_weight="warp" if normalize else "warp_sum")
 
 
 def zoo(name, scores, targets, **kw):

@@ -116,10 +116,8 @@ def refuses_or_returns(fn, *args, **kwargs):
 
 
 LIST_FUNCTIONS = {
-    "pairwise_hinge": lambda s, y, **kw: fastrank.pairwise_hinge(s, y, **kw),
-    "pairwise_squared_hinge": lambda s, y, **kw: fastrank.pairwise_squared_hinge(s, y, 0.5, **kw),
-    "pairwise_logistic": lambda s, y, **kw: fastrank.pairwise_logistic(s, y, 2.0, **kw),
-    "lambdarank": lambda s, y, **kw: fastrank.lambdarank(s, y, 3, **kw),
+    **{name: getattr(fastrank.ops, name) for name in fastrank.ops.__all__},  # every public list op, its defaults
+    "lambdarank_k3": lambda s, y, **kw: fastrank.lambdarank(s, y, 3, **kw),
     "lambdarank_linear": lambda s, y, **kw: fastrank.lambdarank(s, y, gain="linear", pair_loss="hinge", **kw),
     **{f"losses.{name}": getattr(losses, name) for name in losses.__all__ if name != "acenas_relevance"},
 }

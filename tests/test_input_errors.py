@@ -9,12 +9,9 @@ import torch
 
 import fastrank
 
-OPS = {
-    "pairwise_hinge": fastrank.pairwise_hinge,
-    "pairwise_squared_hinge": fastrank.pairwise_squared_hinge,
-    "pairwise_logistic": fastrank.pairwise_logistic,
-    "lambdarank": fastrank.lambdarank,
-}
+from fastrank.ops import LIST_OPS
+
+OPS = {name: getattr(fastrank.ops, name) for name in fastrank.ops.__all__}  # every public list op
 ops = pytest.mark.parametrize("op", list(OPS.values()), ids=list(OPS))
 
 
@@ -303,6 +300,45 @@ def test_raw_ops_check_their_own_arguments():
     assert torch.isfinite(loss) and grad.shape == s.shape
     with pytest.raises(ValueError, match="non-negative"):
         fastrank.lambdarank(s, -y - 1)  # the public function still refuses them, through the op
+
+
+def _refused_values(hyper) -> list:
+    """Values out of a hyperparameter's range, from what its spec says of it."""
+    if hyper.tags is not None:
+        return [-1, max(hyper.tags.values()) + 1]
+    if hyper.type == "float":
+        return [math.nan, math.inf, -1.0]  # every real hyperparameter is finite and >= 0
+    return []
+
+
+@pytest.mark.parametrize("name", list(LIST_OPS))
+def test_raw_ops_refuse_every_hyperparameter_out_of_range(name):
+    """From the specs: each option tag and real hyperparameter of each raw op, out of range, is
+    refused with a ValueError naming it."""
+    spec = LIST_OPS[name]
+    s, y = torch.randn(5, dtype=torch.float64), torch.rand(5, dtype=torch.float64)
+    mean = fastrank._native.tag("reduction", "mean")
+    defaults = spec.arguments(**{h.name: h.samples[0] for h in spec.hypers})
+    for i, hyper in enumerate(spec.hypers):
+        for bad in _refused_values(hyper):
+            with pytest.raises(ValueError, match=hyper.name):
+                spec.op(s, y, torch.tensor([0, 5]), mean, *defaults[:i], bad, *defaults[i + 1:])
+
+
+def test_status_bits_all_have_messages():
+    """Every status bit of kernels.h reaches Python with its message, and none is left unknown."""
+    from fastrank import _C, _native
+
+    assert set(_C.STATUS) == set(_C.STATUS_MESSAGES) and "bad_shape" in _C.STATUS
+    for key, bit in _native.STATUS.items():
+        with pytest.raises(ValueError) as raised:
+            _native.check_status(bit, "test")
+        assert str(raised.value) == _C.STATUS_MESSAGES[key]
+    with pytest.raises(ValueError, match="more nodes than"):
+        _native.check_status(_native.STATUS["bad_shape"], "gcn predictor")
+    above_every_bit = 1 << sum(_native.STATUS.values()).bit_length()
+    with pytest.raises(RuntimeError, match="unknown status"):
+        _native.check_status(above_every_bit, "test")
 
 
 def test_margins_beyond_the_dtype_are_refused():

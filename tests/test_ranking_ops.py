@@ -1,4 +1,8 @@
-"""Native ranking ops against the dense plain-torch references (values and gradients)."""
+"""Native ranking ops against the dense plain-torch references (values and gradients).
+
+The tables read the op specs (fastrank.ops.LIST_OPS, through helpers.LIST_OP_CASES): an op is tested
+here by its spec and the reference it names; the public functions' own options through helpers.OPS.
+"""
 from __future__ import annotations
 
 import pytest
@@ -8,33 +12,28 @@ from hypothesis import strategies as st
 
 import fastrank
 import reference as ref
-from helpers import DEFAULT_PARAMS, OPS, check_logistic_math, compare, lists, margins
+from fastrank.ops import LIST_OPS
+from helpers import (DEFAULT_PARAMS, LIST_OP_CASES, OPS, check_logistic_math, compare, compare_op, lists, margins,
+                     reference_of, spec_cases)
 
-@given(data=lists(), margin=margins, weighted=st.booleans())
-@pytest.mark.parametrize("op", ["hinge", "squared_hinge"])
-def test_pairwise_hinge_matches_dense(op, data, margin, weighted):
+
+@given(data=lists(max_size=200), choice=st.data())
+@pytest.mark.parametrize("name", list(LIST_OPS))
+def test_list_op_matches_dense(name, data, choice):
+    """Every combination of the op's hyperparameter samples on ragged lists."""
+    spec = LIST_OPS[name]
     s, y, sizes = data
-    compare(op, s, y, {**DEFAULT_PARAMS, "margin": margin, "weighted": weighted}, group_sizes=sizes)
+    hyper = {h.name: choice.draw(st.sampled_from(h.samples), label=h.name) for h in spec.hypers}
+    compare_op(spec, hyper, s, y, group_sizes=sizes)
 
 
-@given(data=lists(max_size=200), sigma=st.sampled_from([0.5, 1.0, 3.0]))
-def test_pairwise_logistic_matches_dense(data, sigma):
+@given(data=lists(max_size=200), margin=margins, weighted=st.booleans(), sigma=st.sampled_from([0.5, 1.0, 3.0]),
+       k=st.one_of(st.none(), st.integers(1, 40)), gain=st.sampled_from(["exp2", "linear"]))
+@pytest.mark.parametrize("op", list(OPS))
+def test_public_functions_match_dense(op, data, margin, weighted, sigma, k, gain):
     s, y, sizes = data
-    compare("logistic", s, y, {**DEFAULT_PARAMS, "sigma": sigma}, group_sizes=sizes)
-
-
-@given(data=lists(max_size=200), k=st.one_of(st.none(), st.integers(1, 40)), sigma=st.sampled_from([0.5, 2.0]),
-       gain=st.sampled_from(["exp2", "linear"]))
-def test_lambdarank_logistic_matches_dense(data, k, sigma, gain):
-    s, y, sizes = data
-    compare("lambdarank", s, y, {**DEFAULT_PARAMS, "k": k, "sigma": sigma, "gain": gain}, group_sizes=sizes)
-
-
-@given(data=lists(max_size=200), k=st.one_of(st.none(), st.integers(1, 40)), margin=margins,
-       gain=st.sampled_from(["exp2", "linear"]), pair=st.sampled_from(["lambdarank_hinge", "lambdarank_squared_hinge"]))
-def test_lambdarank_hinge_matches_dense(data, k, margin, gain, pair):
-    s, y, sizes = data
-    compare(pair, s, y, {**DEFAULT_PARAMS, "k": k, "margin": margin, "gain": gain}, group_sizes=sizes)
+    params = {"margin": margin, "weighted": weighted, "sigma": sigma, "k": k, "gain": gain}
+    compare(op, s, y, params, group_sizes=sizes)
 
 
 @pytest.mark.parametrize("pair", ["hinge", "squared_hinge"])
@@ -59,41 +58,37 @@ def test_lambdarank_hinge_with_huge_margins_or_scores(pair, scale):
         torch.testing.assert_close(grad, expected, rtol=1e-9, atol=1e-300)
 
 
-@pytest.mark.parametrize("op", list(OPS))
+@pytest.mark.parametrize("spec,hyper", LIST_OP_CASES)
 @pytest.mark.parametrize("n", [0, 1, 2, 39, 40, 41, 600])
-def test_edge_sizes_and_all_equal_targets(op, n):
+def test_edge_sizes_and_all_equal_targets(spec, hyper, n):
     gen = torch.Generator().manual_seed(n)
     s = torch.randn(n, generator=gen, dtype=torch.float64)
-    params = {**DEFAULT_PARAMS, "k": 10}
-    compare(op, s, torch.randint(0, 4, (n,), generator=gen).double(), params)
-    compare(op, s, torch.full((n,), 2.0, dtype=torch.float64), params)  # no pairs at all
-    compare(op, s, torch.randn(n, generator=gen, dtype=torch.float64).abs(), params)  # all distinct
+    compare_op(spec, hyper, s, torch.randint(0, 4, (n,), generator=gen).double())
+    compare_op(spec, hyper, s, torch.full((n,), 2.0, dtype=torch.float64))  # no pairs at all
+    compare_op(spec, hyper, s, torch.randn(n, generator=gen, dtype=torch.float64).abs())  # all distinct
 
 
-@pytest.mark.parametrize("op", list(OPS))
-def test_batch_with_mask_and_empty_rows(op):
+@pytest.mark.parametrize("spec,hyper", LIST_OP_CASES)
+def test_batch_with_mask_and_empty_rows(spec, hyper):
     gen = torch.Generator().manual_seed(0)
     s = torch.randn(6, 70, generator=gen, dtype=torch.float64)
     y = torch.randint(0, 5, (6, 70), generator=gen).double()
     mask = torch.rand(6, 70, generator=gen) < 0.7
     mask[2] = False  # an empty list
     mask[4, 1:] = False  # a one-item list
-    params = {**DEFAULT_PARAMS, "k": 5}
-    compare(op, s, y, params, mask=mask)
-    compare(op, s, y, params)  # 2-D without mask: every row is a full list
+    compare_op(spec, hyper, s, y, mask=mask)
+    compare_op(spec, hyper, s, y)  # 2-D without mask: every row is a full list
 
 
-@pytest.mark.parametrize("op", list(OPS))
-def test_float32_close_to_float64_reference(op):
+@pytest.mark.parametrize("spec,hyper", LIST_OP_CASES)
+def test_float32_close_to_float64_reference(spec, hyper):
     gen = torch.Generator().manual_seed(1)
     s = torch.randn(4, 300, generator=gen, dtype=torch.float64)
     y = torch.randint(0, 6, (4, 300), generator=gen).double()
-    params = {**DEFAULT_PARAMS, "k": 20}
-    native, dense = OPS[op]
     a = s.float().requires_grad_(True)
     b = s.clone().requires_grad_(True)
-    ours = native(a, y.float(), params)
-    theirs = dense(b, y, params)
+    ours = spec.loss(a, y.float(), **hyper)
+    theirs = reference_of(spec)(b, y, **hyper)
     ours.backward()
     theirs.backward()
     assert ours.dtype == torch.float32
@@ -152,48 +147,43 @@ def test_mean_reduction_counts_all_pairs_not_only_active_ones():
 def test_no_pairs_anywhere_gives_zero_mean_with_zero_grad():
     s = torch.randn(2, 5, dtype=torch.float64, requires_grad=True)
     y = torch.ones(2, 5)
-    for f in (fastrank.pairwise_hinge, fastrank.pairwise_logistic, fastrank.lambdarank):
-        loss = f(s, y)
+    for spec in LIST_OPS.values():
+        loss = spec.loss(s, y, **spec_cases(spec)[0])
         loss.backward()
-        assert loss.item() == 0.0 and torch.count_nonzero(s.grad) == 0
+        assert loss.item() == 0.0 and torch.count_nonzero(s.grad) == 0, spec.name
         s.grad = None
 
 
-GRADCHECK_CALLS = {
-    "hinge": lambda s, y: fastrank.pairwise_hinge(s, y, 0.7, pair_weight=True, group_sizes=[5, 9], reduction="none"),
-    "squared_hinge": lambda s, y: fastrank.pairwise_squared_hinge(s, y, 0.7, group_sizes=[5, 9], reduction="none"),
-    "logistic": lambda s, y: fastrank.pairwise_logistic(s, y, 1.3, group_sizes=[5, 9]),
-    "lambdarank": lambda s, y: fastrank.lambdarank(s, y, 3, group_sizes=[5, 9], reduction="none"),
-    "lambdarank_hinge": lambda s, y: fastrank.lambdarank(s, y, 4, pair_loss="squared_hinge", group_sizes=[5, 9]),
-}
-
-
-@pytest.mark.parametrize("op", list(GRADCHECK_CALLS))
-def test_gradcheck(op):
+@pytest.mark.parametrize("reduction", ["none", "mean"])
+@pytest.mark.parametrize("spec,hyper", LIST_OP_CASES)
+def test_gradcheck(spec, hyper, reduction):
     gen = torch.Generator().manual_seed(11)
     s = (torch.randn(14, generator=gen, dtype=torch.float64) * 0.8).requires_grad_(True)
     y = torch.randint(0, 4, (14,), generator=gen).double()
-    # LambdaRank holds ranks constant: finite differences must not cross a rank swap,
-    # so the check runs where scores are well separated relative to eps.
-    assert torch.autograd.gradcheck(lambda x: GRADCHECK_CALLS[op](x, y), (s,), eps=1e-6, atol=1e-7)
+    # LambdaRank holds ranks constant (and WARP its rank weights): finite differences must not
+    # cross a rank swap, so the check runs where scores are well separated relative to eps.
+    assert torch.autograd.gradcheck(lambda x: spec.loss(x, y, [5, 9], reduction=reduction, **hyper), (s,), eps=1e-6,
+                                    atol=1e-7)
 
 
 def _opcheck_samples():
+    """Per op: its defaults on float64 with the mean, and its last hyperparameter set on float32
+    per list, over an empty list among two others."""
+    for name, spec in LIST_OPS.items():
+        cases = spec_cases(spec)
+        for label, hyper, dtype, reduction in (("defaults", cases[0], torch.float64, "mean"),
+                                               ("others", cases[-1], torch.float32, "none")):
+            yield pytest.param(spec, hyper, dtype, reduction, id=f"{name}-{label}")
+
+
+@pytest.mark.parametrize("spec,hyper,dtype,reduction", list(_opcheck_samples()))
+def test_opcheck(spec, hyper, dtype, reduction):
     gen = torch.Generator().manual_seed(5)
-    s = torch.randn(20, generator=gen, dtype=torch.float64, requires_grad=True)
-    y = torch.randint(0, 4, (20,), generator=gen).double()
+    s = torch.randn(20, generator=gen, dtype=dtype, requires_grad=True)
+    y = torch.randint(0, 4, (20,), generator=gen).to(dtype)
     offsets = torch.tensor([0, 6, 6, 20])
-    yield torch.ops.fastrank.pairwise_hinge.default, (s, y, offsets, 2, 1.0, False, True, 0)
-    yield torch.ops.fastrank.pairwise_hinge.default, (s.float().detach().requires_grad_(True), y.float(), offsets, 0, 0.5, True, False, 1)
-    yield torch.ops.fastrank.pairwise_logistic.default, (s, y, offsets, 1, 1.0)
-    yield torch.ops.fastrank.lambdarank.default, (s, y, offsets, 0, 5, 0, 0, 1.0, 1.0)
-    yield torch.ops.fastrank.lambdarank.default, (s, y, offsets, 2, -1, 1, 2, 1.0, 0.5)
-
-
-@pytest.mark.parametrize("sample", list(range(5)))
-def test_opcheck(sample):
-    op, args = list(_opcheck_samples())[sample]
-    torch.library.opcheck(op, args)
+    tag = fastrank._native.tag("reduction", reduction)
+    torch.library.opcheck(spec.op, (s, y, offsets, tag, *spec.arguments(**hyper)))
 
 
 def test_double_backward_is_refused():
@@ -210,19 +200,21 @@ def test_vectorised_logistic_math_is_accurate(dtype, rtol):
     check_logistic_math(dtype, rtol)
 
 
-@pytest.mark.parametrize("op", ["hinge", "logistic", "lambdarank"])
-def test_backward_of_the_loss_itself_is_the_kernel_gradient_and_never_aliased(op):
+@pytest.mark.parametrize("name", list(LIST_OPS))
+def test_backward_of_the_loss_itself_is_the_kernel_gradient_and_never_aliased(name):
     """loss.backward() returns the kernel's gradient without a multiply; repeated backward passes
     through a retained graph must still accumulate exactly (no aliasing of the saved gradient)."""
+    spec = LIST_OPS[name]
+    defaults = spec_cases(spec)[0]
     gen = torch.Generator().manual_seed(5)
     s = torch.randn(60, generator=gen, dtype=torch.float64, requires_grad=True)
     y = torch.randint(0, 4, (60,), generator=gen).double()
-    loss = OPS[op][0](s, y, DEFAULT_PARAMS)
+    loss = spec.loss(s, y, **defaults)
     loss.backward(retain_graph=True)
     once = s.grad.clone()
     loss.backward(retain_graph=True)
     loss.backward()
     torch.testing.assert_close(s.grad, 3 * once, rtol=1e-15, atol=0)
     scaled = s.detach().clone().requires_grad_(True)
-    (OPS[op][0](scaled, y, DEFAULT_PARAMS) * 2.5).backward()
+    (spec.loss(scaled, y, **defaults) * 2.5).backward()
     torch.testing.assert_close(scaled.grad, 2.5 * once, rtol=1e-15, atol=0)

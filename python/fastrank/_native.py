@@ -1,11 +1,12 @@
 """The one boundary between torch and the compiled extension ``_C``.
 
-Everything that crosses it goes through here: dtype tags, raw tensor addresses, the CPU and
-device calls (with their workspace and status word), the status word → exception mapping,
-and the registration of each kernel as a ``torch.ops.fastrank`` op together with its eager
-twin. Other modules describe an op (checks, output allocation, routing) in torch terms and
-pass tensors; none reads ``data_ptr()`` or a status bit itself. It also reports what the
-build can run (CPU vector targets, CUDA, threads).
+Everything that crosses it goes through here: the kernels' option tags (dtype, reduction, ...)
+and status bits as ``_C`` declares them, raw tensor addresses, the CPU and device calls (with
+their workspace and status word), the status word → exception mapping, and the registration of
+each kernel as a ``torch.ops.fastrank`` op together with its eager twin. Other modules describe
+an op (checks, output allocation, routing) in torch terms and pass tensors; none reads
+``data_ptr()`` or a status bit itself. It also reports what the build can run (CPU vector
+targets, CUDA, threads).
 """
 from __future__ import annotations
 
@@ -117,16 +118,42 @@ def max_threads() -> int:
 
 
 # ---------------------------------------------------------------------------------------------
-# dtypes and addresses
+# tags: the kernels' options as ints
 
-# The kernels' element types (kernels.h DType); every float kernel is a template over both.
-DTYPE_TAGS = {torch.float32: 0, torch.float64: 1}
+# {option: {name: int}}, as kernels.h declares them (_C.TAGS): "dtype", "reduction", "rank_weight",
+# "gain", "pair_loss", "graph_space". Python writes no tag number of its own.
+TAGS = {option: dict(table) for option, table in _C.TAGS.items()}
+_TAG_VALUES = {option: frozenset(table.values()) for option, table in TAGS.items()}
+
+
+def tag(option: str, name) -> int:
+    """The tag of an option given by name, as the public functions take it."""
+    tags = TAGS[option]
+    if name not in tags:
+        raise ValueError(f"{option} must be one of {tuple(tags)}, got {name!r}")
+    return tags[name]
+
+
+def check_tag(option: str, value) -> int:
+    """A tag given as its int, as the raw ops take it (_C refuses others with the same words)."""
+    if value not in _TAG_VALUES[option]:
+        choices = [f"{v} ({name})" for name, v in TAGS[option].items()]
+        listed = " or ".join(filter(None, (", ".join(choices[:-1]), choices[-1])))
+        raise ValueError(f"{option} tag must be {listed}, got {value}")
+    return value
+
+
+# The kernels' element types; every float kernel is a template over both.
+DTYPE_TAGS = {getattr(torch, name): value for name, value in TAGS["dtype"].items()}
 FLOAT_DTYPES = tuple(DTYPE_TAGS)
 
 
 def dtype_tag(dtype: torch.dtype) -> int:
     return DTYPE_TAGS[dtype]
 
+
+# ---------------------------------------------------------------------------------------------
+# addresses
 
 _TENSOR_TYPES = frozenset({torch.Tensor, torch.nn.Parameter})
 _SCALAR_TYPES = frozenset({int, float, bool})
@@ -157,28 +184,24 @@ def addresses(tensors) -> tuple:
 # ---------------------------------------------------------------------------------------------
 # status words
 
-# (keyword, bit, default message), in the order they are reported when several bits are set.
-_STATUS = (
-    ("nonfinite_scores", _C.STATUS_NONFINITE_SCORES, "scores contain NaN or infinity"),
-    ("nonfinite_targets", _C.STATUS_NONFINITE_TARGETS, "targets contain NaN or infinity"),
-    ("gain_overflow", _C.STATUS_GAIN_OVERFLOW,
-     "targets above 1000 overflow the exp2 gain 2**y - 1; use gain='linear' or map the targets to relevance "
-     "grades first"),
-    ("bad_offsets", _C.STATUS_BAD_OFFSETS, "offsets must start at 0, never decrease, and end at the number of items"),
-    ("bad_adjacency", _C.STATUS_BAD_ADJACENCY, "adj must be finite and non-negative"),
-    ("bad_codes", _C.STATUS_BAD_CODES, "op ids or codes out of range"),
-)
+# {key: bit} and {key: default message} of every status bit, as kernels.h declares them, in the
+# order they are reported when several bits are set.
+STATUS = dict(_C.STATUS)
+_STATUS_MESSAGES = dict(_C.STATUS_MESSAGES)
 
 
 def check_status(status: int, kernel: str, **messages: str) -> None:
     """Raises for a kernel's status word: ValueError for a data error (its message overridable
-    per bit by keyword: nonfinite_scores=..., bad_codes=..., ...), RuntimeError for a bit no
+    per bit by key: nonfinite_scores=..., bad_codes=..., ...), RuntimeError for a bit no
     caller knows (a fastrank bug)."""
     if not status:
         return
-    for key, bit, default in _STATUS:
+    unknown = messages.keys() - STATUS.keys()
+    if unknown:  # a misspelt key would leave its bit with the default message
+        raise TypeError(f"{kernel}: no status bit is called {', '.join(sorted(unknown))}")
+    for key, bit in STATUS.items():
         if status & bit:
-            raise ValueError(messages.get(key, default))
+            raise ValueError(messages.get(key, _STATUS_MESSAGES[key]))
     raise RuntimeError(f"{kernel} kernel returned unknown status {status}")
 
 

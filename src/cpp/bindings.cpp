@@ -8,6 +8,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cctype>
 #include <string>
 #include <vector>
 
@@ -26,9 +27,39 @@ namespace {
 template <typename T>
 T* ptr(uintptr_t address) { return reinterpret_cast<T*>(address); }
 
-DType check_dtype(int dtype) {
-  if (dtype != 0 && dtype != 1) throw py::value_error("dtype tag must be 0 (float32) or 1 (float64)");
-  return static_cast<DType>(dtype);
+// "0 (none), 1 (sum) or 2 (mean)": a tag's values, as its range error lists them (Python's raw-op
+// checks word it the same way).
+template <typename E>
+std::string tag_values() {
+  std::string text;
+  for (int v = 0; v < TagNames<E>::count; ++v) {
+    if (v > 0) text += v + 1 == TagNames<E>::count ? " or " : ", ";
+    text += std::to_string(v) + " (" + TagNames<E>::names[v] + ")";
+  }
+  return text;
+}
+
+// The enum value of a tag int that Python passed, which must be one of the tag's values.
+template <typename E>
+E to_tag(int value) {
+  if (value < 0 || value >= TagNames<E>::count)
+    throw py::value_error(std::string(TagNames<E>::option) + " tag must be " + tag_values<E>());
+  return static_cast<E>(value);
+}
+
+// {name: value} of a tag, and _C.TAGS: {option: that table} for each tag enum.
+template <typename E>
+py::dict tag_table() {
+  py::dict table;
+  for (int v = 0; v < TagNames<E>::count; ++v) table[TagNames<E>::names[v]] = v;
+  return table;
+}
+
+template <typename... Tags>
+py::dict tag_tables() {
+  py::dict tables;
+  ((tables[TagNames<Tags>::option] = tag_table<Tags>()), ...);
+  return tables;
 }
 
 // The GCN predictor's sizes and buffer addresses, named (GcnPredictorArgs without the
@@ -45,7 +76,7 @@ struct PredictorBuffers {
 GcnPredictorArgs predictor_args(const PredictorShape& shape, const PredictorBuffers& buffers,
                                 const std::vector<uintptr_t>& params, const std::vector<uintptr_t>& grads) {
   GcnPredictorArgs a;
-  a.dtype = check_dtype(shape.dtype);
+  a.dtype = to_tag<DType>(shape.dtype);
   for (int64_t size : {shape.batch, shape.nodes, shape.features, shape.layers, shape.hidden, shape.table_rows,
                        shape.outputs})
     if (size < 0) throw py::value_error("sizes must be non-negative");
@@ -74,14 +105,13 @@ GcnPredictorArgs predictor_args(const PredictorShape& shape, const PredictorBuff
 void fill_lists(ListArgs& a, int dtype, uintptr_t scores, uintptr_t targets, uintptr_t offsets, int64_t n_lists,
                 int64_t n_items, int reduction, uintptr_t out, uintptr_t grad) {
   if (n_lists < 0 || n_items < 0) throw py::value_error("n_lists and n_items must be non-negative");
-  if (reduction < 0 || reduction > 2) throw py::value_error("reduction tag must be 0 (none), 1 (sum) or 2 (mean)");
-  a.dtype = check_dtype(dtype);
+  a.dtype = to_tag<DType>(dtype);
   a.scores = ptr<const void>(scores);
   a.targets = ptr<const void>(targets);
   a.offsets = ptr<const int64_t>(offsets);
   a.n_lists = n_lists;
   a.n_items = n_items;
-  a.reduction = static_cast<Reduction>(reduction);
+  a.reduction = to_tag<Reduction>(reduction);
   a.out = ptr<void>(out);
   a.grad = ptr<void>(grad);
 }
@@ -89,13 +119,12 @@ void fill_lists(ListArgs& a, int dtype, uintptr_t scores, uintptr_t targets, uin
 PairwiseHingeArgs hinge_args(int dtype, uintptr_t scores, uintptr_t targets, uintptr_t offsets, int64_t n_lists,
                              int64_t n_items, int reduction, double margin, bool squared, bool weighted,
                              int rank_weight, uintptr_t out, uintptr_t grad) {
-  if (rank_weight < 0 || rank_weight > 2) throw py::value_error("rank_weight tag must be 0, 1 or 2");
   PairwiseHingeArgs a;
   fill_lists(a, dtype, scores, targets, offsets, n_lists, n_items, reduction, out, grad);
   a.margin = margin;
   a.squared = squared;
   a.weighted = weighted;
-  a.rank_weight = static_cast<RankWeight>(rank_weight);
+  a.rank_weight = to_tag<RankWeight>(rank_weight);
   return a;
 }
 
@@ -123,13 +152,11 @@ PairwiseLogisticArgs logistic_args(int dtype, uintptr_t scores, uintptr_t target
 LambdaRankArgs lambdarank_args(int dtype, uintptr_t scores, uintptr_t targets, uintptr_t offsets, int64_t n_lists,
                                int64_t n_items, int reduction, int64_t k, int gain, int pair_loss, double sigma,
                                double margin, uintptr_t out, uintptr_t grad) {
-  if (gain != 0 && gain != 1) throw py::value_error("gain tag must be 0 (exp2) or 1 (linear)");
-  if (pair_loss < 0 || pair_loss > 2) throw py::value_error("pair_loss tag must be 0, 1 or 2");
   LambdaRankArgs a;
   fill_lists(a, dtype, scores, targets, offsets, n_lists, n_items, reduction, out, grad);
   a.k = k;
-  a.gain = static_cast<Gain>(gain);
-  a.pair_loss = static_cast<PairLoss>(pair_loss);
+  a.gain = to_tag<Gain>(gain);
+  a.pair_loss = to_tag<PairLoss>(pair_loss);
   a.sigma = sigma;
   a.margin = margin;
   return a;
@@ -151,7 +178,7 @@ device::LambdaRankTopArgs lambdarank_topk_args(int dtype, uintptr_t scores, uint
 GcnArgs gcn_shape(int dtype, int64_t batch, int64_t nodes, int64_t features, bool relu) {
   if (batch < 0 || nodes < 0 || features < 0) throw py::value_error("sizes must be non-negative");
   GcnArgs a;
-  a.dtype = check_dtype(dtype);
+  a.dtype = to_tag<DType>(dtype);
   a.batch = batch;
   a.nodes = nodes;
   a.features = features;
@@ -178,17 +205,12 @@ GcnArgs gcn_backward_args(int dtype, int64_t batch, int64_t nodes, int64_t featu
   return a;
 }
 
-GraphSpace check_space(int space) {
-  if (space < 0 || space > 3) throw py::value_error("graph space tag must be 0..3");
-  return static_cast<GraphSpace>(space);
-}
-
 device::EncodeArgs encode_args(int space, int dtype, uintptr_t codes, int64_t n, uintptr_t ops, uintptr_t adj,
                                uintptr_t mask) {
   if (n < 0) throw py::value_error("n must be non-negative");
   device::EncodeArgs a;
-  a.space = check_space(space);
-  a.dtype = check_dtype(dtype);
+  a.space = to_tag<GraphSpace>(space);
+  a.dtype = to_tag<DType>(dtype);
   a.space_size = graph_space_size(a.space);
   a.nodes = graph_space_nodes(a.space);
   a.codes = ptr<const int64_t>(codes);
@@ -206,7 +228,7 @@ int encode_graphs(const device::EncodeArgs& a) {
 device::KendallArgs kendall_args(int dtype, uintptr_t x, uintptr_t y, int64_t n, uintptr_t out) {
   if (n < 0) throw py::value_error("n must be non-negative");
   device::KendallArgs a;
-  a.dtype = check_dtype(dtype);
+  a.dtype = to_tag<DType>(dtype);
   a.x = ptr<const void>(x);
   a.y = ptr<const void>(y);
   a.n = n;
@@ -263,13 +285,18 @@ void def_cpu(py::module_& m, const std::string& name, Args (*build)(Ts...), int 
 
 PYBIND11_MODULE(_C, m) {
   m.doc() = "fastrank native kernels (raw-pointer interface; use fastrank's Python API)";
-  m.attr("STATUS_NONFINITE_SCORES") = int(kNonFiniteScores);
-  m.attr("STATUS_NONFINITE_TARGETS") = int(kNonFiniteTargets);
-  m.attr("STATUS_GAIN_OVERFLOW") = int(kGainOverflow);
-  m.attr("STATUS_BAD_OFFSETS") = int(kBadOffsets);
-  m.attr("STATUS_BAD_CODES") = int(kBadCodes);
-  m.attr("STATUS_BAD_SHAPE") = int(kBadShape);
-  m.attr("STATUS_BAD_ADJACENCY") = int(kBadAdjacency);
+  // The tags and status bits of kernels.h, which Python reads instead of writing numbers.
+  m.attr("TAGS") = tag_tables<DType, Reduction, RankWeight, Gain, PairLoss, GraphSpace>();
+  py::dict status, status_messages;  // by key, in the order Python reports them
+  for (const StatusBit& s : kStatusBits) {
+    status[s.key] = int(s.bit);
+    status_messages[s.key] = s.message;
+    std::string attr = std::string("STATUS_") + s.key;  // each bit also alone (STATUS_BAD_OFFSETS), as tests read it
+    for (char& c : attr) c = char(std::toupper(static_cast<unsigned char>(c)));
+    m.attr(attr.c_str()) = int(s.bit);
+  }
+  m.attr("STATUS") = status;
+  m.attr("STATUS_MESSAGES") = status_messages;
   m.attr("GCN_MAX_NODES") = gcn_max_nodes();
   m.attr("DEVICE_WORKSPACE_TOO_SMALL") = device::kWorkspaceTooSmall;
   m.attr("DEVICE_BUILT_WITHOUT_CUDA") = device::kBuiltWithoutCuda;
@@ -310,8 +337,8 @@ PYBIND11_MODULE(_C, m) {
   def_device(m, "lambdarank_topk", &lambdarank_topk_args, &device::lambdarank_topk_twin,
              FASTRANK_CUDA_FN(lambdarank_topk));
 
-  m.def("graph_space_nodes", [](int space) { return graph_space_nodes(check_space(space)); });
-  m.def("graph_space_size", [](int space) { return graph_space_size(check_space(space)); });
+  m.def("graph_space_nodes", [](int space) { return graph_space_nodes(to_tag<GraphSpace>(space)); });
+  m.def("graph_space_size", [](int space) { return graph_space_size(to_tag<GraphSpace>(space)); });
   def_cpu(m, "encode_graphs", &encode_args, &encode_graphs);
   def_device(m, "encode_graphs", &encode_args, &device::encode_graphs_twin, FASTRANK_CUDA_FN(encode_graphs));
 
@@ -406,7 +433,7 @@ PYBIND11_MODULE(_C, m) {
     for (int64_t n : numels)
       if (n < 0) throw py::value_error("adam: numels must be non-negative");
     AdamArgs a;
-    a.dtype = check_dtype(dtype);
+    a.dtype = to_tag<DType>(dtype);
     a.count = int64_t(count);
     std::vector<void*> p(count), m1(count), m2(count), st(count), mx(amsgrad ? count : 0);
     std::vector<const void*> g(count);
@@ -428,7 +455,7 @@ PYBIND11_MODULE(_C, m) {
     a.decoupled_weight_decay = decoupled;
     a.numels = numels.data();
     a.steps = st.data();
-    a.step_dtype = check_dtype(step_dtype);
+    a.step_dtype = to_tag<DType>(step_dtype);
     a.lr = lr;
     a.beta1 = beta1;
     a.beta2 = beta2;
@@ -442,13 +469,13 @@ PYBIND11_MODULE(_C, m) {
   // validates every call's scores and targets: two torch reductions cost ~15 µs at n = 32).
   m.def("all_finite_cpu", [](int dtype, uintptr_t x, int64_t n) {
     if (n < 0) throw py::value_error("n must be non-negative");
-    const DType t = check_dtype(dtype);
+    const DType t = to_tag<DType>(dtype);
     py::gil_scoped_release release;
     return t == DType::kFloat64 ? all_finite(ptr<const double>(x), n) : all_finite(ptr<const float>(x), n);
   });
 
   m.def("kendall_tau_b_cpu", [](int dtype, uintptr_t x, uintptr_t y, int64_t n) {
-    const DType t = check_dtype(dtype);
+    const DType t = to_tag<DType>(dtype);
     if (n < 0) throw py::value_error("n must be non-negative");
     py::gil_scoped_release release;
     return kendall_tau_b_cpu(t, ptr<const void>(x), ptr<const void>(y), n);

@@ -7,24 +7,74 @@
 
 namespace fastrank {
 
-enum class DType : int { kFloat32 = 0, kFloat64 = 1 };
+// Option tags: small enums that Python passes as ints. Each is declared once, as a list
+// X(enumerator, "name") whose order gives the values 0, 1, ... and whose names are how Python
+// spells the option; TagNames<E> carries them, bindings.cpp exports every tag as
+// _C.TAGS["<option>"] = {name: value} and checks the ints it receives against it, and Python reads
+// _C.TAGS, so no tag value is written anywhere else.
+#define FASTRANK_ENUMERATOR(ID, NAME) ID,
+#define FASTRANK_ENUMERATOR_NAME(ID, NAME) NAME,
 
-// Bits of the status word the kernels return; Python turns them into ValueErrors.
-enum Status : int {
-  kOk = 0,
-  kNonFiniteScores = 1,
-  kNonFiniteTargets = 2,
-  kGainOverflow = 4,
-  kBadOffsets = 8,
-  kBadCodes = 16,
-  kBadShape = 32,
-  kBadAdjacency = 64,
+template <typename Tag>
+struct TagNames;  // option: the argument that carries the tag; names: by value
+
+#define FASTRANK_TAG_NAMES(ENUM, OPTION, LIST)                                 \
+  template <>                                                                  \
+  struct TagNames<ENUM> {                                                      \
+    static constexpr const char* option = OPTION;                              \
+    static constexpr const char* names[] = {LIST(FASTRANK_ENUMERATOR_NAME)};   \
+    static constexpr int count = int(sizeof(names) / sizeof(names[0]));        \
+  };
+
+#define FASTRANK_DTYPES(X) X(kFloat32, "float32") X(kFloat64, "float64")
+enum class DType : int { FASTRANK_DTYPES(FASTRANK_ENUMERATOR) };
+FASTRANK_TAG_NAMES(DType, "dtype", FASTRANK_DTYPES)
+
+// Bits of the status word the kernels return: X(enumerator, bit, key, message). Python raises a
+// ValueError with the message (callers may reword it per key) of the first bit set in this order,
+// which is not the bits' order: a graph with bad weights and bad op ids is reported for its weights.
+#define FASTRANK_STATUS_BITS(X)                                                                                 \
+  X(kNonFiniteScores, 1, "nonfinite_scores", "scores contain NaN or infinity")                                  \
+  X(kNonFiniteTargets, 2, "nonfinite_targets", "targets contain NaN or infinity")                               \
+  X(kGainOverflow, 4, "gain_overflow",                                                                          \
+    "targets above 1000 overflow the exp2 gain 2**y - 1; use gain='linear' or map the targets to relevance "     \
+    "grades first")                                                                                             \
+  X(kBadOffsets, 8, "bad_offsets", "offsets must start at 0, never decrease, and end at the number of items")   \
+  X(kBadAdjacency, 64, "bad_adjacency", "adj must be finite and non-negative")                                  \
+  X(kBadCodes, 16, "bad_codes", "op ids or codes out of range")                                                 \
+  X(kBadShape, 32, "bad_shape",                                                                                 \
+    "graph sizes the native kernels do not take (more nodes than _C.GCN_MAX_NODES, or no layer, feature, "      \
+    "hidden unit, op or output)")
+
+#define FASTRANK_STATUS_ENUMERATOR(ID, BIT, KEY, MESSAGE) ID = BIT,
+enum Status : int { kOk = 0, FASTRANK_STATUS_BITS(FASTRANK_STATUS_ENUMERATOR) };
+#undef FASTRANK_STATUS_ENUMERATOR
+
+struct StatusBit {
+  Status bit;
+  const char* key;
+  const char* message;
 };
+#define FASTRANK_STATUS_ROW(ID, BIT, KEY, MESSAGE) StatusBit{ID, KEY, MESSAGE},
+inline constexpr StatusBit kStatusBits[] = {FASTRANK_STATUS_BITS(FASTRANK_STATUS_ROW)};
+#undef FASTRANK_STATUS_ROW
+
+constexpr bool status_bits_are_distinct_bits() {
+  int seen = 0;
+  for (const StatusBit& s : kStatusBits) {
+    if (s.bit <= 0 || (s.bit & (s.bit - 1)) != 0 || (seen & s.bit) != 0) return false;
+    seen |= s.bit;
+  }
+  return true;
+}
+static_assert(status_bits_are_distinct_bits(), "each status bit is a single bit of its own");
 
 // How per-list pair sums become the output: "none" keeps one value per list, "sum" adds
 // them, "mean" divides each list's sum by its number of pairs and averages over the lists
 // that have pairs (0 if none has). The gradient is of the reduced output.
-enum class Reduction : int { kNone = 0, kSum = 1, kMean = 2 };
+#define FASTRANK_REDUCTIONS(X) X(kNone, "none") X(kSum, "sum") X(kMean, "mean")
+enum class Reduction : int { FASTRANK_REDUCTIONS(FASTRANK_ENUMERATOR) };
+FASTRANK_TAG_NAMES(Reduction, "reduction", FASTRANK_REDUCTIONS)
 
 
 // Lists: items offsets[g] .. offsets[g+1]-1 of scores/targets (n_items in all) form list g.
@@ -44,7 +94,10 @@ struct ListArgs {
 
 // Per-better-item weight on its pairs, from v_a = its number of active lower partners
 // (WARP with exact ranks, docs/algorithms.md §4): L(v) = Σ_{j<=v} 1/j; held constant for the gradient.
-enum class RankWeight : int { kNone = 0, kWarp = 1 /* L(v)/v */, kWarpSum = 2 /* L(v) */ };
+// kWarp weighs by L(v)/v, kWarpSum by L(v).
+#define FASTRANK_RANK_WEIGHTS(X) X(kNone, "none") X(kWarp, "warp") X(kWarpSum, "warp_sum")
+enum class RankWeight : int { FASTRANK_RANK_WEIGHTS(FASTRANK_ENUMERATOR) };
+FASTRANK_TAG_NAMES(RankWeight, "rank_weight", FASTRANK_RANK_WEIGHTS)
 
 struct PairwiseHingeArgs : ListArgs {
   double margin = 1.0;
@@ -57,8 +110,13 @@ struct PairwiseLogisticArgs : ListArgs {
   double sigma = 1.0;
 };
 
-enum class Gain : int { kExp2 = 0, kLinear = 1 };
-enum class PairLoss : int { kLogistic = 0, kHinge = 1, kSquaredHinge = 2 };
+#define FASTRANK_GAINS(X) X(kExp2, "exp2") X(kLinear, "linear")
+enum class Gain : int { FASTRANK_GAINS(FASTRANK_ENUMERATOR) };
+FASTRANK_TAG_NAMES(Gain, "gain", FASTRANK_GAINS)
+
+#define FASTRANK_PAIR_LOSSES(X) X(kLogistic, "logistic") X(kHinge, "hinge") X(kSquaredHinge, "squared_hinge")
+enum class PairLoss : int { FASTRANK_PAIR_LOSSES(FASTRANK_ENUMERATOR) };
+FASTRANK_TAG_NAMES(PairLoss, "pair_loss", FASTRANK_PAIR_LOSSES)
 
 struct LambdaRankArgs : ListArgs {
   int64_t k = -1;  // truncation of NDCG@k; -1 means the whole list
@@ -76,8 +134,13 @@ double kendall_tau_b_cpu(DType dtype, const void* x, const void* y, int64_t n);
 int pairwise_logistic_cpu(const PairwiseLogisticArgs& args);
 int lambdarank_cpu(const LambdaRankArgs& args);
 
-// Enumerable search spaces with a native graph encoding (fastrank.spaces layouts).
-enum class GraphSpace : int { kNB201 = 0, kTransNASMicro = 1, kNASBenchMacro = 2, kTransNASMacro = 3 };
+// Enumerable search spaces with a native graph encoding (fastrank.spaces layouts), named as the
+// spaces name themselves (SearchSpace.name).
+#define FASTRANK_GRAPH_SPACES(X)                                                   \
+  X(kNB201, "nb201") X(kTransNASMicro, "tnb101_micro") X(kNASBenchMacro, "nasbench_macro") \
+  X(kTransNASMacro, "tnb101_macro")
+enum class GraphSpace : int { FASTRANK_GRAPH_SPACES(FASTRANK_ENUMERATOR) };
+FASTRANK_TAG_NAMES(GraphSpace, "graph_space", FASTRANK_GRAPH_SPACES)
 int64_t graph_space_nodes(GraphSpace space);
 int64_t graph_space_size(GraphSpace space);
 

@@ -11,8 +11,10 @@ from .. import _C, _native
 from .._native import require_cuda
 from ..spaces import NASBench201, NASBenchMacro, SearchSpace, TransNASMacro, TransNASMicro
 
-# Spaces whose codes the native encoder turns into graphs (src/cpp/graph_encode.cpp).
-_NATIVE_TAGS = {NASBench201: 0, TransNASMicro: 1, NASBenchMacro: 2, TransNASMacro: 3}
+# Spaces whose codes the native encoder turns into graphs (src/cpp/graph_encode.cpp), and their
+# tags, which kernels.h names as the spaces name themselves.
+_NATIVE_TAGS = {space: _native.TAGS["graph_space"][space.name]
+                for space in (NASBench201, TransNASMicro, NASBenchMacro, TransNASMacro)}
 
 GraphBatch = Tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 

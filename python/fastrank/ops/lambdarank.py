@@ -6,13 +6,33 @@ from typing import Optional
 
 import torch
 
-from ._custom_ops import list_loss
-from .packing import GroupSizes, check_fits, check_real, check_reduction, pack_lists
+from .._native import TAGS
+from ._custom_ops import MARGIN, SIGMA, Hyper, OpSpec, check_cutoff, define_list_op
+from .packing import GroupSizes
 
 __all__ = ["lambdarank"]
 
-_GAINS = {"exp2": 0, "linear": 1}
-_PAIR_LOSSES = {"logistic": 0, "hinge": 1, "squared_hinge": 2}
+
+def _long_lists(*, k: int, pair_loss: int, **hyper):
+    """Truncated at k: the O(n·k) device algorithm (src/cuda/lambdarank_topk_device.h); untruncated
+    with a hinge pair loss: the O(n log n) CPU kernel; the untruncated logistic one is O(n²) anyway."""
+    if k > 0:
+        return "lambdarank_topk"
+    return "cpu" if pair_loss != TAGS["pair_loss"]["logistic"] else None
+
+
+def _relevance_grades(targets: torch.Tensor) -> None:
+    if bool((targets < 0).any()):
+        raise ValueError("lambdarank targets are relevance grades and must be non-negative")
+
+
+LAMBDARANK = define_list_op(OpSpec(
+    "lambdarank",
+    (Hyper("k", "int", check_cutoff, samples=(-1, 1, 5)), Hyper.tag("gain"), Hyper.tag("pair_loss"), SIGMA, MARGIN),
+    reference="reference:lambdarank_op",
+    check_targets=_relevance_grades,
+    long_list_route=_long_lists,
+))
 
 
 def lambdarank(
@@ -51,20 +71,10 @@ def lambdarank(
         margin: hinge margin (>= 0), used by the hinge pair losses.
         group_sizes, mask, reduction: as :func:`fastrank.pairwise_hinge`.
     """
-    tag = check_reduction(reduction)
     if k is not None and (isinstance(k, bool) or not isinstance(k, Integral)):
         raise TypeError(f"k must be an int or None, got {type(k).__name__}")
     if k is not None and k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
-    if gain not in _GAINS:
-        raise ValueError(f"gain must be one of {tuple(_GAINS)}, got {gain!r}")
-    if pair_loss not in _PAIR_LOSSES:
-        raise ValueError(f"pair_loss must be one of {tuple(_PAIR_LOSSES)}, got {pair_loss!r}")
-    sigma = check_real(sigma, "sigma", positive=True)
-    margin = check_real(margin, "margin")
-    lists = pack_lists(scores, targets, group_sizes, mask)  # negative targets: refused by the op itself
-    check_fits(margin, "margin", lists.scores.dtype)
-    return list_loss(
-        "lambdarank", lists.scores, lists.targets, lists.offsets, tag, -1 if k is None else int(k),
-        _GAINS[gain], _PAIR_LOSSES[pair_loss], sigma, margin,
-    )
+    # negative targets: refused by the op itself
+    return LAMBDARANK.loss(scores, targets, group_sizes, mask, reduction, k=-1 if k is None else int(k), gain=gain,
+                           pair_loss=pair_loss, sigma=sigma, margin=margin)

@@ -7,14 +7,15 @@ Two layouts reach the kernels as one: a 1-D score vector with optional ``group_s
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 from numbers import Integral
 from typing import Optional, Sequence, Union
 
 import torch
 
+from .. import _native
 from .._native import require_cuda
-from ._custom_ops import REDUCTION_TAGS
 from .._checks import check_number
 
 GroupSizes = Union[torch.Tensor, Sequence[int], None]
@@ -157,13 +158,13 @@ def pack_lists(scores, targets, group_sizes: GroupSizes = None, mask: Optional[t
 
 def check_reduction(reduction: str) -> int:
     """The native tag of a reduction name."""
-    if reduction not in REDUCTION_TAGS:
-        raise ValueError(f"reduction must be one of {tuple(REDUCTION_TAGS)}, got {reduction!r}")
-    return REDUCTION_TAGS[reduction]
+    return _native.tag("reduction", reduction)
 
 
 def check_real(value, name: str, *, positive: bool = False) -> float:
     """A finite real hyperparameter; non-negative, or strictly positive when asked."""
+    if type(value) is float and (0 < value < math.inf or (value == 0 and not positive)):
+        return value  # the common case, without check_number's abstract type tests: this runs on every op call
     check_number(value, name, "a finite real number")
     if positive and not value > 0:
         raise ValueError(f"{name} must be positive, got {value!r}")

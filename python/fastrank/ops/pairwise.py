@@ -5,28 +5,35 @@ from typing import Optional
 
 import torch
 
-from ._custom_ops import list_loss
-from .packing import GroupSizes, check_fits, check_real, check_reduction, pack_lists
+from ._custom_ops import MARGIN, SIGMA, Hyper, OpSpec, define_list_op
+from .packing import GroupSizes
 
 __all__ = ["pairwise_hinge", "pairwise_squared_hinge", "pairwise_logistic"]
 
 
-RANK_WEIGHTS = {None: 0, "warp": 1, "warp_sum": 2}
+def _hinge_long_lists(**hyper) -> str:
+    return "pairwise_hinge_sweep"  # its O(n log n) device sweep (src/cuda/hinge_sweep_device.h)
+
+
+PAIRWISE_HINGE = define_list_op(OpSpec(
+    "pairwise_hinge",
+    (MARGIN, Hyper.flag("squared"), Hyper.flag("weighted", public="pair_weight"), Hyper.tag("rank_weight")),
+    reference="reference:pairwise_hinge_op",
+    long_list_route=_hinge_long_lists,
+))
+
+PAIRWISE_LOGISTIC = define_list_op(OpSpec(
+    "pairwise_logistic",
+    (SIGMA,),
+    reference="reference:pairwise_logistic_op",
+))
 
 
 def hinge_family(scores, targets, margin, group_sizes, mask, reduction, pair_weight, squared, rank_weight=None):
     """The hinge kernel with every option: the public hinge ops and the hinge-based losses
-    (HR, WARP) call it."""
-    tag = check_reduction(reduction)
-    margin = check_real(margin, "margin")
-    if not isinstance(pair_weight, bool):
-        raise TypeError(f"pair_weight must be a bool, got {type(pair_weight).__name__}")
-    lists = pack_lists(scores, targets, group_sizes, mask)
-    check_fits(margin, "margin", lists.scores.dtype)
-    return list_loss(
-        "pairwise_hinge", lists.scores, lists.targets, lists.offsets, tag, margin, squared, pair_weight,
-        RANK_WEIGHTS[rank_weight],
-    )
+    (HR, WARP: rank_weight "warp" or "warp_sum") call it."""
+    return PAIRWISE_HINGE.loss(scores, targets, group_sizes, mask, reduction, margin=margin, squared=squared,
+                               weighted=pair_weight, rank_weight=rank_weight or "none")
 
 
 def pairwise_hinge(
@@ -91,7 +98,4 @@ def pairwise_logistic(
     blocks without n×n tensors; large lists are split across threads.
     ``sigma`` > 0; other arguments as :func:`pairwise_hinge`.
     """
-    tag = check_reduction(reduction)
-    sigma = check_real(sigma, "sigma", positive=True)
-    lists = pack_lists(scores, targets, group_sizes, mask)
-    return list_loss("pairwise_logistic", lists.scores, lists.targets, lists.offsets, tag, sigma)
+    return PAIRWISE_LOGISTIC.loss(scores, targets, group_sizes, mask, reduction, sigma=sigma)
