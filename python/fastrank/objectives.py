@@ -16,6 +16,7 @@ from typing import Callable, Dict
 import numpy as np
 import torch
 
+from ._registry import register
 from .spaces import SearchSpace
 from .train import Data, accuracy, train
 
@@ -125,13 +126,10 @@ OBJECTIVES: Dict[str, Callable[[SearchSpace], Callable]] = {"digits": digits_obj
 
 def register_objective(name: str, factory: Callable[[SearchSpace], Callable], *, replace: bool = False) -> None:
     """Makes ``--objective NAME`` build ``factory(space)``, an ``evaluate(arch) -> float``."""
-    if not isinstance(name, str) or not name or ":" in name:
-        raise ValueError(f"an objective name is a non-empty string without ':', got {name!r}")
     if not callable(factory):
         raise TypeError("factory must be callable: factory(space) -> evaluate(arch)")
-    if name in OBJECTIVES and not replace:
-        raise ValueError(f"objective {name!r} exists; pass replace=True to replace it")
-    OBJECTIVES[name] = factory
+    register(OBJECTIVES, "objective", name, factory, replace=replace, valid_name=lambda n: bool(n) and ":" not in n,
+             name_rule="a non-empty string without ':'")
 
 
 def load_objective(spec: str, space: SearchSpace) -> Callable:

@@ -21,7 +21,7 @@ from .result import RUN_COLUMNS, SearchResult
 from .runner import run
 from .strategy import STRATEGIES, Context, Strategy, get_strategy, register_strategy
 from .task import PROTOCOLS, BenchmarkTask
-from . import strategies  # noqa: E402  (registers the built-ins)
+from . import strategies  # noqa: E402, F401  (registers the built-ins)
 from .strategies import BUILT_IN as BUILT_IN_STRATEGIES
 from .strategies.acenas import AceNASOptions
 from .strategies.evolution import EvolutionOptions

@@ -276,7 +276,7 @@ class Search:
         return self.elapsed_before + time.perf_counter() - self.started
 
     # --- the result ------------------------------------------------------------------------
-    def result(self, interrupted: bool = False) -> "SearchResult":
+    def result(self, interrupted: bool = False) -> "SearchResult":  # noqa: F821 (imported below: result imports driver)
         from .result import SearchResult
 
         if not self.history.n_labelled:

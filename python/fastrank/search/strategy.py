@@ -28,6 +28,7 @@ from typing import Any, ClassVar, Dict, List, Optional
 
 import numpy as np
 
+from .._registry import register
 from ..spaces import SearchSpace
 from .candidates import CandidatePool
 from .history import History
@@ -122,16 +123,13 @@ def register_strategy(name: str, cls: type, *, replace: bool = False) -> type:
     """Makes ``cls`` (a :class:`Strategy` subclass) searchable as ``strategy=name`` from
     ``search.run``, :class:`~fastrank.search.Search` and ``fastrank search --strategy``. Its
     ``Options`` fields become command-line flags."""
-    if not isinstance(name, str) or not name or name != name.strip() or " " in name:
-        raise ValueError(f"a strategy name is a non-empty word, got {name!r}")
     if not (isinstance(cls, type) and issubclass(cls, Strategy)):
         raise TypeError(f"a strategy must be a fastrank.search.Strategy subclass, got {cls!r}")
     if not (isinstance(cls.Options, type) and issubclass(cls.Options, Options)):
         raise TypeError(f"{cls.__name__}.Options must be a fastrank.search.Options dataclass")
-    if name in STRATEGIES and not replace and STRATEGIES[name] is not cls:
-        raise ValueError(f"strategy {name!r} is registered already (replace=True to override it)")
+    register(STRATEGIES, "strategy", name, cls, replace=replace,
+             valid_name=lambda n: bool(n) and n == n.strip() and " " not in n, name_rule="a non-empty word")
     cls.name = name
-    STRATEGIES[name] = cls
     return cls
 
 

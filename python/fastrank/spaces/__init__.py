@@ -3,6 +3,8 @@ network of an architecture (``to_module``). Your own: ``CellSpace``/``ChainSpace
 or a ``SearchSpace`` subclass, named with :func:`register_space`."""
 from typing import Callable
 
+from .._registry import register
+
 from .base import Graph, InvalidArchitecture, SearchSpace
 from .cell import CellSpace, EdgeOpCell, NASBench201, TransNASMicro
 from .chain import ChainSpace, NASBenchMacro, TransNASMacro
@@ -33,13 +35,10 @@ def register_space(name: str, factory: Callable[[], SearchSpace], *, replace: bo
     """Names a space of your own: ``get_space(name)``, ``fastrank search --space NAME`` (with
     ``--import`` of the module that registers it) and saved predictors find it. ``factory()``
     returns the space, e.g. ``lambda: CellSpace(nodes=5, ops=[...], name="mine")``."""
-    if not isinstance(name, str) or not name.isidentifier():
-        raise ValueError(f"a space name is an identifier (letters, digits, underscores), got {name!r}")
     if not callable(factory):
         raise TypeError("factory must be callable: factory() -> SearchSpace")
-    if name in SPACES and not replace:
-        raise ValueError(f"space {name!r} exists; pass replace=True to replace it")
-    SPACES[name] = factory
+    register(SPACES, "space", name, factory, replace=replace, valid_name=str.isidentifier,
+             name_rule="an identifier (letters, digits, underscores)")
 
 
 __all__ = ["Graph", "InvalidArchitecture", "SearchSpace", "EdgeOpCell", "CellSpace", "ChainSpace", "NASBench201",
