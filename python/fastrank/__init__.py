@@ -1,6 +1,7 @@
 """fastrank: fast ranking losses and tools for predictor-based neural architecture search."""
 from ._native import cpu_target, cpu_targets, cuda_available, num_threads, set_cpu_target, set_num_threads
-from .ops import lambdarank, pairwise_hinge, pairwise_logistic, pairwise_squared_hinge
+from . import ops as _ops
+from .ops import *  # noqa: F401,F403  (every public op: fastrank.pairwise_hinge, ...; a new op needs no entry)
 from . import benchmarks, graph, losses, metrics, nn, optim, spaces  # noqa: E402  (built on the ops above)
 from .predictor import Predictor  # noqa: E402
 from . import search  # noqa: E402
@@ -14,10 +15,7 @@ __all__ = [
     "cuda_available",
     "num_threads",
     "set_num_threads",
-    "pairwise_hinge",
-    "pairwise_squared_hinge",
-    "pairwise_logistic",
-    "lambdarank",
+    *_ops.__all__,
     "benchmarks",
     "graph",
     "losses",
