@@ -27,13 +27,7 @@ EVERY_OP = SPACE.parse(
     "sep_conv_3x3~4 skip_connect~2")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # these networks are small per call: more threads only contend on the shared CI cores
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def table_row(i):

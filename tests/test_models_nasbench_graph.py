@@ -22,12 +22,7 @@ COVERING = [((0, 1, 1, 2), ("gat", "gcn", "gin", "cheb")),
 SMALL = dict(num_features=12, hidden=8)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture
