@@ -151,3 +151,10 @@ def test_custom_space_searches_from_the_command_line(tmp_path):
     assert "objective     score on knobs" in done.stdout
     program = torch.export.load(str(out / "model.pt2"))
     assert program.module()(torch.randn(3, 3, 32, 32)).shape == (3, 10)
+
+
+def test_drawing_more_distinct_architectures_than_a_small_space_holds_stops_with_an_error():
+    space = user_space.KnobSpace()  # 24 architectures, not enumerated: sample_many cannot know
+    assert len(space.sample_many(24, np.random.default_rng(0))) == 24
+    with pytest.raises(ValueError, match="fewer than 25"):
+        space.sample_many(25, np.random.default_rng(0))

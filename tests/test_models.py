@@ -12,7 +12,7 @@ import torch
 
 from fastrank.export import describe, export, layer_summary
 from fastrank.models import count_parameters
-from fastrank.spaces import SPACES, CellSpace, ChainSpace, get_space
+from fastrank.spaces import BUILT_IN_SPACES, CellSpace, ChainSpace, get_space
 
 # small sizes keep the suite quick; the benchmarks' own sizes are checked per space in test_models_<space>.py
 SMALL = {
@@ -38,7 +38,7 @@ def _small_model(name, num_classes=5):
     return space.to_module(arch, num_classes=num_classes, **SMALL.get(name, {}))
 
 
-@pytest.mark.parametrize("name", sorted(SPACES))
+@pytest.mark.parametrize("name", sorted(BUILT_IN_SPACES))
 def test_forward_and_backward_on_a_batch(name):
     model = _small_model(name).train()
     inputs = model.example_inputs(3)
@@ -53,7 +53,7 @@ def test_forward_and_backward_on_a_batch(name):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(SPACES))
+@pytest.mark.parametrize("name", sorted(BUILT_IN_SPACES))
 def test_every_space_exports(name, tmp_path):
     model = _small_model(name).eval()
     inputs = model.example_inputs(2)

@@ -8,12 +8,12 @@ import torch
 from fastrank.graph import encode, encode_architectures, encode_codes
 import importlib.util
 
-from fastrank.spaces import SPACES, InvalidArchitecture, NASBenchGraph, get_space
+from fastrank.spaces import BUILT_IN_SPACES, InvalidArchitecture, NASBenchGraph, get_space
 
 ENUMERABLE = ["nb201", "tnb101_micro", "tnb101_macro", "nasbench_macro"]
 HAS_NBG = importlib.util.find_spec("nas_bench_graph") is not None
 ALL_SPACES = [pytest.param(n, marks=pytest.mark.skipif(n == "nasbench_graph" and not HAS_NBG,
-                                                       reason="nas-bench-graph not installed")) for n in SPACES]
+                                                       reason="nas-bench-graph not installed")) for n in BUILT_IN_SPACES]
 
 
 @pytest.mark.parametrize("name", ALL_SPACES)

@@ -22,6 +22,8 @@ SPACES = {
     "nasbench_macro": NASBenchMacro,
     "nasbench_graph": NASBenchGraph,  # needs the PyPI package nas-bench-graph
 }
+#: the spaces fastrank ships (SPACES also holds those registered since)
+BUILT_IN_SPACES = tuple(SPACES)
 
 
 def get_space(name: str) -> SearchSpace:
@@ -43,4 +45,4 @@ def register_space(name: str, factory: Callable[[], SearchSpace], *, replace: bo
 
 __all__ = ["Graph", "InvalidArchitecture", "SearchSpace", "EdgeOpCell", "CellSpace", "ChainSpace", "NASBench201",
            "NASBench101", "DARTS", "TransNASMicro", "TransNASMacro", "NASBenchMacro", "NASBenchGraph", "SPACES",
-           "get_space", "register_space"]
+           "BUILT_IN_SPACES", "get_space", "register_space"]

@@ -80,11 +80,17 @@ class SearchSpace:
         if unique and self.size is not None and n > self.size:
             raise ValueError(f"cannot draw {n} distinct architectures from {self.size}")
         out, seen = [], set()
+        misses = 0  # draws in a row that found nothing new: a space of unknown size may be exhausted
         while len(out) < n:
             arch = self.sample(rng)
             key = self.identity(arch)
             if unique and key in seen:
+                misses += 1
+                if misses > 1000 + 100 * n:
+                    raise ValueError(f"drew {len(out)} distinct architectures and no new one in {misses} draws: "
+                                     f"the space seems to hold fewer than {n}")
                 continue
+            misses = 0
             seen.add(key)
             out.append(arch)
         return out
