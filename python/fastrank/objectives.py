@@ -83,17 +83,18 @@ class TrainingObjective:
         torch.manual_seed(self.seed)
         return self.space.to_module(arch, **self.sizes)
 
-    def __call__(self, arch) -> float:
+    def _trained(self, arch):
         model = self.model(arch)
         result = train(model, self.data["train"], self.data["valid"], self.epochs, batch_size=self.batch_size,
                        device=self.device, seed=self.seed)
-        return 100.0 * result.valid_accuracy
+        return model, result
+
+    def __call__(self, arch) -> float:
+        return 100.0 * self._trained(arch)[1].valid_accuracy
 
     def report(self, arch) -> Dict[str, float]:
         """Trains the architecture again (the same run) and returns its valid and test accuracy (%)."""
-        model = self.model(arch)
-        result = train(model, self.data["train"], self.data["valid"], self.epochs, batch_size=self.batch_size,
-                       device=self.device, seed=self.seed)
+        model, result = self._trained(arch)
         report = {"valid_accuracy": 100.0 * result.valid_accuracy, "seconds": result.seconds}
         if "test" in self.data:
             report["test_accuracy"] = 100.0 * accuracy(model, self.data["test"], device=self.device)

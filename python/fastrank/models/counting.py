@@ -11,7 +11,7 @@ TransNAS-Bench-101) counted with tensorwatch's torchstat rules instead:
 from __future__ import annotations
 
 import math
-from typing import Iterable, Optional, Tuple
+from typing import Callable, Iterable, Optional, Tuple
 
 import torch
 from torch import nn
@@ -22,6 +22,41 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
+def _macs(module: nn.Module, output: torch.Tensor) -> int:
+    """Multiply-accumulates of a convolution or linear layer: one per weight use."""
+    if isinstance(module, nn.Linear):
+        return output.numel() * module.in_features
+    return output.numel() * (module.in_channels // module.groups) * math.prod(module.kernel_size)
+
+
+def _per_example(model: nn.Module, inputs, counted: tuple, count: Callable, what: str) -> int:
+    """Runs ``model`` once in eval mode on ``inputs`` with ``count(module, args, output) -> int``
+    hooked on every module of the ``counted`` types; their sum per example of the batch."""
+    if not isinstance(inputs, tuple) or not inputs or not all(isinstance(t, torch.Tensor) for t in inputs):
+        raise TypeError(f"{what} takes the forward inputs as a non-empty tuple of tensors")
+    batch = inputs[0].shape[0]
+    if batch < 1:
+        raise ValueError(f"{what} needs a batch of at least one example")
+    total = [0]
+
+    def hook(module, args, output):
+        total[0] += count(module, args, output)
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, counted)]
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(*inputs)
+    finally:
+        model.train(was_training)
+        for h in handles:
+            h.remove()
+    if total[0] % batch:
+        raise AssertionError("per-example counts are not a whole number: an input is not batched")
+    return total[0] // batch
+
+
 def count_flops(model: nn.Module, inputs: Tuple[torch.Tensor, ...], bias: bool = False,
                 extra: Iterable[type] = ()) -> int:
     """Multiply-accumulates of one forward pass per example of ``inputs`` (their first dimension
@@ -30,44 +65,15 @@ def count_flops(model: nn.Module, inputs: Tuple[torch.Tensor, ...], bias: bool =
     ``bias=True`` adds one per output element of each convolution/linear layer that has a bias;
     ``extra`` lists further module types (e.g. ``nn.BatchNorm2d``) counted at one operation per
     output element."""
-    if not isinstance(inputs, tuple) or not inputs or not all(isinstance(t, torch.Tensor) for t in inputs):
-        raise TypeError("count_flops takes the forward inputs as a non-empty tuple of tensors")
-    batch = inputs[0].shape[0]
-    if batch < 1:
-        raise ValueError("count_flops needs a batch of at least one example")
-    extra = tuple(extra)
-    total = [0]
+    layers = (nn.modules.conv._ConvNd, nn.Linear)
 
-    def hook(module, args, output):
-        if isinstance(module, nn.modules.conv._ConvNd):
-            kernel = 1
-            for k in module.kernel_size:
-                kernel *= k
-            per_output = (module.in_channels // module.groups) * kernel
-            total[0] += output.numel() * per_output
-            if bias and module.bias is not None:
-                total[0] += output.numel()
-        elif isinstance(module, nn.Linear):
-            total[0] += output.numel() * module.in_features
-            if bias and module.bias is not None:
-                total[0] += output.numel()
-        elif extra and isinstance(module, extra):
-            total[0] += output.numel()
+    def count(module, args, output) -> int:
+        if isinstance(module, layers):
+            with_bias = bias and module.bias is not None
+            return _macs(module, output) + (output.numel() if with_bias else 0)
+        return output.numel()  # one of ``extra``
 
-    handles = [m.register_forward_hook(hook) for m in model.modules()
-               if isinstance(m, (nn.modules.conv._ConvNd, nn.Linear) + extra)]
-    try:
-        was_training = model.training
-        model.eval()
-        with torch.no_grad():
-            model(*inputs)
-        model.train(was_training)
-    finally:
-        for h in handles:
-            h.remove()
-    if total[0] % batch:
-        raise AssertionError("per-example FLOPs are not a whole number: an input is not batched")
-    return total[0] // batch
+    return _per_example(model, inputs, layers + tuple(extra), count, "count_flops")
 
 
 def count_torchstat_flops(model: nn.Module, inputs: Optional[Tuple[torch.Tensor, ...]] = None) -> int:
@@ -88,47 +94,26 @@ def count_torchstat_flops(model: nn.Module, inputs: Optional[Tuple[torch.Tensor,
     defaults to ``model.example_inputs(1)``."""
     if inputs is None:
         inputs = model.example_inputs(1)
-    if not isinstance(inputs, tuple) or not inputs or not all(isinstance(t, torch.Tensor) for t in inputs):
-        raise TypeError("count_torchstat_flops takes the forward inputs as a non-empty tuple of tensors")
-    batch = inputs[0].shape[0]
-    if batch < 1:
-        raise ValueError("count_torchstat_flops needs a batch of at least one example")
     relus = (nn.ReLU, nn.ReLU6, nn.PReLU, nn.ELU, nn.LeakyReLU)
-    total = [0]
 
-    def hook(module, args, output):
+    def count(module, args, output) -> int:
         x = args[0]
-        if isinstance(module, (nn.Conv2d, nn.Linear)):
-            fan_in = module.in_channels // module.groups * math.prod(module.kernel_size) \
-                if isinstance(module, nn.Conv2d) else module.in_features
-            total[0] += output.numel() * fan_in
-            if isinstance(module, nn.Conv2d) and module.bias is not None:
-                total[0] += output.numel()
-        elif isinstance(module, nn.BatchNorm2d):
-            total[0] += x.numel() * (2 if module.affine else 1)
-        elif isinstance(module, relus):
-            total[0] += x.numel()
-        elif isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
+        if isinstance(module, nn.Conv2d):
+            return _macs(module, output) + (output.numel() if module.bias is not None else 0)
+        if isinstance(module, nn.Linear):
+            return _macs(module, output)
+        if isinstance(module, nn.BatchNorm2d):
+            return x.numel() * (2 if module.affine else 1)
+        if isinstance(module, relus):
+            return x.numel()
+        if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
             kernel = module.kernel_size if isinstance(module.kernel_size, tuple) else (module.kernel_size,) * 2
-            total[0] += output.numel() * kernel[0] * kernel[1]
-        elif isinstance(module, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)):
-            (h, w), (oh, ow) = x.shape[-2:], output.shape[-2:]
-            rows = sum(math.ceil((i + 1) * h / oh) - math.floor(i * h / oh) + 1 for i in range(oh))
-            cols = sum(math.ceil((j + 1) * w / ow) - math.floor(j * w / ow) + 1 for j in range(ow))
-            total[0] += x.shape[0] * x.shape[1] * rows * cols
+            return output.numel() * kernel[0] * kernel[1]
+        (h, w), (oh, ow) = x.shape[-2:], output.shape[-2:]  # an adaptive pool
+        rows = sum(math.ceil((i + 1) * h / oh) - math.floor(i * h / oh) + 1 for i in range(oh))
+        cols = sum(math.ceil((j + 1) * w / ow) - math.floor(j * w / ow) + 1 for j in range(ow))
+        return x.shape[0] * x.shape[1] * rows * cols
 
     counted = (nn.Conv2d, nn.Linear, nn.BatchNorm2d, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d,
                nn.AdaptiveMaxPool2d) + relus
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, counted)]
-    was_training = model.training
-    try:
-        model.eval()
-        with torch.no_grad():
-            model(*inputs)
-    finally:
-        model.train(was_training)
-        for h in handles:
-            h.remove()
-    if total[0] % batch:
-        raise AssertionError("per-example operations are not a whole number: an input is not batched")
-    return total[0] // batch
+    return _per_example(model, inputs, counted, count, "count_torchstat_flops")
