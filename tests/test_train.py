@@ -230,3 +230,20 @@ def test_an_auxiliary_head_adds_its_weighted_loss():
         model = WithAux()
         train(model, _blobs(), _blobs(), epochs=2, aux_weight=weight)
         assert (model.aux.weight.grad is not None and model.aux.weight.grad.abs().sum() > 0) == (weight > 0)
+
+
+def test_model_command_refuses_a_missing_or_read_only_folder(tmp_path):
+    missing = fastrank("model", "nb201", NB201.to_string(ARCH), "--out", str(tmp_path / "no" / "m.pt2"))
+    assert missing.returncode == 2 and "there is no folder" in missing.stderr and "Traceback" not in missing.stderr
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        done = fastrank("model", "nb201", NB201.to_string(ARCH), "--out", str(locked / "m.pt2"))
+        if done.returncode == 0:  # root writes anywhere: nothing to refuse
+            assert (locked / "m.pt2").exists()
+        else:
+            assert done.returncode == 2 and "cannot write" in done.stderr and "Traceback" not in done.stderr
+        assert not (locked / "m.pt2.part").exists()
+    finally:
+        locked.chmod(0o700)

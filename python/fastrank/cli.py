@@ -428,6 +428,8 @@ def _model(parser, args) -> int:
             parser.error(f"argument --size: {name} must be an int, got {value!r}")
     if args.out is not None and args.out.exists():
         parser.error(f"argument --out: {args.out} exists; choose a new file")
+    if args.out is not None and not args.out.parent.is_dir():
+        parser.error(f"argument --out: there is no folder {args.out.parent}")
     try:
         space = get_space(args.space)
         arch = space.parse(args.arch)

@@ -5,6 +5,7 @@ Image networks are exported with a dynamic batch dimension (any batch size runs)
 other inputs (graphs) with the shapes of their example inputs."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
@@ -43,7 +44,16 @@ def export(model: nn.Module, path=None) -> torch.export.ExportedProgram:
     with torch.no_grad():
         program = torch.export.export(model, inputs, dynamic_shapes=dynamic)
     if path is not None:
-        torch.export.save(program, str(path))
+        path = Path(path)
+        # written beside it, then renamed: a killed run never leaves half a program under the name
+        part = path.with_name(path.name + ".part")
+        try:
+            torch.export.save(program, str(part))
+            os.replace(part, path)
+        except RuntimeError as err:  # torch's archive writer reports a missing or read-only folder so
+            raise OSError(str(err)) from None
+        finally:
+            part.unlink(missing_ok=True)
     return program
 
 
