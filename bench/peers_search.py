@@ -1,8 +1,10 @@
 """fastrank's default strategy against the searchers users already have, through the same driver
 (same budget and cache rules: a repeated architecture is free): random search, regularized
 evolution (NASLib's population 30 / sample 10), Optuna TPE (multivariate, 10 startup trials) and
-Optuna's GP sampler (Bayesian optimisation), on NB201 ×3 (both protocols) and TransNAS-Bench-101
-micro class_scene and jigsaw.
+Optuna's GP sampler (Bayesian optimisation), on NB201 ×3 (both protocols), TransNAS-Bench-101
+micro class_scene and jigsaw and macro class_object, NAS-Bench-Graph cora and citeseer (both
+protocols), and the NB101 and DARTS (NB301) tables. The Optuna peers query only table rows
+(``search_peers``'s docstring says how).
 
 The peers do not depend on the budget, so one budget-100 run gives their results at 20 and 50
 too (the best by query value among the first B queries); fastrank's pw loss switches at half
@@ -11,7 +13,8 @@ the budget, so it runs once per budget.
     PYTHONPATH=python python bench/peers_search.py --seeds 0-29 --processes 2
     PYTHONPATH=python python bench/peers_search.py --table      # PEERS.md from peers/runs.csv
 
-Writes bench/peers/runs.csv (one row per task, protocol, method, seed, budget) and bench/PEERS.md.
+Appends to bench/peers/runs.csv (one row per task, protocol, method, seed, budget; a job whose rows
+are there already is skipped, so a stopped run goes on where it stopped) and prints PEERS.md's tables.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ import csv
 import sys
 import time
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -27,7 +31,11 @@ HERE = Path(__file__).parent
 OUT = HERE / "peers"
 TASKS = [("nb201/cifar10", "test"), ("nb201/cifar100", "test"), ("nb201/imagenet16", "test"),
          ("nb201/cifar10", "valid"), ("nb201/cifar100", "valid"), ("nb201/imagenet16", "valid"),
-         ("tnb101_micro/class_scene", "valid"), ("tnb101_micro/jigsaw", "valid")]
+         ("tnb101_micro/class_scene", "valid"), ("tnb101_micro/jigsaw", "valid"),
+         ("tnb101_macro/class_object", "valid"),
+         ("nasbench-graph/cora", "test"), ("nasbench-graph/citeseer", "test"),
+         ("nasbench-graph/cora", "valid"), ("nasbench-graph/citeseer", "valid"),
+         ("nb101", "test"), ("nb301", "test")]
 BUDGETS = (20, 50, 100)
 PEERS = ("random", "regularized-evolution", "optuna-tpe", "optuna-gp")
 FASTRANK = "predictor"
@@ -45,28 +53,31 @@ def _setup() -> None:
     import search_peers  # noqa: F401  (registers the Optuna strategies)
 
 
-def job(task: str, protocol: str, method: str, seed: int) -> list:
-    """Rows of one (task, protocol, method, seed) at every budget."""
+def job(task: str, protocol: str, method: str, seed: int, options: Optional[dict] = None,
+        label: Optional[str] = None) -> list:
+    """Rows of one (task, protocol, method, seed) at every budget; ``options`` go to the strategy
+    (a pilot's variant, reported under ``label``)."""
     _setup()
     from fastrank import search
 
     bench = search.BenchmarkTask.load(task, protocol)
     best_query = float(np.max(bench.query.values))
+    scale = 100.0 if bench.report.values.max() <= 1.0 else 1.0  # NAS-Bench-Graph: fractions -> %
     rows = []
     runs = [(b, b) for b in BUDGETS] if method == FASTRANK else [(max(BUDGETS), b) for b in BUDGETS]
     done = {}
     for run_budget, budget in runs:
         if run_budget not in done:
             start = time.perf_counter()
-            result = search.run(task, method, run_budget, seed, protocol=protocol)
+            result = search.run(task, method, run_budget, seed, protocol=protocol, **(options or {}))
             done[run_budget] = (result, time.perf_counter() - start)
         result, seconds = done[run_budget]
         queries = [q for q in result.queries if q.value is not None][:budget]
         chosen = max(queries, key=lambda q: q.value)  # the first on ties, as the result's own choice
         value = bench.report_value(chosen.arch)
         reached = next((i + 1 for i, q in enumerate(queries) if q.value >= best_query), "")
-        rows.append({"task": task, "protocol": protocol, "method": method, "seed": seed, "budget": budget,
-                     "test_error": round(100.0 - value, 6), "reached_best": reached,
+        rows.append({"task": task, "protocol": protocol, "method": label or method, "seed": seed, "budget": budget,
+                     "test_error": round(100.0 - scale * value, 6), "reached_best": reached,
                      "seconds": round(seconds * (1.0 if method == FASTRANK else budget / run_budget), 4)})
     return rows
 
@@ -75,16 +86,30 @@ def _job(args):
     return job(*args)
 
 
+def _done(path: Path) -> set:
+    """(task, protocol, method, seed) of the jobs whose every budget is in the file already."""
+    if not path.exists():
+        return set()
+    count = {}
+    for r in csv.DictReader(open(path)):
+        key = (r["task"], r["protocol"], r["method"], int(r["seed"]))
+        count[key] = count.get(key, 0) + 1
+    return {k for k, n in count.items() if n >= len(BUDGETS)}
+
+
 def run(seeds, processes: int, methods, gp_seeds, tasks) -> None:
     from tqdm import tqdm
 
     OUT.mkdir(exist_ok=True)
-    jobs = [(t, p, m, s) for t, p in tasks for m in methods for s in seeds
-            if m != "optuna-gp" or (s in gp_seeds and p == "test")]
     path = OUT / "runs.csv"
-    with open(path, "w", newline="") as handle:
+    done = _done(path)
+    jobs = [(t, p, m, s) for t, p in tasks for m in methods for s in seeds
+            if (m != "optuna-gp" or s in gp_seeds) and (t, p, m, s) not in done]
+    fresh = not path.exists()
+    with open(path, "a", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-        writer.writeheader()
+        if fresh:
+            writer.writeheader()
         if processes > 1:
             from concurrent.futures import ProcessPoolExecutor
             from multiprocessing import get_context
@@ -155,14 +180,16 @@ def main(argv=None) -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=parse_seeds, default=parse_seeds("0-29"))
-    parser.add_argument("--gp-seeds", type=parse_seeds, default=parse_seeds("0-9"),
-                        help="Optuna GP is slow (about 25 s per run): these seeds, test protocol only")
+    parser.add_argument("--gp-seeds", type=parse_seeds, default=parse_seeds("0-29"),
+                        help="Optuna GP is slow (5-35 s per run): only these seeds")
     parser.add_argument("--methods", nargs="+", default=[FASTRANK, *PEERS])
     parser.add_argument("--processes", type=int, default=1)
+    parser.add_argument("--tasks", nargs="+", default=None, help="task:protocol pairs (default: all)")
     parser.add_argument("--table", action="store_true", help="only print the table of peers/runs.csv")
     args = parser.parse_args(argv)
     if not args.table:
-        run(args.seeds, args.processes, args.methods, set(args.gp_seeds), TASKS)
+        tasks = TASKS if args.tasks is None else [tuple(t.rsplit(":", 1)) for t in args.tasks]
+        run(args.seeds, args.processes, args.methods, set(args.gp_seeds), tasks)
     print(table())
 
 

@@ -3,14 +3,25 @@
 GP (Bayesian optimisation) samplers. Importing this module registers "optuna-tpe" and
 "optuna-gp". Optuna is a bench extra (pip install '.[bench]'), never a dependency of fastrank.
 
-A space whose architectures are tuples of small ints (NB201, TransNAS-Bench-101 micro and macro,
-NAS-Bench-Macro) is given to Optuna as one categorical parameter per position, with the values
-that position takes in the pool. Other spaces (NB101, DARTS) are not handled here.
+Optuna sees an architecture as one categorical parameter per position of its flat encoding
+(:func:`flat_encoding`): the ints of a tuple space (NB201, TransNAS-Bench-101 micro and macro,
+NAS-Bench-Graph, NAS-Bench-Macro; a shorter macro network is padded with 0, "no layer"), the
+(input, op) pairs of both DARTS cells, and NB101's upper-triangular adjacency bits plus its five
+interior ops. Each position takes the values it takes in the table.
+
+Only table rows are queried. A proposal that is a row is queried as it is. A proposal that is not
+(a sampled table such as NB101 or DARTS holds a tiny share of its space; NAS-Bench-Graph holds
+26,206 of its 59,049 tuples) is told to Optuna as failed, and the free row nearest to it in
+Hamming distance over the encoding is queried instead (the lowest row index on ties); that row's
+result is added to the study as a finished trial with the row's own parameters, so the sampler
+learns only from what was measured.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Dict, List
+
+import numpy as np
 
 from fastrank import search
 
@@ -28,57 +39,129 @@ class GPOptions(search.Options):
 MAX_REPEATS = 1000  # proposals answered from the cache in a row before the pool counts as exhausted
 
 
+def _leaves(value):
+    if isinstance(value, (tuple, list)):
+        for item in value:
+            yield from _leaves(item)
+    elif isinstance(value, str) and len(value) > 1 and set(value) <= {"0", "1"} \
+            and round(len(value) ** 0.5) ** 2 == len(value):
+        side = round(len(value) ** 0.5)  # an adjacency matrix written row by row: its upper triangle
+        yield from (int(value[i * side + j]) for i in range(side) for j in range(i + 1, side))
+    else:
+        yield value
+
+
+def flat_encoding(arch, width: int = 0) -> tuple:
+    """An architecture as a flat tuple of categorical values (ints or strs), padded to ``width``
+    with 0. NB101's ops tuple drops its fixed first and last entries (input, output)."""
+    if isinstance(arch, tuple) and len(arch) == 2 and isinstance(arch[0], str) and isinstance(arch[1], tuple) \
+            and arch[1] and arch[1][0] == "input":
+        arch = (arch[0], arch[1][1:-1])
+    flat = tuple(_leaves(arch))
+    return flat + (0,) * (width - len(flat))
+
+
 class OptunaStrategy(search.Strategy):
-    """An Optuna sampler behind ask/tell. A proposal already paid for is told its value for free
-    and the sampler asked again; one in flight is told as failed (the sampler skips it)."""
+    """An Optuna sampler behind ask/tell, over a table's rows (see the module's docstring). A
+    proposal already paid for is told its value for free and the sampler asked again; one in
+    flight, or already proposed in this ask, is told as failed (the sampler skips it)."""
 
     def __init__(self, context, options=None):
         import optuna
 
         super().__init__(context, options)
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        if not self.pool.fixed or not all(isinstance(a, tuple) and all(isinstance(x, int) for x in a)
-                                          for a in self.pool.archs[:50]):
-            raise ValueError(f"{self.name}: needs a table of a space whose architectures are tuples of ints")
-        width = len(self.pool.archs[0])
-        self.choices = [sorted({a[i] for a in self.pool.archs}) for i in range(width)]
+        if not self.pool.fixed:
+            raise ValueError(f"{self.name}: needs a table (a fixed pool of architectures)")
+        flat = [flat_encoding(a) for a in self.pool.archs]
+        width = max(map(len, flat))
+        flat = [f + (0,) * (width - len(f)) for f in flat]
+        self.width = width
+        self.choices = [sorted({f[i] for f in flat}) for i in range(width)]
+        self.distributions = {f"d{i}": optuna.distributions.CategoricalDistribution(c)
+                              for i, c in enumerate(self.choices)}
+        # each row's values as indices into its position's choices, for Hamming distances
+        index = [{v: k for k, v in enumerate(c)} for c in self.choices]
+        self.codes = np.array([[index[i][v] for i, v in enumerate(f)] for f in flat], dtype=np.int16)
+        self.rows: Dict[tuple, List[int]] = {}
+        for i, f in enumerate(flat):
+            self.rows.setdefault(f, []).append(i)
+        self.index = index
+        self.same: Dict[object, List[int]] = {}  # identity -> its rows (NB101 lists isomorphic cells twice)
+        for i, a in enumerate(self.pool.archs):
+            self.same.setdefault(self.space.identity(a), []).append(i)
         self.study = optuna.create_study(direction="maximize", sampler=self.sampler())
-        self.trials: Dict[tuple, object] = {}
+        self.trials: Dict[object, object] = {}  # identity -> the asked trial, or None (added at tell)
 
     def sampler(self):
         raise NotImplementedError
 
+    def _row(self, proposal: tuple, taken: set):
+        """The table row to query for a proposal: one holding it, else the nearest free one."""
+        for i in self.rows.get(proposal, ()):
+            return self.pool.archs[i], True
+        free = np.zeros(len(self.pool.archs), dtype=bool)
+        free[self.pool.unlabelled(self.history)] = True
+        for key in taken:  # proposed earlier in this ask, not yet in flight
+            free[self.same[key]] = False
+        if not free.any():
+            return None, False
+        target = np.array([self.index[i][v] for i, v in enumerate(proposal)], dtype=np.int16)
+        distance = (self.codes != target).sum(axis=1)
+        distance[~free] = self.width + 1
+        return self.pool.archs[int(np.argmin(distance))], False
+
     def ask(self, n: int) -> List:
         from optuna.trial import TrialState
 
-        out, repeats = [], 0
+        out, keys, repeats = [], set(), 0
         while len(out) < n and repeats < MAX_REPEATS:
             trial = self.study.ask()
-            arch = tuple(trial.suggest_categorical(f"d{i}", c) for i, c in enumerate(self.choices))
+            proposal = tuple(trial.suggest_categorical(f"d{i}", c) for i, c in enumerate(self.choices))
+            arch, exact = self._row(proposal, keys)
+            if arch is None:
+                self.study.tell(trial, state=TrialState.FAIL)
+                break
             paid, value = self.history.cached(arch)
-            if paid:
+            key = self.space.identity(arch)
+            if exact and paid:
                 repeats += 1
                 value = self.history.failure_value_now() if value is None else value
                 self.study.tell(trial, value)
-            elif not self.pool.contains(arch) or arch in out or self.history.seen(arch):
+            elif key in keys or self.history.seen(arch):
                 repeats += 1
                 self.study.tell(trial, state=TrialState.FAIL)
             else:
-                self.trials[arch] = trial
+                if not exact:
+                    self.study.tell(trial, state=TrialState.FAIL)
+                    trial = None
+                self.trials[key] = (trial, arch)
+                keys.add(key)
                 out.append(arch)
         return out
 
     def tell(self, arch, value: float) -> None:
-        trial = self.trials.pop(arch, None)
-        if trial is not None:
-            self.study.tell(trial, value)
+        self._finish(arch, value)
 
     def tell_failure(self, arch, error: str) -> None:
+        self._finish(arch, None)
+
+    def _finish(self, arch, value) -> None:
+        import optuna
         from optuna.trial import TrialState
 
-        trial = self.trials.pop(arch, None)
+        trial, row = self.trials.pop(self.space.identity(arch), (False, None))
+        if trial is False:
+            return
         if trial is not None:
-            self.study.tell(trial, state=TrialState.FAIL)
+            if value is None:
+                self.study.tell(trial, state=TrialState.FAIL)
+            else:
+                self.study.tell(trial, value)
+        elif value is not None:
+            params = {f"d{i}": v for i, v in enumerate(flat_encoding(row, self.width))}
+            self.study.add_trial(optuna.trial.create_trial(params=params, distributions=self.distributions,
+                                                           value=value))
 
 
 class OptunaTPE(OptunaStrategy):

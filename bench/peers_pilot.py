@@ -1,0 +1,96 @@
+"""Variants of fastrank's default strategy on tuning seeds (1000 and up, never the seeds of
+PEERS.md), on the tasks where a peer leads: which change, if any, becomes the default.
+
+    PYTHONPATH=python python bench/peers_pilot.py --seeds 1000-1019 --processes 2 \\
+        --variant 'default={}' --variant 'per_round=3={"per_round": 3}'
+    PYTHONPATH=python python bench/peers_pilot.py --table
+
+Appends to bench/peers_pilot/runs.csv (peers_search's columns; method is the variant's name) and
+prints mean test error per task, protocol and budget, one column per variant.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+import peers_search  # noqa: E402
+
+OUT = HERE / "peers_pilot"
+TASKS = [("nb201/cifar100", "test"), ("nb201/imagenet16", "test"), ("tnb101_micro/jigsaw", "valid"),
+         ("nasbench-graph/cora", "valid")]
+
+
+def _job(args):
+    task, protocol, seed, label, options = args
+    return peers_search.job(task, protocol, peers_search.FASTRANK, seed, options, label)
+
+
+def run(seeds, variants, processes: int, tasks) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from tqdm import tqdm
+
+    OUT.mkdir(exist_ok=True)
+    path = OUT / "runs.csv"
+    done = set()
+    if path.exists():
+        done = {(r["task"], r["protocol"], r["method"], int(r["seed"])) for r in csv.DictReader(open(path))}
+    jobs = [(t, p, s, label, options) for t, p in tasks for s in seeds for label, options in variants
+            if (t, p, label, s) not in done]
+    fresh = not path.exists()
+    with open(path, "a", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=peers_search.COLUMNS)
+        if fresh:
+            writer.writeheader()
+        with ProcessPoolExecutor(processes, mp_context=get_context("spawn")) as pool:
+            for rows in tqdm(pool.map(_job, jobs, chunksize=1), total=len(jobs)):
+                writer.writerows(rows)
+                handle.flush()
+
+
+def table() -> str:
+    rows = list(csv.DictReader(open(OUT / "runs.csv")))
+    labels = list(dict.fromkeys(r["method"] for r in rows))
+    out = ["| task | protocol | budget | " + " | ".join(labels) + " |", "|---|---|---|" + "---|" * len(labels)]
+    for task, protocol in TASKS:
+        for budget in peers_search.BUDGETS:
+            cells = []
+            for label in labels:
+                sub = [float(r["test_error"]) for r in rows if (r["task"], r["protocol"], r["method"], r["budget"])
+                       == (task, protocol, label, str(budget))]
+                cells.append(f"{np.mean(sub):.2f} ({len(sub)})" if sub else "–")
+            out.append(f"| {task} | {protocol} | {budget} | " + " | ".join(cells) + " |")
+    seconds = [f"{label}: {np.mean([float(r['seconds']) for r in rows if r['method'] == label and r['budget'] == '100']):.2f} s"
+               for label in labels]
+    return "\n".join(out) + "\n\nseconds per budget-100 run: " + ", ".join(seconds) + "\n"
+
+
+def main(argv=None) -> None:
+    sys.path.insert(0, str(HERE.parent / "python"))
+    from fastrank.seeds import parse_seeds
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=parse_seeds, default=parse_seeds("1000-1019"))
+    parser.add_argument("--variant", action="append", default=[],
+                        help="NAME=JSON options of the predictor strategy (repeatable)")
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--table", action="store_true")
+    args = parser.parse_args(argv)
+    if not args.table:
+        if min(args.seeds) < 1000:
+            parser.error("the pilot tunes on seeds 1000 and up only (PEERS.md reports seeds 0-29)")
+        variants = [(v.split("=", 1)[0], json.loads(v.split("=", 1)[1])) for v in args.variant]
+        run(args.seeds, variants, args.processes, TASKS)
+    print(table())
+
+
+if __name__ == "__main__":
+    main()
