@@ -159,6 +159,32 @@ def test_evolution_on_an_open_space():
     assert result.best_so_far()[-1] >= result.best_so_far()[FAST["n_init"] - 1]
 
 
+def test_pick_local_gives_its_share_to_the_best_scored_neighbours():
+    from fastrank.search.guided import pick_local
+
+    scores = np.array([9.0, 8.0, 7.0, 6.0, 5.0, 4.0])
+    chosen = np.array([0, 1, 2, 3])
+    near = np.array([False, True, False, False, True, True])
+    assert pick_local(chosen, scores, near, 0.5).tolist() == [1, 4, 0, 2]  # 1 is top-4 and near: kept once
+    assert pick_local(chosen, scores, near, 0.0).tolist() == chosen.tolist()
+    assert pick_local(chosen, scores, np.zeros(6, bool), 1.0).tolist() == chosen.tolist()  # no neighbour free
+
+
+def test_local_picks_are_neighbours_of_the_best_results():
+    """With local=1.0 every pick after the random start is one edge away from one of the 3 best
+    results back at its fit."""
+    space = NASBench201()
+    result = search.run(conv_count, "predictor", budget=15, seed=3, space=space, local=1.0, **fast_options("predictor"))
+    assert len({q.arch for q in result.queries}) == 15
+    for i in range(FAST["n_init"], 15, FAST["per_round"]):
+        back = result.queries[:i]
+        best = [q.arch for q in sorted(back, key=lambda q: -q.value)[:3]]
+        near = {n for b in best for n in space.neighbours(b)}
+        assert all(q.arch in near for q in result.queries[i:i + FAST["per_round"]])
+    with pytest.raises(ValueError, match="local"):
+        search.run(conv_count, "predictor", space="nb201", local=1.5)
+
+
 def test_bad_arguments():
     with pytest.raises(ValueError, match="strategy"):
         search.run(conv_count, "annealing", space="nb201")

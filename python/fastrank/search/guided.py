@@ -59,6 +59,8 @@ class GuidedOptions(PredictorOptions):
     per_round: int = option(5, "architectures picked after each fit", Int(1))
     exploration: float = option(0.0, "share of each round's picks drawn at random instead of by the predictor",
                                 FRACTION)
+    local: float = option(0.0, "share of each round's picks taken from the unqueried neighbours of the best "
+                               "results (the best predicted first) instead of from the whole ranking", FRACTION)
 
 
 def pick(scores: np.ndarray, k: int, exploration: float, rng: np.random.Generator) -> np.ndarray:
@@ -73,6 +75,20 @@ def pick(scores: np.ndarray, k: int, exploration: float, rng: np.random.Generato
     return chosen
 
 
+def pick_local(chosen: np.ndarray, scores: np.ndarray, near: np.ndarray, share: float) -> np.ndarray:
+    """``chosen`` with a ``share`` of its places given to the best-scored candidates that ``near``
+    marks (neighbours of the best results), ahead of the rest of the picks."""
+    k = chosen.shape[0]
+    n_local = min(int(round(k * share)), int(near.sum()))
+    if n_local == 0:
+        return chosen
+    order = np.argsort(-scores, kind="stable")
+    local = order[near[order]][:n_local]
+    rest = chosen[~np.isin(chosen, local)][:k - n_local]
+    return np.concatenate([local, rest])
+
+
+LOCAL_PARENTS = 3  # the best results whose neighbours ``local`` picks among
 RANKED_KEPT = 64  # next-best candidates kept from a fit, for asks that come before any new result
 
 
@@ -137,6 +153,11 @@ class GuidedStrategy(Strategy):
         candidates, scores = found
         self.fitted_at = back
         chosen = pick(scores, self.guided.per_round, self.guided.exploration, self.rng)
+        if self.guided.local:
+            near = {self.space.identity(a) for a in
+                    self.pool.mutants(self.history.best(LOCAL_PARENTS), self.history, self.rng, None)}
+            marks = np.fromiter((self.space.identity(a) in near for a in candidates), bool, len(candidates))
+            chosen = pick_local(chosen, np.asarray(scores), marks, self.guided.local)
         self.queue = [candidates[i] for i in chosen]
         rest = np.ones(len(candidates), dtype=bool)
         rest[chosen] = False
