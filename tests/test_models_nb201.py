@@ -36,6 +36,25 @@ def test_parameters_and_flops_are_the_benchmarks(sizes, arch, params_m, flops_m)
     assert round(count_flops(model, model.example_inputs(1), bias=True) / 1e6, 5) == pytest.approx(flops_m, abs=1e-5)
 
 
+# The best cell of CIFAR-10 and CIFAR-100 (arch-index 9930; 94.36 % and 73.51 % test accuracy), as
+# the NAS-Bench-201 API prints it: its query log is kept in D-X-Y/AutoDL-Projects,
+# xautodl/models/cell_searchs/genotypes.py ("Params=1.289 MB", "FLOP=184.73 M", ...), in millions
+# rounded to 3 (params) and 2 (FLOPs) decimals.
+BEST_CIFAR = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+PRINTED = [
+    (dict(num_classes=10), 1.289, 184.73),
+    (dict(num_classes=100), 1.294, 184.74),
+    (dict(num_classes=120, image_size=16), 1.296, 46.19),
+]
+
+
+@pytest.mark.parametrize("sizes, params_m, flops_m", PRINTED)
+def test_the_best_cifar_cell_has_the_benchmarks_size(sizes, params_m, flops_m):
+    model = SPACE.to_module(SPACE.parse(BEST_CIFAR), **sizes)
+    assert round(count_parameters(model) / 1e6, 3) == params_m
+    assert round(count_flops(model, model.example_inputs(1), bias=True) / 1e6, 2) == flops_m
+
+
 def test_every_op_reaches_the_output_and_trains():
     torch.manual_seed(0)
     arch = SPACE.parse("|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|")
