@@ -170,16 +170,23 @@ def test_a_second_study_writing_to_the_same_folder_is_refused(tmp_path):
     _study(tmp_path)  # the lock goes with the first writer
 
 
-def test_cells_csv_that_is_a_folder_or_read_only_is_one_line(tmp_path):
+def test_cells_csv_that_is_a_folder_or_read_only_is_one_line(tmp_path, monkeypatch):
     import os
+
+    from fastrank.study import store
 
     (tmp_path / "a" / "cells.csv").mkdir(parents=True)
     with pytest.raises(ValueError, match="is a folder"):
         _study(tmp_path / "a")
     _study(tmp_path / "b")
     os.chmod(tmp_path / "b" / "cells.csv", 0o444)
-    if os.access(tmp_path / "b" / "cells.csv", os.W_OK):
-        pytest.skip("running as a user that writes to read-only files (root)")
+    if os.access(tmp_path / "b" / "cells.csv", os.W_OK):  # root writes anyway: the error a user would get
+        def denied(path):
+            raise PermissionError(13, "Permission denied", str(path))
+
+        monkeypatch.setattr(store, "cut_torn_tail", denied)
+    with pytest.raises(ValueError, match=r"cells\.csv: cannot read or write it \(Permission denied\)$"):
+        _study(tmp_path / "b")
 
 
 # --- saved predictors and user tables -------------------------------------------------------------

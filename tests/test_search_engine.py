@@ -48,6 +48,20 @@ def test_processes_evaluate_in_spawned_workers_with_one_device_each():
         search.run(objectives.conv_count, "random", budget=2, space="nb201", workers=2, devices=[0, 1])
 
 
+@pytest.mark.slow
+def test_the_local_executor_is_processes_from_python_and_the_command_line(tmp_path):
+    """"local", the name fastrank study gives its processes, is the process executor here too."""
+    result = search.run(objectives.conv_count, "random", budget=6, seed=0, space="nb201", workers=2, executor="local")
+    assert len(result.queries) == 6 and {q.worker for q in result.queries} <= {"process-0", "process-1"}
+    done = subprocess.run([sys.executable, "-m", "fastrank", "search", "--strategy", "random", "--budget", "6",
+                           "--workers", "2", "--executor", "local", "--quiet", "--out", str(tmp_path / "run")],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    (journal,) = (tmp_path / "run" / "journals").iterdir()
+    records = [json.loads(line) for line in journal.read_text().splitlines()[1:]]
+    assert len(records) == 6 and {r["worker"] for r in records} <= {"process-0", "process-1"}
+
+
 # --- failures ---------------------------------------------------------------------------------
 def test_failed_evaluations_are_recorded_and_the_search_goes_on(tmp_path):
     journal = tmp_path / "run.jsonl"
@@ -229,7 +243,7 @@ def test_a_users_strategy_from_its_own_file_runs_from_python_and_the_command_lin
     assert "greedy-mutation" in done.stdout and (tmp_path / "out" / "runs.csv").exists()
     missing = subprocess.run([sys.executable, "-m", "fastrank", "search", "--import", "no_such_module"], cwd=TESTS,
                              capture_output=True, text=True, timeout=300)
-    assert missing.returncode == 1 and missing.stderr.startswith("fastrank: --import no_such_module")
+    assert missing.returncode == 2 and missing.stderr.startswith("fastrank: --import no_such_module")
     assert "Traceback" not in missing.stderr
 
 

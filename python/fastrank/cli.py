@@ -9,7 +9,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import List, NoReturn, Optional
 
 from .seeds import parse_seeds
 
@@ -28,6 +28,12 @@ def _int_at_least(text: str, low: int, what: str) -> int:
     return value
 
 
+def _usage_error(message: str) -> NoReturn:
+    """A user's mistake found before the parser runs: one line, exit status 2 (as argparse's)."""
+    print(message, file=sys.stderr)
+    raise SystemExit(2)
+
+
 def _positive(text: str) -> int:
     return _int_at_least(text, 1, "a positive int")
 
@@ -42,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     try:
         names = [entry.name for entry in catalog()]
     except (FileNotFoundError, ValueError) as err:  # a data folder the user named is missing or bad
-        raise SystemExit(f"fastrank: {err}") from None
+        _usage_error(f"fastrank: {err}")
     parser = argparse.ArgumentParser(prog="fastrank", description="Predictor-based neural architecture search.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
@@ -122,9 +128,9 @@ def _check(parser: argparse.ArgumentParser, args) -> None:
     for name in args.benchmark:
         try:  # before any run starts (in-process runs then find the table cached)
             BenchmarkTask.load(name, args.protocol)
-        except FileNotFoundError as err:  # an optional package (pip install '.[nas]') or a data file is missing
-            raise SystemExit(f"fastrank: {name}: {err}") from None
-        except ValueError as err:  # a malformed table in the data folder the user named
+        except (FileNotFoundError, ValueError) as err:
+            # an optional package (pip install '.[nas]') or a data file is missing, or a table in
+            # the data folder the user named is malformed: what the user asked for cannot be read
             parser.exit(2, f"fastrank: {name}: {err}\n")
     unused = unused_flags(args, args.strategy)
     if unused:
@@ -451,10 +457,29 @@ def _model(parser, args) -> int:
     return 0
 
 
+def _user_file_size(entry, counted: dict) -> str:
+    """A table in the user's data folder, as it is: its rows, and what load will say of them."""
+    path = Path(entry.source)
+    if path not in counted:
+        from .benchmarks.table_files import count_rows
+
+        try:
+            counted[path] = count_rows(path)
+        except (OSError, ValueError) as err:
+            counted[path] = err
+    rows = counted[path]
+    if isinstance(rows, Exception):
+        return f"unreadable ({rows})"
+    if rows != entry.architectures:
+        return f"{rows:,} (not {entry.architectures:,}: load refuses it)"
+    return f"{rows:,}"
+
+
 def _benchmarks() -> int:
     from .benchmarks import catalog
 
     rows = [("name", "space", "size", "metrics", "weak labels", "source")]
+    counted: dict = {}
     for e in catalog():
         if e.available:
             source = e.source
@@ -465,6 +490,8 @@ def _benchmarks() -> int:
         weak = list(e.weak_labels)
         weak = ", ".join(weak) if len(weak) <= 4 else ", ".join(weak[:3]) + f", ... ({len(weak)} in all)"
         size = f"{e.architectures:,}" + (f" ({e.distinct:,} cells)" if e.distinct else "")
+        if e.available and Path(e.source).is_absolute():  # a table of the user's data folder
+            size = _user_file_size(e, counted)
         rows.append((e.name, e.space, size, ", ".join(e.metrics), weak or "-", source))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
@@ -486,7 +513,7 @@ def _imports(argv: List[str]) -> None:
         try:
             importlib.import_module(name)
         except Exception as err:  # the user's module: one clear line, not its traceback
-            raise SystemExit(f"fastrank: --import {name}: {type(err).__name__}: {err}") from None
+            _usage_error(f"fastrank: --import {name}: {type(err).__name__}: {err}")
 
 
 def main(argv: Optional[List[str]] = None) -> int:

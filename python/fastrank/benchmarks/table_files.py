@@ -154,6 +154,15 @@ def clear_cache() -> None:
         _cache.clear()
 
 
+def count_rows(path: Path) -> int:
+    """Data rows of a table file (non-blank lines after the header; .xz read decompressed),
+    without parsing it: for listings that show what a user's folder holds."""
+    data = path.read_bytes()
+    if path.suffix == ".xz":
+        data = _decompress(data, str(path))
+    return max(sum(1 for line in data.splitlines() if line.strip()) - 1, 0)
+
+
 def _file_in(folder: Path, name: str) -> Path:
     # A plain .csv wins over a compressed one: it is the copy a user edits.
     for candidate in (folder / name, folder / (name + ".xz")):

@@ -23,7 +23,7 @@ from ..loss_spec import parse_loss
 from ..spaces import SearchSpace, get_space
 from .._checks import check_int
 from .candidates import CandidatePool
-from .evaluators import as_value
+from .evaluators import EXECUTORS, as_value
 from .history import History, Query
 from .journal import Journal
 from .options import Bool, Check, Choice, Float, Int, Optional_, Options, option
@@ -58,8 +58,9 @@ class EvaluationOptions(Options):
     workers: int = option(1, "evaluations in flight at once; as one returns, the strategy is told and asked "
                              "for the next", Int(1))
     executor: str = option("thread", "where evaluations run: thread (objectives that release the GIL: GPU "
-                                     "training, I/O, sleeps), process (spawned processes), ray",
-                           Choice(("thread", "process", "ray")))
+                                     "training, I/O, sleeps), process (spawned processes; local is the same, "
+                                     "the name fastrank study uses), ray",
+                           Choice(EXECUTORS))
     address: str = option(None, "the Ray cluster to join (none: a local Ray)", Optional_(Check(), "local"))
     devices: list = option(None, "one device per worker process, given to it as CUDA_VISIBLE_DEVICES",
                            Optional_(_Devices(), "all"))

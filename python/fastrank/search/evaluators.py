@@ -21,7 +21,7 @@ from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-EXECUTORS = ("thread", "process", "ray")
+EXECUTORS = ("thread", "process", "local", "ray")  # local: processes, as fastrank study names them
 
 
 @dataclass
@@ -281,7 +281,7 @@ def make_evaluator(fn: Callable, workers: int, executor: str, *, devices=None, a
         return RayEvaluator(fn, address, num_cpus, num_gpus, retries)
     if address is not None:
         raise ValueError("address= is for the ray executor")
-    if executor == "process":
+    if executor in ("process", "local"):
         return ProcessEvaluator(fn, workers, devices)
     if devices:
         raise ValueError("devices= gives one device per worker process: use executor='process' (or 'ray')")
