@@ -21,7 +21,7 @@ VALUES = ["0", "1", "2", "-1", "3", "0.5", "1e300", "-1e-300", "nan", "inf", "ab
 
 
 def _flags(command: str):
-    parser = cli._parser()
+    parser = cli.build_parser()
     sub = parser._subparsers._group_actions[0].choices[command]
     return sorted({s for a in sub._actions for s in a.option_strings
                    if s.startswith("--") and s not in ("--help", "--import", "--address")})

@@ -250,10 +250,10 @@ def test_a_users_strategy_from_its_own_file_runs_from_python_and_the_command_lin
 def test_every_option_has_a_flag_and_the_docs_table_is_generated():
     from dataclasses import fields
 
-    from fastrank.cli import _parser
+    from fastrank.cli import build_parser
     from fastrank.search.cli_options import options_table
 
-    parser = _parser()
+    parser = build_parser()
     search_parser = parser._subparsers._group_actions[0].choices["search"]
     flags = {s for action in search_parser._actions for s in action.option_strings}
     python_only = {"predictor_class"}  # a class: Python only

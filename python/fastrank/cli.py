@@ -38,7 +38,8 @@ def _positive(text: str) -> int:
     return _int_at_least(text, 1, "a positive int")
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
+    """The `fastrank` command line's parser (its reference page and tests read it too)."""
     from .benchmarks import catalog
     from .nn import LOSSES
     from .objectives import OBJECTIVES
@@ -519,7 +520,7 @@ def _imports(argv: List[str]) -> None:
 def main(argv: Optional[List[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     _imports(argv)
-    parser = _parser()
+    parser = build_parser()
     args = parser.parse_args(argv)
     try:
         if args.command == "benchmarks":

@@ -16,12 +16,12 @@ def _subparsers(parser: argparse.ArgumentParser):
 def reference() -> str:
     """Markdown: each subcommand's full help, at a fixed width so the page does not depend on
     the terminal it was made in."""
-    from .cli import _parser
+    from .cli import build_parser
 
     old = os.environ.get("COLUMNS")
     os.environ["COLUMNS"] = "100"
     try:
-        parser = _parser()
+        parser = build_parser()
         parts = ["# Command line\n",
                  "Generated from the parser by `python -m fastrank.cli_reference`; the tests check that this "
                  "page matches it.\nThe options of the search strategies and of evaluation are tabled in "

@@ -8,7 +8,7 @@ Layout, with the default sizes (the benchmark's own):
   2×2 max pool of stride 2 halves the resolution and the channel count doubles (128, 256, 512);
 - global average pool and a linear classifier (with bias) to ``num_classes``.
 
-A cell is the benchmark's pruned cell (``NASBench101._prune``: vertices on no input→output
+A cell is the benchmark's pruned cell (``NASBench101.prune``: vertices on no input→output
 path removed). Its output channels are split among the vertices that feed the output, one more
 channel to the first ``C mod k`` of them, and every other vertex gets the largest count of the
 vertices it feeds (``vertex_channels``, NB101's ``compute_vertex_channels``). A vertex adds its
@@ -162,7 +162,7 @@ class NB101Network(Network):
         self.input_shape = image_shape(in_channels, image_size)
         space = NASBench101()
         bits, ops = space.make(matrix, ops)
-        self.cell_matrix, self.cell_ops = space._prune(space._matrix((bits, ops)), ops)
+        self.cell_matrix, self.cell_ops = space.prune(space.matrix((bits, ops)), ops)
 
         layers: List[nn.Module] = [ConvBnRelu(in_channels, stem_channels, 3)]
         channels = stem_channels

@@ -44,7 +44,7 @@ class NASBench101(SearchSpace):
         bad = [o for o in ops[1:-1] if o not in self.ops]
         if bad:
             raise InvalidArchitecture(f"unknown NB101 operation(s) {bad}; known: {self.ops}")
-        pruned, pruned_ops = self._prune(m.astype(np.uint8), ops)
+        pruned, pruned_ops = self.prune(m.astype(np.uint8), ops)
         if pruned is None:
             raise InvalidArchitecture("NB101 cell has no path from input to output")
         if int(pruned.sum()) > MAX_EDGES:
@@ -52,11 +52,14 @@ class NASBench101(SearchSpace):
         return "".join(str(int(b)) for b in m.reshape(-1)), ops
 
     @staticmethod
-    def _matrix(arch) -> np.ndarray:
+    def matrix(arch) -> np.ndarray:
+        """The cell's 7×7 adjacency matrix (uint8, upper triangular)."""
         return np.frombuffer(arch[0].encode(), dtype=np.uint8).reshape(MAX_NODES, MAX_NODES) - ord("0")
 
     @staticmethod
-    def _prune(m: np.ndarray, ops):
+    def prune(m: np.ndarray, ops):
+        """(matrix, ops) of the vertices on some input→output path, as NAS-Bench-101 prunes a
+        cell before building it; (None, None) when no path joins input and output."""
         n = m.shape[0]
         from_input = np.zeros(n, dtype=bool)
         from_input[0] = True
@@ -78,7 +81,7 @@ class NASBench101(SearchSpace):
             raise InvalidArchitecture(f"NB101 architectures are (49-bit adjacency string, ops tuple), got {arch!r}")
         if set(arch[0]) - {"0", "1"}:
             raise InvalidArchitecture(f"NB101 adjacency must be 49 characters of 0/1, got {arch[0]!r}")
-        m = self._matrix(arch)
+        m = self.matrix(arch)
         # everything parse would refuse (op count, labels, triangularity, edges) is refused here too
         self.make(m, arch[1])
         return m, arch[1]
@@ -100,7 +103,7 @@ class NASBench101(SearchSpace):
         """NB101-style graph hash of the pruned cell: iterated hashing of each node's
         (in-degree, out-degree, label) with its neighbours', so isomorphic cells agree."""
         m, ops = self._unpack(arch)
-        m, ops = self._prune(m, ops)
+        m, ops = self.prune(m, ops)
         labels = [-1 if o == "input" else -2 if o == "output" else self.ops.index(o) for o in ops]
         n = m.shape[0]
         digest = lambda text: hashlib.md5(text.encode()).hexdigest()  # noqa: E731

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import Dict, List, Sequence, Tuple
 
 # The seed study's 13 tasks in 5 spaces (Ji et al., ICCV 2025), from the packaged tables. NB101 and
-# DARTS are the published samples (500 and 1,218 cells), not the whole spaces; TransNAS uses the
-# four tasks the issue names, in both of its spaces.
+# DARTS are the published samples (500 rows of 292 distinct cells, and 1,218 cells), not the whole
+# spaces; TransNAS uses the four tasks the issue names, in both of its spaces.
 STUDY_TASKS: Tuple[str, ...] = (
     "nb101", "nb201/cifar10", "nb201/cifar100", "nb201/imagenet16", "nb301",
     "tnb101_micro/class_scene", "tnb101_micro/class_object", "tnb101_micro/jigsaw", "tnb101_micro/autoencoder",
