@@ -158,3 +158,39 @@ def test_drawing_more_distinct_architectures_than_a_small_space_holds_stops_with
     assert len(space.sample_many(24, np.random.default_rng(0))) == 24
     with pytest.raises(ValueError, match="fewer than 25"):
         space.sample_many(25, np.random.default_rng(0))
+
+
+def test_the_loss_study_runs_on_a_declared_space(tmp_path):
+    """A table of a user's CellSpace, declared as a benchmark family (one register_family),
+    goes through the study's ranking and search cells like a packaged benchmark."""
+    from fastrank import benchmarks
+    from fastrank.spaces import SPACES, register_space
+    from fastrank.study import CellStore, LocalExecutor, make_cells, run_study
+
+    saved_families, saved_spaces = dict(benchmarks.FAMILIES), dict(SPACES)
+    space = CellSpace(nodes=4, ops=["none", "skip", "conv3x3"], name="study_cells")
+    archs = [space.decode(i) for i in range(space.size)]
+    values = np.array([_score(space)(a) for a in archs])
+
+    def load_cells(part="", path=None):
+        return benchmarks.TabularBenchmark("study_cells", space, "score", archs, values, source="test")
+
+    try:
+        register_space("study_cells", lambda: space)
+        benchmarks.register_family(benchmarks.Family("study_cells", load_cells, space="study_cells", size=space.size,
+                                                     weak_labels=(), source=benchmarks.CsvTable("study_cells.csv",
+                                                                                                rows=space.size),
+                                                     target="score"))
+        cells = make_cells(["study_cells"], ["MSE", "HR"], [30], [0], budget=12, search_seeds=[0],
+                           search_losses=["HR"])
+        result = run_study(cells, tmp_path, LocalExecutor(1), progress=False)
+        assert (result.computed, result.interrupted) == (len(cells), False)
+        rows = CellStore(tmp_path / "cells.csv").rows()
+        tau = [float(r["value"]) for r in rows if r["metric"] == "kendall_tau"]
+        assert len(tau) == 2 and all(-1 <= t <= 1 for t in tau)
+        assert "study_cells" in (tmp_path / "tables.md").read_text()
+    finally:
+        benchmarks.FAMILIES.clear()
+        benchmarks.FAMILIES.update(saved_families)
+        SPACES.clear()
+        SPACES.update(saved_spaces)
