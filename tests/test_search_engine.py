@@ -15,6 +15,7 @@ import pytest
 import search_objectives as objectives
 from fastrank import search
 from fastrank.search import JournalError, Search, TooManyFailures
+from fastrank.spaces import NASBench201
 
 SMALL = {"n_init": 5, "per_round": 5, "predictor": {"epochs": 3, "width": 16, "layers": 2}}
 TESTS = Path(__file__).parent
@@ -107,13 +108,20 @@ def test_failures_are_learned_below_the_worst_value():
 
 
 @pytest.mark.slow
-def test_a_dead_worker_process_is_retried_then_recorded():
+def test_a_dead_worker_process_is_retried_then_recorded(tmp_path):
+    journal = tmp_path / "run.jsonl"
     result = search.run(objectives.dies_on_pooling, "random", budget=20, seed=0, space="nb201", workers=2,
-                        executor="process", retries=1)
+                        executor="process", retries=1, journal=journal)
     assert len(result.queries) == 20
     died = [q for q in result.queries if q.arch[0] == 4]
     assert died and all(q.failed and "died (exit code 3)" in q.error for q in died)
     assert all(not q.failed for q in result.queries if q.arch[0] != 4)
+    records = [json.loads(line) for line in journal.read_text().splitlines()[1:]]  # the journal says which
+    space = NASBench201()
+    assert len(records) == 20
+    assert sum(r["error"] is not None for r in records) == len(died)
+    assert all("died (exit code 3)" in r["error"] for r in records if r["error"] is not None)
+    assert {r["arch"] for r in records if r["error"]} == {space.to_string(q.arch) for q in died}
 
 
 @pytest.mark.slow
@@ -130,6 +138,23 @@ def test_ray_tasks_evaluate_and_a_killed_worker_is_recorded():
     assert len(result.queries) == 12 == len({q.arch for q in result.queries})
     assert all(q.failed == (q.arch[0] == 4) for q in result.queries)
     assert all("Ray task failed" in q.error for q in result.failed)
+
+
+@pytest.mark.slow
+def test_ray_retries_a_killed_workers_task(tmp_path):
+    """Each architecture's first evaluation kills its Ray worker; Ray runs the task again
+    (retries=1) and it succeeds: nothing is recorded as failed."""
+    pytest.importorskip("ray")
+    import ray.cloudpickle
+
+    ray.cloudpickle.register_pickle_by_value(objectives)
+    try:
+        result = search.run(objectives.DiesOnce(tmp_path), "random", budget=6, seed=1, space="nb201", workers=2,
+                            executor="ray", retries=1)
+    finally:
+        ray.shutdown()
+    assert len(result.queries) == 6 and not result.failed
+    assert len(list(tmp_path.iterdir())) == 6  # every first evaluation did die
 
 
 # --- the journal ------------------------------------------------------------------------------

@@ -110,8 +110,9 @@ class Search:
     def __init__(self, objective=None, strategy: str = "predictor", budget: int = 100, seed: int = 0, *,
                  loss=None, protocol: str = "valid", space: Union[SearchSpace, str, None] = None,
                  candidates: Optional[Sequence] = None, journal=None, resume=None,
-                 failure_value: Optional[float] = None, count_failures: bool = True, max_failures: int = 10,
-                 **options):
+                 failure_value: Optional[float] = EvaluationOptions.failure_value,
+                 count_failures: bool = EvaluationOptions.count_failures,
+                 max_failures: int = EvaluationOptions.max_failures, **options):
         cls = get_strategy(strategy)
         check_int(seed, "seed", 0)
         check_int(budget, "budget")

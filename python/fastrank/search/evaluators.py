@@ -241,8 +241,7 @@ class RayEvaluator:
     it on the cluster, ship it with a ``runtime_env``, or have cloudpickle send it by value with
     ``ray.cloudpickle.register_pickle_by_value(module)``)."""
 
-    def __init__(self, fn: Callable, address: Optional[str] = None, num_cpus: float = 1, num_gpus: float = 0,
-                 retries: int = 1):
+    def __init__(self, fn: Callable, address: Optional[str], num_cpus: float, num_gpus: float, retries: int):
         from .. import _ray
 
         self.ray = _ray.connect(address)
@@ -275,8 +274,10 @@ class RayEvaluator:
         self.refs.clear()
 
 
-def make_evaluator(fn: Callable, workers: int, executor: str, *, devices=None, address=None, num_cpus: float = 1,
-                   num_gpus: float = 0, retries: int = 1):
+def make_evaluator(fn: Callable, workers: int, executor: str, *, devices, address, num_cpus: float, num_gpus: float,
+                   retries: int):
+    """The evaluator of an :class:`~fastrank.search.driver.EvaluationOptions` (whose defaults
+    these are: none here)."""
     if executor == "ray":
         return RayEvaluator(fn, address, num_cpus, num_gpus, retries)
     if address is not None:

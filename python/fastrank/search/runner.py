@@ -13,10 +13,14 @@ from .result import SearchResult
 def run(objective: Union[str, TabularBenchmark, Callable[[object], float]], strategy: str = "predictor",
         budget: int = 100, seed: int = 0, *, loss=None, protocol: str = "valid",
         space: Union[SearchSpace, str, None] = None, candidates: Optional[Sequence] = None,
-        progress: bool = False, journal=None, resume=None, workers: int = 1, executor: str = "thread",
-        address: Optional[str] = None, devices: Optional[Sequence] = None, num_cpus: float = 1.0,
-        num_gpus: float = 0.0, failure_value: Optional[float] = None, count_failures: bool = True,
-        max_failures: int = 10, retries: int = 1, **options) -> SearchResult:
+        progress: bool = False, journal=None, resume=None,
+        # the evaluation options' defaults are EvaluationOptions' (written there once)
+        workers: int = EvaluationOptions.workers, executor: str = EvaluationOptions.executor,
+        address: Optional[str] = EvaluationOptions.address, devices: Optional[Sequence] = EvaluationOptions.devices,
+        num_cpus: float = EvaluationOptions.num_cpus, num_gpus: float = EvaluationOptions.num_gpus,
+        failure_value: Optional[float] = EvaluationOptions.failure_value,
+        count_failures: bool = EvaluationOptions.count_failures, max_failures: int = EvaluationOptions.max_failures,
+        retries: int = EvaluationOptions.retries, **options) -> SearchResult:
     """Runs one search and returns its :class:`SearchResult`.
 
     objective: a benchmark name (``"nb201/cifar10"``, see ``fastrank.benchmarks.load``), a
