@@ -95,7 +95,9 @@ class CandidatePool:
 
     def mutants(self, parents: Sequence, history: History, rng: np.random.Generator, per_parent: Optional[int]) -> List:
         """Unqueried neighbours of the parents that the pool holds (all of them, or
-        ``per_parent`` drawn at random from each parent's), without repeats."""
+        ``per_parent`` drawn at random from each parent's), without repeats. A fixed pool gives
+        its own row for a neighbour: a mutation can write an isomorphic cell differently from
+        the table (NB101), and the table answers only its own rows."""
         out, keys = [], set()
         for parent in parents:
             options = self.space.neighbours(parent)
@@ -106,5 +108,5 @@ class CandidatePool:
                 if key in keys or history.seen(arch) or not self.contains(arch):
                     continue
                 keys.add(key)
-                out.append(arch)
+                out.append(self.archs[self._index[key][0]] if self.fixed else arch)
         return out
