@@ -237,6 +237,39 @@ def test_a_damaged_user_table_is_refused_in_one_line(tmp_path, monkeypatch):
     table_files.clear_cache()
 
 
+def test_a_user_table_with_a_flipped_bit_or_a_foreign_row_loads_as_it_is_or_is_refused(tmp_path):
+    """A user's table carries no checksum, so a flipped bit in a value is a different value, not
+    damage anyone can see: it loads, one field changed and nothing else. Everything else a flip
+    or a foreign row does is refused in one line naming the file."""
+    import lzma
+
+    from fastrank import benchmarks
+    from fastrank.benchmarks import table_files
+
+    data = lzma.decompress((table_files.packaged_folder() / "nb201.csv.xz").read_bytes())
+    original = benchmarks.load("nb201/cifar10")
+    reference = dict(zip(original.archs, original.values))
+    nb101_row = lzma.decompress((table_files.packaged_folder() / "nb101_subset.csv.xz").read_bytes()).splitlines(True)[1]
+    lines = data.splitlines(keepends=True)
+    cases = list(flipped(data, seed=5, cases=40)) + [b"".join(lines[:7] + [nb101_row] + lines[7:]),
+                                                     b"".join(lines[:-1] + [nb101_row])]
+    outcomes = set()
+    for damaged in cases:
+        (tmp_path / "nb201.csv").write_bytes(damaged)
+        table_files.clear_cache()
+        try:
+            bench = benchmarks.load("nb201/cifar10", data_dir=str(tmp_path))
+        except ValueError as err:
+            assert "\n" not in str(err) and "nb201.csv" in str(err), err
+            outcomes.add("refused")
+            continue
+        changed = [a for a, v in zip(bench.archs, bench.values) if reference.get(a) != v]
+        assert len(bench) == len(original) and len(changed) <= 1
+        outcomes.add("loaded")
+    assert outcomes == {"refused", "loaded"}
+    table_files.clear_cache()
+
+
 def test_a_table_with_one_architecture_twice_is_refused_and_nb101_says_what_it_is(tmp_path):
     import lzma
 
