@@ -37,9 +37,9 @@ def test_search_writes_runs_trace_and_plot(tmp_path):
     assert len(trace) == 6 * 15
     assert (out / "best_so_far.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "predictor + HR" in done.stdout
-    import torch  # the best run's architecture, as CIFAR-10's network
+    import torch  # the best run's architecture by what the searches saw (not the test value), as CIFAR-10's network
 
-    best = max(runs, key=lambda r: float(r["test_value"]))
+    best = max(runs, key=lambda r: float(r["query_value"]))
     program = torch.export.load(str(out / "model.pt2"))
     assert program.module()(torch.randn(2, 3, 32, 32)).shape == (2, 10)
     from fastrank.spaces import NASBench201
@@ -47,6 +47,20 @@ def test_search_writes_runs_trace_and_plot(tmp_path):
     space = NASBench201()
     expected = space.to_module(space.parse(best["arch"])).eval()
     assert sum(p.numel() for p in program.parameters()) == sum(p.numel() for p in expected.parameters())
+
+
+def test_several_benchmarks_write_one_model_each(tmp_path, capsys):
+    """Values of different benchmarks do not compare: each gets its own found network."""
+    import torch
+
+    from fastrank.cli import main
+
+    out = tmp_path / "out"
+    assert main(["search", "--benchmark", "nb201/cifar10", "nb201/imagenet16", "--strategy", "random", "--budget", "4",
+                 "--workers", "1", "--quiet", "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.glob("*.pt2")) == ["model-nb201-cifar10.pt2", "model-nb201-imagenet16.pt2"]
+    program = torch.export.load(str(out / "model-nb201-imagenet16.pt2"))
+    assert program.module()(torch.randn(2, 3, 16, 16)).shape == (2, 120)
 
 
 @pytest.mark.slow

@@ -388,8 +388,7 @@ def _search(parser, args, argv: List[str]) -> int:
             _write_results(results, args.out, final=True)
             print(f"wrote {args.out / 'runs.csv'}, {args.out / 'trace.csv'}, {args.out / 'best_so_far.png'}"
                   f" and the runs' journals in {args.out / 'journals'}")
-            model = None if interrupted else _write_model(args, results)
-            if model is not None:
+            for model in ([] if interrupted else _write_model(args, results)):
                 print(f"wrote {model}: the found network (torch.export.load reads it)")
     if interrupted:
         hint = f"; continue with fastrank search --resume {args.out}" if args.out is not None else ""
@@ -398,24 +397,32 @@ def _search(parser, args, argv: List[str]) -> int:
     return 0
 
 
-def _write_model(args, results):
-    """The best run's architecture as a network in --out, where its space builds one (sized for
-    the benchmark's dataset or the objective's inputs)."""
+def _write_model(args, results) -> List[Path]:
+    """The found architecture as a network in --out, where its space builds one (sized for the
+    benchmark's dataset or the objective's inputs): of each benchmark's runs, the one whose
+    architecture has the best query value, the value the search was shown (never the test
+    value: that would choose by the test set). One benchmark: ``model.pt2``; several (their
+    values do not compare): ``model-<benchmark>.pt2`` each."""
     from .export import benchmark_sizes, write_found_model
 
-    def score(r):  # what the user is told about each run: test where the table has it
-        return r.test_value if r.test_value is not None else r.query_value
-
-    best = max((r for r in results if r.arch is not None), key=score, default=None)
-    if best is None:
-        return None
-    if args.objective_fn is not None:
-        sizes = dict(getattr(args.objective_fn, "sizes", {}))
-    else:
-        sizes = benchmark_sizes(best.benchmark)
-        if sizes is None:
-            return None
-    return write_found_model(best.space, best.arch, args.out, sizes)
+    groups: dict = {}
+    for r in results:
+        if r.arch is not None and r.query_value is not None:
+            groups.setdefault(r.benchmark, []).append(r)
+    written = []
+    for benchmark, runs in groups.items():
+        best = max(runs, key=lambda r: r.query_value)  # the first run on ties
+        if args.objective_fn is not None:
+            sizes = dict(getattr(args.objective_fn, "sizes", {}))
+        else:
+            sizes = benchmark_sizes(best.benchmark)
+            if sizes is None:
+                continue
+        name = "model.pt2" if len(groups) == 1 else f"model-{benchmark.replace('/', '-')}.pt2"
+        path = write_found_model(best.space, best.arch, args.out, sizes, name=name)
+        if path is not None:
+            written.append(path)
+    return written
 
 
 def _model(parser, args) -> int:

@@ -106,14 +106,14 @@ def describe(model: nn.Module) -> str:
     return "\n".join(lines)
 
 
-def write_found_model(space, arch, folder: Path, sizes: dict) -> Optional[Path]:
-    """``folder/model.pt2``: the found architecture's network, exported; None where the space
+def write_found_model(space, arch, folder: Path, sizes: dict, name: str = "model.pt2") -> Optional[Path]:
+    """``folder/name``: the found architecture's network, exported; None where the space
     builds no network."""
     try:
         model = space.to_module(arch, **sizes)
     except (NotImplementedError, ImportError):
         return None
-    path = Path(folder) / "model.pt2"
+    path = Path(folder) / name
     export(model, path)
     return path
 
