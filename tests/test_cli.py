@@ -49,6 +49,16 @@ def test_search_writes_runs_trace_and_plot(tmp_path):
     assert sum(p.numel() for p in program.parameters()) == sum(p.numel() for p in expected.parameters())
 
 
+def test_the_rank_line_says_what_the_table_is(capsys):
+    from fastrank.cli import main
+
+    assert main(["search", "--benchmark", "nb101", "--strategy", "random", "--budget", "5", "--quiet"]) == 0
+    assert re.search(r"^rank +\d+ of 500 rows of the table \(a sample of the space, 292 distinct cells\)$",
+                     capsys.readouterr().out, flags=re.M)
+    assert main(["search", "--strategy", "random", "--budget", "5", "--quiet"]) == 0
+    assert re.search(r"^rank +\d+ of 15625 in the space$", capsys.readouterr().out, flags=re.M)
+
+
 def test_several_benchmarks_write_one_model_each(tmp_path, capsys):
     """Values of different benchmarks do not compare: each gets its own found network."""
     import torch
