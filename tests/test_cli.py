@@ -49,6 +49,30 @@ def test_search_writes_runs_trace_and_plot(tmp_path):
     assert sum(p.numel() for p in program.parameters()) == sum(p.numel() for p in expected.parameters())
 
 
+def test_an_out_folder_that_cannot_be_written_is_a_usage_error_before_any_run(tmp_path, capsys):
+    import os
+    from pathlib import Path
+
+    from fastrank.cli import main
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        # root writes in a read-only folder anyway; sysfs refuses even root
+        target = locked / "out" if not os.access(locked, os.W_OK) else Path("/sys/fastrank_out")
+        if not target.parent.is_dir():
+            pytest.skip("no folder here that refuses writes")
+        with pytest.raises(SystemExit) as stop:
+            main(["search", "--strategy", "random", "--budget", "3", "--quiet", "--out", str(target)])
+        assert stop.value.code == 2
+        err = capsys.readouterr().err
+        assert f"argument --out: cannot write in {target}" in err and "Traceback" not in err
+        assert not target.exists()
+    finally:
+        locked.chmod(0o700)
+
+
 def test_the_rank_line_says_what_the_table_is(capsys):
     from fastrank.cli import main
 
