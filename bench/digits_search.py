@@ -97,15 +97,17 @@ def compare(space, objective, args) -> None:
 
 
 def timing(space, objective, args) -> None:
+    """Every seed's predictor search with 1 and then 2 process workers, everything trained anew."""
     timing = []
-    for workers in (1, 2):
-        start = time.perf_counter()
-        result = search.run(objective, strategy="predictor", space=space, budget=args.budget, seed=args.seeds[0],
-                            workers=workers, executor="process")
-        timing.append({"workers": workers, "wall_seconds": time.perf_counter() - start,
-                       "evaluation_seconds": sum(q.seconds for q in result.queries),
-                       "arch": space.to_string(result.arch), "valid_accuracy": result.query_value})
-        print(timing[-1], flush=True)
+    for seed in args.seeds:
+        for workers in (1, 2):
+            start = time.perf_counter()
+            result = search.run(objective, strategy="predictor", space=space, budget=args.budget, seed=seed,
+                                workers=workers, executor="process")
+            timing.append({"seed": seed, "workers": workers, "wall_seconds": time.perf_counter() - start,
+                           "evaluation_seconds": sum(q.seconds for q in result.queries),
+                           "arch": space.to_string(result.arch), "valid_accuracy": result.query_value})
+            print(timing[-1], flush=True)
     with open(HERE / "timing.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(timing[0]))
         writer.writeheader()
@@ -151,13 +153,19 @@ def _write_markdown(args) -> None:
              f"- Kendall τ between digits valid accuracy and NB201 CIFAR-10 valid accuracy over those "
              f"{len(seconds)} architectures: {tau:.3f}.", ""]
     if timing:
-        one, two = timing
-        lines += [f"- Seconds per evaluation in the 1-worker timing run (two torch threads, nothing cached): "
-                  f"{one['evaluation_seconds'] / budget:.2f}; with 2 workers, each evaluation on one core: "
-                  f"{two['evaluation_seconds'] / budget:.2f}.",
-                  f"- Wall time of one predictor search (seed {seeds[0]}): {one['wall_seconds']:.0f} s with 1 "
-                  f"worker, {two['wall_seconds']:.0f} s with 2 process workers (speed-up "
-                  f"{one['wall_seconds'] / two['wall_seconds']:.2f}).", ""]
+        one = [r for r in timing if r["workers"] == "1"]
+        two = [r for r in timing if r["workers"] == "2"]
+        wall1 = np.array([r["wall_seconds"] for r in one])
+        wall2 = np.array([r["wall_seconds"] for r in two])
+        timed = ", ".join(r["seed"] for r in one)
+        lines += [f"- Seconds per evaluation in the 1-worker timing runs (two torch threads, nothing cached): "
+                  f"{sum(r['evaluation_seconds'] for r in one) / (budget * len(one)):.2f}; with 2 workers, each "
+                  f"evaluation on one core: {sum(r['evaluation_seconds'] for r in two) / (budget * len(two)):.2f}.",
+                  f"- Wall time of a predictor search (seeds {timed}, each run with 1 and then 2 workers): "
+                  f"{wall1.mean():.0f} ± {wall1.std():.0f} s with 1 worker, {wall2.mean():.0f} ± {wall2.std():.0f} s "
+                  f"with 2 process workers; speed-up per seed {', '.join(f'{a / b:.2f}' for a, b in zip(wall1, wall2))} "
+                  f"(of the means: {wall1.mean() / wall2.mean():.2f}). The runs differ in what they train: with 2 "
+                  f"workers a predictor round starts before every result of the last one is back.", ""]
     lines += ["| seed | strategy | valid % | test % | architecture |", "|---|---|---|---|---|"]
     for r in rows:
         arch = r["arch"].replace("|", "\\|")  # a table cell: the string's own bars escaped
