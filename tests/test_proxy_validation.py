@@ -44,10 +44,13 @@ def test_relaxation_rebuilds_the_spaces_graphs(space):
         graph = space.graph(arch)
         np.testing.assert_array_equal(adj.numpy(), graph.adjacency)
         np.testing.assert_array_equal(x.argmax(-1).numpy(), graph.ops)
-    probs = [torch.softmax(torch.randn(d), 0) for d in relaxation.dims]
-    adj, x = relaxation.soft_graph(probs)
-    torch.testing.assert_close(x.sum(-1), torch.ones(x.shape[0]))
-    assert ((adj >= 0) & (adj <= 1)).all()
+    generator = torch.Generator().manual_seed(4)  # its own draws: the global stream depends on the tests before
+    for _ in range(20):
+        probs = [torch.softmax(torch.randn(d, generator=generator), 0) for d in relaxation.dims]
+        adj, x = relaxation.soft_graph(probs)
+        torch.testing.assert_close(x.sum(-1), torch.ones(x.shape[0]))
+        # an edge's weight is a sum of float32 probabilities: within one rounding of [0, 1]
+        assert ((adj >= 0) & (adj <= 1 + 1e-6)).all()
     with pytest.raises(ValueError, match="relaxes"):
         Relaxation(get_space("nb101"))
 
