@@ -83,6 +83,7 @@ def test_the_rank_line_says_what_the_table_is(capsys):
     assert re.search(r"^rank +\d+ of 15625 in the space$", capsys.readouterr().out, flags=re.M)
 
 
+@pytest.mark.slow
 def test_several_benchmarks_write_one_model_each(tmp_path, capsys):
     """Values of different benchmarks do not compare: each gets its own found network."""
     import torch

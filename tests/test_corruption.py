@@ -237,6 +237,7 @@ def test_a_damaged_user_table_is_refused_in_one_line(tmp_path, monkeypatch):
     table_files.clear_cache()
 
 
+@pytest.mark.slow
 def test_a_user_table_with_a_flipped_bit_or_a_foreign_row_loads_as_it_is_or_is_refused(tmp_path):
     """A user's table carries no checksum, so a flipped bit in a value is a different value, not
     damage anyone can see: it loads, one field changed and nothing else. Everything else a flip

@@ -117,7 +117,9 @@ SPACES_TO_SEARCH = {
 
 
 @pytest.mark.parametrize("strategy", search.BUILT_IN_STRATEGIES)
-@pytest.mark.parametrize("space_name", sorted(SPACES_TO_SEARCH))
+# the cell space lists its 4^10 cells as the pool: seconds per search, so outside the quick loop
+@pytest.mark.parametrize("space_name", [pytest.param(n, marks=pytest.mark.slow) if n == "cell" else n
+                                        for n in sorted(SPACES_TO_SEARCH)])
 def test_every_strategy_searches_declared_and_custom_spaces(strategy, space_name):
     space = SPACES_TO_SEARCH[space_name]
     cls = search.get_strategy(strategy)

@@ -62,6 +62,7 @@ def test_every_space_exports(name, tmp_path):
         assert torch.allclose(program.module()(*inputs), model(*inputs), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_exported_program_loads_without_fastrank(tmp_path):
     model = _small_model("nb201").eval()
     export(model, tmp_path / "m.pt2")

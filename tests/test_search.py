@@ -135,6 +135,7 @@ def test_evolution_on_a_sample_table_queries_only_its_rows():
     assert all(q.arch in bench for q in result.queries) and len(result.queries) == 20
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("strategy", ["evolution", "regularized-evolution"])
 def test_mutations_on_nb101_query_the_tables_own_rows(strategy):
     """A mutation can write a cell the table holds in another, isomorphic form: the pool hands

@@ -232,6 +232,7 @@ def test_an_auxiliary_head_adds_its_weighted_loss():
         assert (model.aux.weight.grad is not None and model.aux.weight.grad.abs().sum() > 0) == (weight > 0)
 
 
+@pytest.mark.slow
 def test_model_command_refuses_a_missing_or_read_only_folder(tmp_path):
     missing = fastrank("model", "nb201", NB201.to_string(ARCH), "--out", str(tmp_path / "no" / "m.pt2"))
     assert missing.returncode == 2 and "there is no folder" in missing.stderr and "Traceback" not in missing.stderr
