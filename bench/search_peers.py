@@ -83,61 +83,55 @@ class OptunaStrategy(search.Strategy):
         # each row's values as indices into its position's choices, for Hamming distances
         index = [{v: k for k, v in enumerate(c)} for c in self.choices]
         self.codes = np.array([[index[i][v] for i, v in enumerate(f)] for f in flat], dtype=np.int16)
-        self.rows: Dict[tuple, List[int]] = {}
+        self.rows: Dict[tuple, int] = {}  # an encoding -> its first row
         for i, f in enumerate(flat):
-            self.rows.setdefault(f, []).append(i)
+            self.rows.setdefault(f, i)
         self.index = index
-        self.same: Dict[object, List[int]] = {}  # identity -> its rows (NB101 lists isomorphic cells twice)
-        for i, a in enumerate(self.pool.archs):
-            self.same.setdefault(self.space.identity(a), []).append(i)
         self.study = optuna.create_study(direction="maximize", sampler=self.sampler())
         self.trials: Dict[object, object] = {}  # identity -> the asked trial, or None (added at tell)
 
     def sampler(self):
         raise NotImplementedError
 
-    def _row(self, proposal: tuple, taken: set):
-        """The table row to query for a proposal: one holding it, else the nearest free one."""
-        for i in self.rows.get(proposal, ()):
-            return self.pool.archs[i], True
-        free = np.zeros(len(self.pool.archs), dtype=bool)
-        free[self.pool.unlabelled(self.history)] = True
-        for key in taken:  # proposed earlier in this ask, not yet in flight
-            free[self.same[key]] = False
-        if not free.any():
+    def _row(self, proposal: tuple):
+        """The table row to query for a proposal: the one holding it, else the nearest free one
+        (the lowest row on ties). What this ask proposed already is held, so it is not free."""
+        if proposal in self.rows:
+            return self.pool.archs[self.rows[proposal]], True
+        free = self.pool.unlabelled(self.history)
+        if free.shape[0] == 0:
             return None, False
         target = np.array([self.index[i][v] for i, v in enumerate(proposal)], dtype=np.int16)
-        distance = (self.codes != target).sum(axis=1)
-        distance[~free] = self.width + 1
-        return self.pool.archs[int(np.argmin(distance))], False
+        distance = (self.codes[free] != target).sum(axis=1)
+        return self.pool.archs[int(free[np.argmin(distance)])], False
 
     def ask(self, n: int) -> List:
         from optuna.trial import TrialState
 
-        out, keys, repeats = [], set(), 0
-        while len(out) < n and repeats < MAX_REPEATS:
-            trial = self.study.ask()
-            proposal = tuple(trial.suggest_categorical(f"d{i}", c) for i, c in enumerate(self.choices))
-            arch, exact = self._row(proposal, keys)
-            if arch is None:
-                self.study.tell(trial, state=TrialState.FAIL)
-                break
-            paid, value = self.history.cached(arch)
-            key = self.space.identity(arch)
-            if exact and paid:
-                repeats += 1
-                value = self.history.failure_value_now() if value is None else value
-                self.study.tell(trial, value)
-            elif key in keys or self.history.seen(arch):
-                repeats += 1
-                self.study.tell(trial, state=TrialState.FAIL)
-            else:
-                if not exact:
+        out, repeats = [], 0
+        with self.history.holding() as hold:  # this ask's proposals must not be proposed again
+            while len(out) < n and repeats < MAX_REPEATS:
+                trial = self.study.ask()
+                proposal = tuple(trial.suggest_categorical(f"d{i}", c) for i, c in enumerate(self.choices))
+                arch, exact = self._row(proposal)
+                if arch is None:
                     self.study.tell(trial, state=TrialState.FAIL)
-                    trial = None
-                self.trials[key] = (trial, arch)
-                keys.add(key)
-                out.append(arch)
+                    break
+                paid, value = self.history.cached(arch)
+                if exact and paid:
+                    repeats += 1
+                    value = self.history.failure_value_now() if value is None else value
+                    self.study.tell(trial, value)
+                elif self.history.seen(arch):
+                    repeats += 1
+                    self.study.tell(trial, state=TrialState.FAIL)
+                else:
+                    if not exact:
+                        self.study.tell(trial, state=TrialState.FAIL)
+                        trial = None
+                    self.trials[self.space.identity(arch)] = (trial, arch)
+                    hold(arch)
+                    out.append(arch)
         return out
 
     def tell(self, arch, value: float) -> None:
