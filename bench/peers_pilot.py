@@ -34,27 +34,11 @@ def _job(args):
 
 
 def run(seeds, variants, processes: int, tasks) -> None:
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
-
-    from tqdm import tqdm
-
-    OUT.mkdir(exist_ok=True)
     path = OUT / "runs.csv"
-    done = set()
-    if path.exists():
-        done = {(r["task"], r["protocol"], r["method"], int(r["seed"])) for r in csv.DictReader(open(path))}
+    done = peers_search.finished_jobs(path)
     jobs = [(t, p, s, label, options) for t, p in tasks for s in seeds for label, options in variants
             if (t, p, label, s) not in done]
-    fresh = not path.exists()
-    with open(path, "a", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=peers_search.COLUMNS)
-        if fresh:
-            writer.writeheader()
-        with ProcessPoolExecutor(processes, mp_context=get_context("spawn")) as pool:
-            for rows in tqdm(pool.map(_job, jobs, chunksize=1), total=len(jobs)):
-                writer.writerows(rows)
-                handle.flush()
+    peers_search.append_jobs(path, jobs, _job, processes)
 
 
 def table() -> str:

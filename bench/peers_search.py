@@ -86,7 +86,7 @@ def _job(args):
     return job(*args)
 
 
-def _done(path: Path) -> set:
+def finished_jobs(path: Path) -> set:
     """(task, protocol, method, seed) of the jobs whose every budget is in the file already."""
     if not path.exists():
         return set()
@@ -97,14 +97,13 @@ def _done(path: Path) -> set:
     return {k for k, n in count.items() if n >= len(BUDGETS)}
 
 
-def run(seeds, processes: int, methods, gp_seeds, tasks) -> None:
+def append_jobs(path: Path, jobs: list, fn, processes: int) -> None:
+    """Runs ``fn(job) -> rows`` for every job (in ``processes`` spawned processes when more than
+    one) and appends the rows to the CSV at ``path`` as each job finishes (a new file gets the
+    header), so that a stopped run keeps what it finished."""
     from tqdm import tqdm
 
-    OUT.mkdir(exist_ok=True)
-    path = OUT / "runs.csv"
-    done = _done(path)
-    jobs = [(t, p, m, s) for t, p in tasks for m in methods for s in seeds
-            if (m != "optuna-gp" or s in gp_seeds) and (t, p, m, s) not in done]
+    path.parent.mkdir(exist_ok=True)
     fresh = not path.exists()
     with open(path, "a", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=COLUMNS)
@@ -115,14 +114,23 @@ def run(seeds, processes: int, methods, gp_seeds, tasks) -> None:
             from multiprocessing import get_context
 
             with ProcessPoolExecutor(processes, mp_context=get_context("spawn")) as pool:
-                for rows in tqdm(pool.map(_job, jobs, chunksize=1), total=len(jobs)):
+                results = pool.map(fn, jobs, chunksize=1)
+                for rows in tqdm(results, total=len(jobs)):
                     writer.writerows(rows)
                     handle.flush()
         else:
             for j in tqdm(jobs):
-                writer.writerows(job(*j))
+                writer.writerows(fn(j))
                 handle.flush()
     print(f"wrote {path}")
+
+
+def run(seeds, processes: int, methods, gp_seeds, tasks) -> None:
+    path = OUT / "runs.csv"
+    done = finished_jobs(path)
+    jobs = [(t, p, m, s) for t, p in tasks for m in methods for s in seeds
+            if (m != "optuna-gp" or s in gp_seeds) and (t, p, m, s) not in done]
+    append_jobs(path, jobs, _job, processes)
 
 
 def table() -> str:
