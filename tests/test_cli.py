@@ -264,6 +264,9 @@ def test_a_user_data_folder_is_listed_as_it_is_and_a_malformed_table_is_one_line
     listed = subprocess.run([sys.executable, "-m", "fastrank", "benchmarks"], capture_output=True, text=True, env=env,
                             timeout=300)
     assert "10 (not 1,218: load refuses it)" in listed.stdout  # the user's table as it is, not the declared size
+    relative = subprocess.run([sys.executable, "-m", "fastrank", "benchmarks"], capture_output=True, text=True,
+                              env={**env, "FASTRANK_DATA": "data"}, cwd=tmp_path, timeout=300)
+    assert "10 (not 1,218: load refuses it)" in relative.stdout  # a folder named relative to the working one too
     (folder / "nb201.csv").write_text("arch,cifar10_valid\n|none~0|,1,2\n")
     done = subprocess.run([sys.executable, "-m", "fastrank", "search", "--budget", "5"], capture_output=True,
                           text=True, env=env, timeout=300)

@@ -498,7 +498,7 @@ def _benchmarks() -> int:
         weak = list(e.weak_labels)
         weak = ", ".join(weak) if len(weak) <= 4 else ", ".join(weak[:3]) + f", ... ({len(weak)} in all)"
         size = f"{e.architectures:,}" + (f" ({e.distinct:,} cells)" if e.distinct else "")
-        if e.available and Path(e.source).is_absolute():  # a table of the user's data folder
+        if e.user_file:
             size = _user_file_size(e, counted)
         rows.append((e.name, e.space, size, ", ".join(e.metrics), weak or "-", source))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]

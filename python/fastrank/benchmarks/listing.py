@@ -18,7 +18,8 @@ class Entry:
     table's rows; ``distinct``: how many distinct architectures they hold where that is fewer
     (the packaged NB101 sample, as published: 500 rows, 292 cells). ``available`` is False
     for a PyPI-backed benchmark whose package is not installed, or a table missing from the data
-    folder the user named; ``needs`` then says what is missing."""
+    folder the user named; ``needs`` then says what is missing. ``user_file``: ``source`` is a
+    file of the data folder the user named (read as it is, not the packaged copy)."""
 
     name: str
     space: str
@@ -29,6 +30,7 @@ class Entry:
     available: bool = True
     needs: Optional[str] = None
     distinct: Optional[int] = None  # distinct architectures, where a sample lists isomorphic cells as rows
+    user_file: bool = False
 
     def as_dict(self) -> Dict[str, object]:
         return asdict(self)
@@ -57,7 +59,7 @@ def _source(family: Family, folder: Optional[Path]) -> dict:
         found = next((p for p in (folder / spec.file, folder / (spec.file + ".xz")) if p.is_file()), None)
         if found is None:
             return dict(source=str(folder / spec.file), available=False, needs=f"{spec.file} or {spec.file}.xz in {folder}")
-        return dict(source=str(found))
+        return dict(source=str(found), user_file=True)
     # find_spec locates a package without importing it (or unpickling its data).
     installed = spec.installed()
     return dict(source=f"PyPI {spec.distribution}", available=installed, needs=None if installed else spec.install_hint)
