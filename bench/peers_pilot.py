@@ -74,8 +74,13 @@ def main(argv=None) -> None:
             parser.error("the pilot tunes on seeds 1000 and up only (PEERS.md reports seeds 0-29)")
         variants = []
         for v in args.variant:  # NAME={...}: the name may hold '=' itself (per_round=2={"per_round": 2})
-            name, _, options = v.partition("={")
-            variants.append((name, json.loads("{" + options)))
+            name, brace, options = v.partition("={")
+            try:
+                if not (name and brace):
+                    raise ValueError("expected NAME={...}")
+                variants.append((name, json.loads("{" + options)))
+            except ValueError as err:  # json.JSONDecodeError is a ValueError
+                parser.error(f"argument --variant: {v!r}: {err}")
         run(args.seeds, variants, args.processes, TASKS)
     print(table())
 
