@@ -23,9 +23,11 @@ sys.path.insert(0, str(HERE))
 import peers_search  # noqa: E402
 
 OUT = HERE / "peers_pilot"
-# where a peer leads in PEERS.md (CIFAR-100 at 20/50, jigsaw, NAS-Bench-Graph), and one where fastrank leads
+# where a peer leads in PEERS.md (CIFAR-100 at 20/50, jigsaw, class_object at 20, NAS-Bench-Graph),
+# and one where fastrank leads
 TASKS = [("nb201/cifar100", "test"), ("nb201/imagenet16", "test"), ("tnb101_micro/jigsaw", "valid"),
-         ("nasbench-graph/cora", "test"), ("nasbench-graph/citeseer", "test")]
+         ("nasbench-graph/cora", "test"), ("nasbench-graph/citeseer", "test"),
+         ("tnb101_macro/class_object", "valid"), ("nasbench-graph/cora", "valid")]
 
 
 def _job(args):

@@ -56,6 +56,19 @@ def test_same_seed_same_predictions_and_ensembles_average(nb201):
     assert ens.models[0].state_dict().keys() == single[0].fit(archs, y, loss="MAPE").models[0].state_dict().keys()
 
 
+def test_member_predictions_are_each_model_and_average_to_the_mean(nb201):
+    archs, y = sample(nb201, 30)
+    ens = Predictor(nb201.space, seed=2, ensemble=3, **SMALL).fit(archs, y, loss="MAPE")
+    members = ens.predict(nb201.archs[:40], members=True)
+    assert members.shape == (3, 40) and members.dtype == np.float64
+    assert not np.allclose(members[0], members[1])  # independently initialised members disagree
+    np.testing.assert_allclose(members.mean(axis=0), ens.predict(nb201.archs[:40]), rtol=1e-5, atol=1e-6)
+    graphs = ens.encode(nb201.archs[:40])
+    np.testing.assert_array_equal(ens.predict_graphs(graphs, members=True), members)
+    with pytest.raises(TypeError, match="members"):
+        ens.predict(nb201.archs[:4], members="yes")
+
+
 def test_spaces_without_a_native_encoder():
     bench = benchmarks.load("nb101")
     archs, y = bench.archs[:60], bench.values[:60]

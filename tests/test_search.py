@@ -184,6 +184,47 @@ def test_pick_local_gives_its_share_to_the_best_scored_neighbours():
     assert pick_local(chosen, scores, np.zeros(6, bool), 1.0).tolist() == chosen.tolist()  # no neighbour free
 
 
+def test_acquisitions_read_the_ensemble_members():
+    from fastrank.search.guided import acquisition_scores, pick, thompson_order
+
+    members = np.array([[5.0, 4.0, 3.0, 0.0],
+                        [0.0, 4.0, 3.0, 5.0],
+                        [5.0, 4.0, 3.0, 0.0]])
+    np.testing.assert_allclose(acquisition_scores(members, "mean", 1.0), members.mean(axis=0))
+    assert np.argmax(acquisition_scores(members, "mean", 1.0)) == 1
+    # ucb rewards disagreement: candidate 0 (members 5, 0, 5) beats 1 (4, 4, 4) once the spread counts
+    ucb = acquisition_scores(members, "ucb", 1.0)
+    assert np.argmax(ucb) == 0 and np.argmax(acquisition_scores(members, "ucb", 0.0)) == 1
+    # a member's scale is arbitrary under a ranking loss: scaling one member changes nothing
+    scaled = members * np.array([[1.0], [100.0], [1.0]])
+    np.testing.assert_allclose(acquisition_scores(scaled, "ucb", 1.0), ucb)
+    # one member: every acquisition is its scores
+    np.testing.assert_array_equal(acquisition_scores(members[:1], "ucb", 2.0), members[0])
+    # thompson: the members take turns, each picks its best not yet taken
+    rng = np.random.default_rng(0)
+    order = thompson_order(members[:2], 4, rng).tolist()  # two members that disagree on the best
+    assert sorted(order) == [0, 1, 2, 3] and set(order[:2]) == {0, 3}
+    assert thompson_order(members[:1], 3, rng).tolist() == [0, 1, 2]
+    chosen = pick(members.mean(axis=0), 3, 0.0, rng, first=np.array([3, 0, 2, 1]))
+    assert chosen.tolist() == [3, 0, 2]
+
+
+@pytest.mark.parametrize("acquisition", ["ucb", "thompson"])
+def test_acquisition_runs_through_the_driver(acquisition):
+    space = NASBench201()
+    options = dict(fast_options("predictor"), predictor={"epochs": 3, "width": 16, "layers": 2, "ensemble": 3})
+    first = search.run(conv_count, "predictor", budget=15, seed=4, space=space, acquisition=acquisition, **options)
+    again = search.run(conv_count, "predictor", budget=15, seed=4, space=space, acquisition=acquisition, **options)
+    assert [q.arch for q in first.queries] == [q.arch for q in again.queries]
+    assert len({q.arch for q in first.queries}) == 15
+    mean = search.run(conv_count, "predictor", budget=15, seed=4, space=space, **options)
+    assert [q.arch for q in mean.queries[:5]] == [q.arch for q in first.queries[:5]]  # the same random start
+    with pytest.raises(ValueError, match="acquisition"):
+        search.run(conv_count, "predictor", space="nb201", acquisition="ei")
+    with pytest.raises(ValueError, match="kappa"):
+        search.run(conv_count, "predictor", space="nb201", kappa=-1.0)
+
+
 def test_local_picks_are_neighbours_of_the_best_results():
     """With local=1.0 every pick after the random start is one edge away from one of the 3 best
     results back at its fit."""

@@ -15,13 +15,16 @@ _CHUNK = 65536  # graphs per forward pass: bounds the activations' memory when a
 class Scoring:
     """The prediction methods of :class:`~fastrank.Predictor`."""
 
-    def predict(self, archs: Sequence) -> np.ndarray:
-        """Predicted metric of each architecture (float64 array)."""
-        return self._score(*self._graphs(archs))
+    def predict(self, archs: Sequence, members: bool = False) -> np.ndarray:
+        """Predicted metric of each architecture (float64 array); ``members=True``: one row per
+        ensemble member, shape ``(ensemble, len(archs))``, whose spread is the ensemble's
+        uncertainty (the search's ``acquisition`` uses it)."""
+        return self._score(*self._graphs(archs), members=members)
 
-    def predict_graphs(self, graphs) -> np.ndarray:
-        """Predictions for a graph batch from :meth:`encode` or :meth:`graphs_of_codes`."""
-        return self._score(*graphs)
+    def predict_graphs(self, graphs, members: bool = False) -> np.ndarray:
+        """Predictions for a graph batch from :meth:`encode` or :meth:`graphs_of_codes`
+        (``members``: as in :meth:`predict`)."""
+        return self._score(*graphs, members=members)
 
     def predict_codes(self, codes) -> np.ndarray:
         """Predictions for integer codes of an enumerable space, in one batched native pass
@@ -47,19 +50,30 @@ class Scoring:
         return {name: z[:, k] * self.weak_label_std[k] + self.weak_label_mean[k]
                 for k, name in enumerate(self.weak_label_names)}
 
-    def _score(self, adj, ops, mask) -> np.ndarray:
+    def _score(self, adj, ops, mask, members: bool = False) -> np.ndarray:
         if not self.models:
             raise RuntimeError("the predictor is not fitted: call fit (or Predictor.load) first")
+        if not isinstance(members, bool):
+            raise TypeError(f"members must be a bool, got {type(members).__name__}")
+        if members:
+            outputs = torch.stack(list(_member_outputs(self.models, adj, ops, mask)))
+            return outputs.double().cpu().numpy() * self.target_std + self.target_mean
         return _ensemble_mean(self.models, adj, ops, mask) * self.target_std + self.target_mean
 
 
-def _ensemble_mean(models, adj, ops, mask) -> np.ndarray:
-    """The models' mean output (float64), in forward passes of at most _CHUNK graphs."""
-    total = None
+def _member_outputs(models, adj, ops, mask):
+    """Each model's output, in forward passes of at most _CHUNK graphs (bounds the memory when
+    a whole space is scored)."""
     with torch.no_grad():
         for model in models:
             parts = [model(adj[i:i + _CHUNK], ops[i:i + _CHUNK], mask[i:i + _CHUNK])
                      for i in range(0, adj.shape[0], _CHUNK)]
-            out = torch.cat(parts) if parts else adj.new_zeros(0)
-            total = out if total is None else total + out
+            yield torch.cat(parts) if parts else adj.new_zeros(0)
+
+
+def _ensemble_mean(models, adj, ops, mask) -> np.ndarray:
+    """The models' mean output (float64)."""
+    total = None
+    for out in _member_outputs(models, adj, ops, mask):
+        total = out if total is None else total + out
     return (total / len(models)).double().cpu().numpy()

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..nn import PiecewiseLoss
 from ..predictor import ENCODERS, Predictor
-from .options import FRACTION, Check, Choice, Instance, Int, Keywords, OneOf, Optional_, Options, option
+from .options import FRACTION, Check, Choice, Float, Instance, Int, Keywords, OneOf, Optional_, Options, option
 from .strategy import Context, RandomStart, Strategy
 
 PREDICTOR_KEYWORDS = Keywords("fastrank.Predictor keyword arguments", Predictor, {
@@ -36,6 +36,7 @@ WEAK_LABELS = OneOf(WeakLabelNames(), Instance(lambda v: isinstance(v, (Mapping,
 
 
 OPTIONAL_WEAK_LABELS = Optional_(WEAK_LABELS, "no pretraining")
+ACQUISITIONS = ("mean", "ucb", "thompson")
 
 
 @dataclass
@@ -61,16 +62,54 @@ class GuidedOptions(PredictorOptions):
                                 FRACTION)
     local: float = option(0.0, "share of each round's picks taken from the unqueried neighbours of the best "
                                "results (the best predicted first) instead of from the whole ranking", FRACTION)
+    acquisition: str = option("mean", "how a round picks from the ensemble's predictions: mean (the best mean "
+                                      "prediction), ucb (the best mean + kappa x spread of the members' standardised "
+                                      "scores), thompson (each pick the best of one member, members in turn); with "
+                                      "one ensemble member all three are the same", Choice(ACQUISITIONS))
+    kappa: float = option(1.0, "ucb's weight on the members' spread", Float("a non-negative number", low=0))
 
 
-def pick(scores: np.ndarray, k: int, exploration: float, rng: np.random.Generator) -> np.ndarray:
-    """Positions of the k chosen candidates: the best predicted, plus a random share."""
+def acquisition_scores(members: np.ndarray, acquisition: str, kappa: float) -> np.ndarray:
+    """One score per candidate from the members' predictions ``(ensemble, n)``: their mean, or
+    for ucb the mean plus ``kappa`` times the spread of the members' scores, each member first
+    standardised over the candidates (a ranking loss leaves a member's scale arbitrary, and an
+    unstandardised spread would be mostly scale)."""
+    members = np.atleast_2d(members)
+    if acquisition != "ucb" or members.shape[0] == 1:
+        return members.mean(axis=0)
+    z = (members - members.mean(axis=1, keepdims=True)) / (members.std(axis=1, keepdims=True) + 1e-12)
+    return z.mean(axis=0) + kappa * z.std(axis=0)
+
+
+def thompson_order(members: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """Positions of k distinct candidates, each the best not yet taken under one ensemble member,
+    the members in turn from a random first: each member is one draw of a plausible predictor,
+    so the picks spread over what the ensemble disagrees on (BANANAS' independent Thompson
+    sampling)."""
+    members = np.atleast_2d(members)
+    orders = [np.argsort(-m, kind="stable") for m in members]
+    heads = [0] * len(orders)
+    taken, out = set(), []
+    first = int(rng.integers(len(orders))) if len(orders) > 1 else 0
+    for j in range(min(k, members.shape[1])):
+        m = (first + j) % len(orders)
+        while orders[m][heads[m]] in taken:
+            heads[m] += 1
+        out.append(orders[m][heads[m]])
+        taken.add(out[-1])
+    return np.asarray(out, dtype=np.int64)
+
+
+def pick(scores: np.ndarray, k: int, exploration: float, rng: np.random.Generator,
+         first: Optional[np.ndarray] = None) -> np.ndarray:
+    """Positions of the k chosen candidates: the best predicted (or ``first``, an acquisition's
+    own order of at least k positions), plus a random share."""
     k = min(k, scores.shape[0])
     explore = int(round(k * exploration))
     order = np.argsort(-scores, kind="stable")
-    chosen = order[:k - explore]
+    chosen = order[:k - explore] if first is None else first[:k - explore]
     if explore:
-        rest = order[k - explore:]
+        rest = order[~np.isin(order, chosen)]
         chosen = np.concatenate([chosen, rng.choice(rest, min(explore, rest.shape[0]), replace=False)])
     return chosen
 
@@ -150,9 +189,14 @@ class GuidedStrategy(Strategy):
         found = self.candidates_and_scores()
         if found is None:
             return False
-        candidates, scores = found
+        candidates, members = found
         self.fitted_at = back
-        chosen = pick(scores, self.guided.per_round, self.guided.exploration, self.rng)
+        options = self.guided
+        scores = acquisition_scores(members, options.acquisition, options.kappa)
+        first = None
+        if options.acquisition == "thompson" and np.ndim(members) == 2 and members.shape[0] > 1:
+            first = thompson_order(members, options.per_round, self.rng)
+        chosen = pick(scores, options.per_round, options.exploration, self.rng, first)
         if self.guided.local:
             near = {self.space.identity(a) for a in
                     self.pool.mutants(self.history.best(LOCAL_PARENTS), self.history, self.rng, None)}
@@ -179,5 +223,7 @@ class GuidedStrategy(Strategy):
         return predictor.fit(archs, values, loss=active)
 
     def candidates_and_scores(self):
-        """(candidates, predicted scores) of a new round, or None when nothing is left."""
+        """(candidates, predicted scores) of a new round, or None when nothing is left; the
+        scores may be one row per ensemble member (``Predictor.predict(..., members=True)``),
+        which the ``acquisition`` option reads."""
         raise NotImplementedError

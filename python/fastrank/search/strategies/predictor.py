@@ -24,13 +24,14 @@ class PredictorSearch(GuidedStrategy):
             if free.shape[0] == 0:
                 return None
             graphs = self.pool.graphs(predictor.dtype)
-            return [self.pool.archs[i] for i in free], predictor.predict_graphs(tuple(t[free] for t in graphs))
+            return [self.pool.archs[i] for i in free], predictor.predict_graphs(tuple(t[free] for t in graphs),
+                                                                                 members=True)
         parents = self.history.best(OPEN_MUTANT_PARENTS)
         candidates = (self.pool.mutants(parents, self.history, self.rng, None)
                       + self.pool.draw(self.history, self.rng, OPEN_RANDOM))
         if not candidates:
             return None
-        return candidates, predictor.predict(candidates)
+        return candidates, predictor.predict(candidates, members=True)
 
 
 register_strategy("predictor", PredictorSearch)
