@@ -32,7 +32,7 @@ def test_learns_the_nb201_order(nb201):
     np.testing.assert_array_equal(predictor.predict(strings), predictor.predict(nb201.archs[:50]))
 
 
-@pytest.mark.parametrize("encoder", ["gcn", "gin", "mlp"])
+@pytest.mark.parametrize("encoder", ["gcn", "gin", "mlp", "gcn+mlp"])
 def test_encoders_fit_and_round_trip(tmp_path, nb201, encoder):
     archs, y = sample(nb201, 40)
     predictor = Predictor("nb201", encoder=encoder, ensemble=2, seed=3, **SMALL).fit(archs, y, loss="MSE")
@@ -67,6 +67,24 @@ def test_member_predictions_are_each_model_and_average_to_the_mean(nb201):
     np.testing.assert_array_equal(ens.predict_graphs(graphs, members=True), members)
     with pytest.raises(TypeError, match="members"):
         ens.predict(nb201.archs[:4], members="yes")
+
+
+def test_an_ensemble_of_encoders_gives_each_its_members(nb201):
+    from fastrank.graph.predictor import GCNPredictor
+
+    archs, y = sample(nb201, 30)
+    mixed = Predictor(nb201.space, encoder="gcn+mlp", ensemble=2, seed=1, **SMALL).fit(archs, y, loss="HR")
+    assert mixed.members == 4 and mixed.predict(nb201.archs[:10], members=True).shape == (4, 10)
+    kinds = [isinstance(m, GCNPredictor) for m in mixed.models]
+    assert kinds == [True, False, True, False]  # the members take the encoders in turn
+    # a member is the single-encoder predictor's member of the same index: same seed, same model
+    gcn = Predictor(nb201.space, encoder="gcn", ensemble=1, seed=1, **SMALL).fit(archs, y, loss="HR")
+    np.testing.assert_array_equal(mixed.predict(nb201.archs[:10], members=True)[0], gcn.predict(nb201.archs[:10]))
+    for bad in ("gcn+gcn", "gcn+transformer", "gcn+", ""):
+        with pytest.raises(ValueError, match="joined by '\\+'"):
+            Predictor(nb201.space, encoder=bad)
+    with pytest.raises(TypeError, match="encoder must be a str"):
+        Predictor(nb201.space, encoder=("gcn", "mlp"))
 
 
 def test_spaces_without_a_native_encoder():

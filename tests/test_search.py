@@ -190,7 +190,8 @@ def test_acquisitions_read_the_ensemble_members():
     members = np.array([[5.0, 4.0, 3.0, 0.0],
                         [0.0, 4.0, 3.0, 5.0],
                         [5.0, 4.0, 3.0, 0.0]])
-    np.testing.assert_allclose(acquisition_scores(members, "mean", 1.0), members.mean(axis=0))
+    z = (members - members.mean(axis=1, keepdims=True)) / members.std(axis=1, keepdims=True)
+    np.testing.assert_allclose(acquisition_scores(members, "mean", 1.0), z.mean(axis=0))
     assert np.argmax(acquisition_scores(members, "mean", 1.0)) == 1
     # ucb rewards disagreement: candidate 0 (members 5, 0, 5) beats 1 (4, 4, 4) once the spread counts
     ucb = acquisition_scores(members, "ucb", 1.0)

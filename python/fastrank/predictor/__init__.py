@@ -26,7 +26,7 @@ import torch
 from .._checks import check_int, check_number
 from ..spaces import SearchSpace, get_space
 from .graphs import GraphEncoding
-from .network import ENCODERS, ModelBuilding
+from .network import ENCODERS, ModelBuilding, parse_encoders
 from .persistence import Persistence
 from .scoring import Scoring
 from .training import Fitting, positive_int, positive_lr
@@ -41,8 +41,12 @@ class Predictor(ModelBuilding, GraphEncoding, Fitting, Scoring, Persistence):
         space: the :class:`~fastrank.spaces.SearchSpace` (or its name, see ``spaces.SPACES``).
         encoder: "gcn" (default; directed GCN of NPENAS/BRP-NAS whose CPU training step runs
             natively), "gin" (GIN on the undirected graph), "mlp" (flat adjacency encoding) or
-            "gae" (the graph autoencoder's encoder, :class:`fastrank.graph.GAEEncoder`).
-        ensemble: number of independently initialised models; predictions are their mean.
+            "gae" (the graph autoencoder's encoder, :class:`fastrank.graph.GAEEncoder`); or
+            several joined by "+" ("gcn+mlp"): an ensemble of different encoders, whose
+            inductive biases fail on different spaces (the GCN reads the cell's wiring, the MLP
+            each position's choice on its own).
+        ensemble: independently initialised models per encoder; predictions are their mean
+            (``predict(..., members=True)``: each model's).
         seed: seeds initialisation and batch order; same seed, same data → same predictions.
         width, layers, hidden: encoder width (64), layers (4), head hidden size (= width).
         lr, weight_decay: Adam's (1e-3, 0); epochs (100) and batch_size (32): the defaults
@@ -72,14 +76,14 @@ class Predictor(ModelBuilding, GraphEncoding, Fitting, Scoring, Persistence):
             space = get_space(space)
         if not isinstance(space, SearchSpace):
             raise TypeError(f"space must be a SearchSpace or its name, got {type(space).__name__}")
-        if encoder not in ENCODERS:
-            raise ValueError(f"encoder must be one of {ENCODERS}, got {encoder!r}")
+        encoders = parse_encoders(encoder)
         check_int(seed, "seed", 0)
         if dtype not in (torch.float32, torch.float64):
             raise TypeError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
         check_number(weight_decay, "weight_decay", "a non-negative finite number", low=0)
         self.space = space
         self.encoder = encoder
+        self.encoders = encoders
         self.ensemble = positive_int(ensemble, "ensemble")
         self.seed = int(seed)
         self.width = positive_int(width, "width")
@@ -102,6 +106,11 @@ class Predictor(ModelBuilding, GraphEncoding, Fitting, Scoring, Persistence):
         self.weak_label_names: Tuple[str, ...] = ()
         self.weak_label_mean = self.weak_label_std = np.zeros(0)
         self.pretrain_history: List[float] = []
+
+    @property
+    def members(self) -> int:
+        """Models in the ensemble: ``ensemble`` per encoder."""
+        return self.ensemble * len(self.encoders)
 
     @property
     def pretrained(self) -> bool:

@@ -79,18 +79,35 @@ NETWORKS: Dict[str, Callable[[SearchSpace, int, int, int, int], torch.nn.Module]
 ENCODERS = tuple(NETWORKS)
 
 
+def parse_encoders(encoder) -> tuple:
+    """The encoder names of ``encoder``: one name of ENCODERS, or several joined by "+"."""
+    if not isinstance(encoder, str):
+        raise TypeError(f"encoder must be a str, one of {ENCODERS} or several joined by '+', "
+                        f"got {type(encoder).__name__}")
+    names = tuple(part.strip() for part in encoder.split("+"))
+    bad = [n for n in names if n not in ENCODERS]
+    if bad or len(set(names)) != len(names):
+        raise ValueError(f"encoder must be one of {ENCODERS} or several different ones joined by '+' "
+                         f"(e.g. 'gcn+mlp'), got {encoder!r}")
+    return names
+
+
 class ModelBuilding:
     """The :class:`~fastrank.Predictor`'s networks: :meth:`build_model` (what a subclass
     overrides) and the seeded construction of each ensemble member on the predictor's device."""
 
+    #: the encoder of the member being built (``_build`` sets it: members take the encoders in turn)
+    member_encoder: str = "gcn"
+
     def build_model(self, outputs: int = 1) -> torch.nn.Module:
-        """A freshly initialised model (called under a seeded RNG, once per ensemble member);
-        ``outputs`` heads for pretraining on that many weak labels."""
-        return NETWORKS[self.encoder](self.space, self.width, self.layers, self.hidden, outputs)
+        """A freshly initialised model (called under a seeded RNG, once per ensemble member) of
+        the encoder :attr:`member_encoder`; ``outputs`` heads for pretraining on that many weak labels."""
+        return NETWORKS[self.member_encoder](self.space, self.width, self.layers, self.hidden, outputs)
 
     def _build(self, member: int, outputs: int = 1, salt: int = 0) -> torch.nn.Module:
         """Member ``member``'s fresh model on the predictor's device and dtype, its draws seeded
         by (seed, member, salt) and kept off the global RNG."""
+        self.member_encoder = self.encoders[member % len(self.encoders)]
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed * 1009 + member + salt)
             if outputs == 1:  # subclasses' build_model need not take outputs= unless they are pretrained

@@ -98,8 +98,8 @@ class Persistence:
 
     def _members(self, path, weights: list, key: str, outputs: int) -> List[torch.nn.Module]:
         """The ensemble's saved models under ``key`` (none, or one per member), rebuilt with their weights."""
-        if weights and len(weights) != self.ensemble:
-            raise ValueError(f"{str(path)!r} holds {len(weights)} {key} for an ensemble of {self.ensemble}")
+        if weights and len(weights) != self.members:
+            raise ValueError(f"{str(path)!r} holds {len(weights)} {key} for an ensemble of {self.members}")
         models = []
         for member, member_weights in enumerate(weights):
             model = self._build(member, outputs=outputs)

@@ -132,8 +132,8 @@ class Fitting:
         """Each member's model, ``build(member)``, trained; its batch order is drawn from
         ``(seed, member, *order)``. Returns the models and each one's loss per epoch."""
         models, histories = [], []
-        with _progress_bar(progress, self.ensemble * epochs, desc) as bar:
-            for member in range(self.ensemble):
+        with _progress_bar(progress, self.members * epochs, desc) as bar:
+            for member in range(self.members):
                 model = build(member)
                 histories.append(self._train(model, graphs, targets, loss_fn, epochs, batch_size, lr,
                                              np.random.default_rng((self.seed, member, *order)), bar, cosine))

@@ -9,12 +9,25 @@ import numpy as np
 
 from ..nn import PiecewiseLoss
 from ..predictor import ENCODERS, Predictor
+from ..predictor.network import parse_encoders
 from .options import FRACTION, Check, Choice, Float, Instance, Int, Keywords, OneOf, Optional_, Options, option
 from .strategy import Context, RandomStart, Strategy
 
+class EncoderNames(Check):
+    what = f"one of {', '.join(ENCODERS)}, or several joined by '+' (gcn+mlp)"
+
+    def check(self, value, name):
+        try:
+            parse_encoders(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must be {self.what}, got {value!r}") from None
+        return value
+
+
 PREDICTOR_KEYWORDS = Keywords("fastrank.Predictor keyword arguments", Predictor, {
-    "encoder": (Choice(ENCODERS), "the predictor's encoder"),
-    "ensemble": (Int(1), "predictors averaged per fit"),
+    "encoder": (EncoderNames(), f"the predictor's encoder ({', '.join(ENCODERS)}; several joined by '+', "
+                                 "e.g. gcn+mlp, make an ensemble of different encoders)"),
+    "ensemble": (Int(1), "predictors per encoder, averaged per fit"),
     "epochs": (Int(1), "training epochs per fit"),
 })
 PREDICTOR_CLASS = Instance(lambda v: isinstance(v, type) and issubclass(v, Predictor),
@@ -70,15 +83,16 @@ class GuidedOptions(PredictorOptions):
 
 
 def acquisition_scores(members: np.ndarray, acquisition: str, kappa: float) -> np.ndarray:
-    """One score per candidate from the members' predictions ``(ensemble, n)``: their mean, or
-    for ucb the mean plus ``kappa`` times the spread of the members' scores, each member first
-    standardised over the candidates (a ranking loss leaves a member's scale arbitrary, and an
-    unstandardised spread would be mostly scale)."""
+    """One score per candidate from the members' predictions ``(ensemble, n)``: the mean of the
+    members' scores, each first standardised over the candidates (a ranking loss leaves a
+    member's scale arbitrary, and members of different encoders learn different scales: a plain
+    mean would follow the widest), plus for ucb ``kappa`` times their spread. One member: its
+    scores as they are."""
     members = np.atleast_2d(members)
-    if acquisition != "ucb" or members.shape[0] == 1:
-        return members.mean(axis=0)
+    if members.shape[0] == 1:
+        return members[0]
     z = (members - members.mean(axis=1, keepdims=True)) / (members.std(axis=1, keepdims=True) + 1e-12)
-    return z.mean(axis=0) + kappa * z.std(axis=0)
+    return z.mean(axis=0) + (kappa * z.std(axis=0) if acquisition == "ucb" else 0.0)
 
 
 def thompson_order(members: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
