@@ -208,3 +208,24 @@ def test_cli_acenas_and_pretrain_usage_errors():
     assert "acenas + LambdaRank" in done.stdout and "10 of 10 queries" in done.stdout
     bad = fastrank("search", "--pretrain", "nope", "--quiet")
     assert bad.returncode == 2 and "available: zen" in bad.stderr
+
+
+def test_pretrain_auto_takes_the_benchmarks_labels_and_none_without_a_benchmark():
+    quick = {"n_init": 5, "per_round": 5, "predictor": {"epochs": 3, "width": 16, "layers": 2},
+             "pretrain_epochs": 1, "loss": "HR"}
+    bench = benchmarks.load("tnb101_micro/jigsaw")  # 4,096 rows: a quick pretraining
+
+    def queries(target, **options):
+        return [q.arch for q in search.run(target, "predictor", budget=12, seed=5, **quick, **options).queries]
+
+    assert queries("tnb101_micro/jigsaw", pretrain="auto") == queries("tnb101_micro/jigsaw", pretrain="all")
+    assert queries("tnb101_micro/jigsaw", pretrain="auto") != queries("tnb101_micro/jigsaw")
+    table = dict(zip(bench.archs, bench.values))
+
+    def objective(arch):
+        return float(table[arch])
+
+    # your own objective has no benchmark: auto pretrains on nothing, as no pretraining does
+    assert queries(objective, space=bench.space, pretrain="auto") == queries(objective, space=bench.space)
+    with pytest.raises(ValueError, match="acenas pretrains on weak labels"):
+        search.run(objective, "acenas", budget=12, seed=0, space=bench.space, pretrain="auto")

@@ -35,7 +35,7 @@ PREDICTOR_CLASS = Instance(lambda v: isinstance(v, type) and issubclass(v, Predi
 
 
 class WeakLabelNames(Check):
-    what = "weak label names (a comma list) or 'all'"
+    what = "weak label names (a comma list), 'all' or 'auto'"
 
     def check(self, value, name):
         if not isinstance(value, str) or not value.strip():
@@ -45,7 +45,7 @@ class WeakLabelNames(Check):
 
 WEAK_LABELS = OneOf(WeakLabelNames(), Instance(lambda v: isinstance(v, (Mapping, list, tuple)),
                                                "a mapping name -> one value per candidate"),
-                    what="weak label names (a comma list) or 'all'")
+                    what="weak label names (a comma list), 'all' or 'auto'")
 
 
 OPTIONAL_WEAK_LABELS = Optional_(WEAK_LABELS, "no pretraining")
@@ -60,9 +60,15 @@ class PredictorOptions(Options):
     predictor_class: type = option(Predictor, "fastrank.Predictor or a subclass (another model)", PREDICTOR_CLASS,
                                    cli=False)
     pretrain: object = option(None, "pretrain the encoder once per run on these weak labels of the benchmark "
-                                    "(a comma list or 'all'; `fastrank benchmarks` lists them), or from Python a "
+                                    "(a comma list, 'all', or 'auto': all where the benchmark has any, none with "
+                                    "your own objective; `fastrank benchmarks` lists them), or from Python a "
                                     "mapping name -> one value per candidate", OPTIONAL_WEAK_LABELS)
     pretrain_epochs: int = option(20, "epochs of that pretraining", Int(1))
+
+    def predictor_kwargs(self) -> dict:
+        """The keyword arguments of each fit's predictor: ``predictor`` over the search's own
+        defaults (PREDICTOR_KEYWORDS')."""
+        return PREDICTOR_KEYWORDS.with_defaults(self.predictor)
 
 
 @dataclass
@@ -229,7 +235,8 @@ class GuidedStrategy(Strategy):
         self.round_no += 1
         archs, values = self.history.labelled(with_failures=True)
         options = self.guided
-        predictor = options.predictor_class(self.space, seed=self.seed * 1000 + self.round_no, **options.predictor)
+        predictor = options.predictor_class(self.space, seed=self.seed * 1000 + self.round_no,
+                                            **options.predictor_kwargs())
         if self.pretrained is not None:
             predictor.adopt_pretraining(self.pretrained)
         loss = self.context.loss

@@ -17,12 +17,26 @@ _PRETRAINED: "OrderedDict[tuple, Predictor]" = OrderedDict()  # a grid of runs p
 _CACHE_SIZE = 8
 
 
-def pretrained_for_run(space, options, seed: int, table=None, candidates=None) -> Predictor:
-    """The run's pretrained predictor: on every row of the benchmark ``table`` with its named
-    weak labels, or on the run's fixed ``candidates`` (``candidates=``, else every architecture
-    of an enumerable space in code order) with a mapping of weak labels aligned to them. Pretrainings
-    on a table are kept per process (a grid's runs share them), keyed by everything they depend on."""
-    labels = options.pretrain
+AUTO = "auto"
+
+
+def chosen_labels(pretrain, table):
+    """``pretrain`` as the weak labels to pretrain on: "auto" is every weak label of the
+    benchmark ``table`` where it has any, and none (None) with no table or none there."""
+    if isinstance(pretrain, str) and pretrain.strip().lower() == AUTO:
+        return "all" if table is not None and len(table.weak_labels) else None
+    return pretrain
+
+
+def pretrained_for_run(space, options, seed: int, table=None, candidates=None):
+    """The run's pretrained predictor, or None when ``options.pretrain`` chooses no labels: on
+    every row of the benchmark ``table`` with its named weak labels, or on the run's fixed
+    ``candidates`` (``candidates=``, else every architecture of an enumerable space in code
+    order) with a mapping of weak labels aligned to them. Pretrainings on a table are kept per
+    process (a grid's runs share them), keyed by everything they depend on."""
+    labels = chosen_labels(options.pretrain, table)
+    if labels is None:
+        return None
     if isinstance(labels, Mapping):
         if candidates is None:
             raise ValueError("weak labels given as a mapping need a fixed list of candidates to be aligned with: "
@@ -35,11 +49,11 @@ def pretrained_for_run(space, options, seed: int, table=None, candidates=None) -
         labels = select_weak_labels(table, labels)
         archs = table.archs
         key = (table.name, tuple(labels), int(seed), options.predictor_class,
-               tuple(sorted((k, repr(v)) for k, v in options.predictor.items())), options.pretrain_epochs)
+               tuple(sorted((k, repr(v)) for k, v in options.predictor_kwargs().items())), options.pretrain_epochs)
     if key is not None and key in _PRETRAINED:
         _PRETRAINED.move_to_end(key)
         return _PRETRAINED[key]
-    predictor = options.predictor_class(space, seed=int(seed), **options.predictor)
+    predictor = options.predictor_class(space, seed=int(seed), **options.predictor_kwargs())
     predictor.pretrain(archs, labels, epochs=options.pretrain_epochs)
     if key is not None:
         _PRETRAINED[key] = predictor

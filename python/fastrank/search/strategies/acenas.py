@@ -45,6 +45,12 @@ class AceNASSearch(PredictorSearch):
     Options = AceNASOptions
     summary = "weak-label pretraining, then rounds of LambdaRank fine-tuning (AceNAS)"
 
+    def __init__(self, context, options=None):
+        super().__init__(context, options)
+        if self.pretrained is None:  # pretrain="auto" where the benchmark has no weak label, or no benchmark
+            raise ValueError("acenas pretrains on weak labels, and pretrain='auto' found none here: name them, or "
+                             "pass pretrain={name: values} aligned with candidates=")
+
     @property
     def guided(self) -> GuidedOptions:
         if not hasattr(self, "_guided"):
