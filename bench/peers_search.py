@@ -39,6 +39,9 @@ TASKS = [("nb201/cifar10", "test"), ("nb201/cifar100", "test"), ("nb201/imagenet
 BUDGETS = (20, 50, 100)
 PEERS = ("random", "regularized-evolution", "optuna-tpe", "optuna-gp")
 FASTRANK = "predictor"
+# fastrank's rows from before the predictor strategy pretrained by default (pretrain="auto"), kept
+# beside the new ones; not a peer (never bold)
+PREVIOUS = "predictor-no-pretrain"
 COLUMNS = ("task", "protocol", "method", "seed", "budget", "test_error", "reached_best", "seconds")
 
 
@@ -135,8 +138,9 @@ def run(seeds, processes: int, methods, gp_seeds, tasks) -> None:
 
 def table() -> str:
     rows = list(csv.DictReader(open(OUT / "runs.csv")))
-    methods = [FASTRANK] + [m for m in PEERS if any(r["method"] == m for r in rows)]
-    names = {FASTRANK: "fastrank (predictor + pw)", "random": "random", "regularized-evolution": "reg. evolution",
+    methods = [FASTRANK] + [m for m in (PREVIOUS, *PEERS) if any(r["method"] == m for r in rows)]
+    names = {FASTRANK: "fastrank (predictor + pw)", PREVIOUS: "fastrank, no pretraining (before)", "random": "random",
+             "regularized-evolution": "reg. evolution",
              "optuna-tpe": "Optuna TPE", "optuna-gp": "Optuna GP"}
     out = ["| task | protocol | budget | " + " | ".join(names[m] for m in methods) + " |",
            "|---|---|---|" + "---|" * len(methods)]
@@ -151,7 +155,7 @@ def table() -> str:
                     means[m] = (np.mean(sub), np.std(sub), len(sub))
             if not means:
                 continue
-            best = min(v[0] for v in means.values())
+            best = min(v[0] for m, v in means.items() if m != PREVIOUS)
             for m in methods:
                 if m not in means:
                     cells.append("–")
@@ -159,7 +163,7 @@ def table() -> str:
                 mean, std, n = means[m]
                 text = f"{mean:.2f} ± {std:.2f}" + (f" ({n} seeds)" if n != len(
                     [r for r in rows if (r["task"], r["protocol"], r["method"], r["budget"]) == (task, protocol, FASTRANK, str(budget))]) else "")
-                cells.append(f"**{text}**" if mean == best else text)
+                cells.append(f"**{text}**" if mean == best and m != PREVIOUS else text)
             out.append(f"| {task} | {protocol} | {budget} | " + " | ".join(cells) + " |")
         cells = []
         for m in methods:

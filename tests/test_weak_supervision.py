@@ -219,7 +219,9 @@ def test_pretrain_auto_takes_the_benchmarks_labels_and_none_without_a_benchmark(
         return [q.arch for q in search.run(target, "predictor", budget=12, seed=5, **quick, **options).queries]
 
     assert queries("tnb101_micro/jigsaw", pretrain="auto") == queries("tnb101_micro/jigsaw", pretrain="all")
-    assert queries("tnb101_micro/jigsaw", pretrain="auto") != queries("tnb101_micro/jigsaw")
+    assert queries("tnb101_micro/jigsaw", pretrain="auto") != queries("tnb101_micro/jigsaw", pretrain=None)
+    assert queries("tnb101_micro/jigsaw") == queries("tnb101_micro/jigsaw", pretrain="auto")  # the default
+    assert queries("tnb101_micro/jigsaw", pretrain="none") == queries("tnb101_micro/jigsaw", pretrain=None)
     table = dict(zip(bench.archs, bench.values))
 
     def objective(arch):

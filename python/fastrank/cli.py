@@ -147,6 +147,8 @@ def _check(parser: argparse.ArgumentParser, args) -> None:
         args.evaluation = EvaluationOptions(**evaluation_options(args))
     except (TypeError, ValueError) as err:
         parser.error(str(err))
+    from .search.pretraining import chosen_labels
+
     for strategy in args.strategy:
         cls = STRATEGIES[strategy]
         options = _strategy_options(args, strategy)
@@ -159,7 +161,7 @@ def _check(parser: argparse.ArgumentParser, args) -> None:
                 cls.check_space(args.search_space)
             except ValueError as err:
                 parser.error(f"argument --strategy: {err}")
-            if getattr(opts, "pretrain", None) is not None:
+            if chosen_labels(getattr(opts, "pretrain", None), None) is not None:  # "auto" is none here
                 parser.error(f"--strategy {strategy}: its pretraining reads weak labels from a benchmark table; "
                              "--objective has none")
         for name in args.benchmark:
@@ -168,7 +170,7 @@ def _check(parser: argparse.ArgumentParser, args) -> None:
                 cls.check_space(task.space)
             except ValueError as err:
                 parser.error(f"argument --strategy: {err}")
-            pretrain = getattr(opts, "pretrain", None)
+            pretrain = chosen_labels(getattr(opts, "pretrain", None), task.query)
             if isinstance(pretrain, str):
                 from .weak_labels import select_weak_labels
 

@@ -35,7 +35,7 @@ PREDICTOR_CLASS = Instance(lambda v: isinstance(v, type) and issubclass(v, Predi
 
 
 class WeakLabelNames(Check):
-    what = "weak label names (a comma list), 'all' or 'auto'"
+    what = "weak label names (a comma list), 'all', 'auto' or 'none'"
 
     def check(self, value, name):
         if not isinstance(value, str) or not value.strip():
@@ -45,10 +45,15 @@ class WeakLabelNames(Check):
 
 WEAK_LABELS = OneOf(WeakLabelNames(), Instance(lambda v: isinstance(v, (Mapping, list, tuple)),
                                                "a mapping name -> one value per candidate"),
-                    what="weak label names (a comma list), 'all' or 'auto'")
+                    what="weak label names (a comma list), 'all', 'auto' or 'none'")
 
 
 OPTIONAL_WEAK_LABELS = Optional_(WEAK_LABELS, "no pretraining")
+# a strategy that pretrains by default declares its own default with the same words
+PRETRAIN_HELP = ("pretrain the encoder once per run on these weak labels of the benchmark (a comma list, 'all', "
+                 "'none', or 'auto': all where the benchmark has any, none with your own objective; `fastrank "
+                 "benchmarks` lists them), or from Python a mapping name -> one value per candidate")
+PRETRAIN_EPOCHS_HELP = "epochs of that pretraining"
 ACQUISITIONS = ("mean", "ucb", "thompson")
 
 
@@ -59,11 +64,8 @@ class PredictorOptions(Options):
     predictor: dict = option(None, "keyword arguments of fastrank.Predictor", PREDICTOR_KEYWORDS, factory=dict)
     predictor_class: type = option(Predictor, "fastrank.Predictor or a subclass (another model)", PREDICTOR_CLASS,
                                    cli=False)
-    pretrain: object = option(None, "pretrain the encoder once per run on these weak labels of the benchmark "
-                                    "(a comma list, 'all', or 'auto': all where the benchmark has any, none with "
-                                    "your own objective; `fastrank benchmarks` lists them), or from Python a "
-                                    "mapping name -> one value per candidate", OPTIONAL_WEAK_LABELS)
-    pretrain_epochs: int = option(20, "epochs of that pretraining", Int(1))
+    pretrain: object = option(None, PRETRAIN_HELP, OPTIONAL_WEAK_LABELS)
+    pretrain_epochs: int = option(20, PRETRAIN_EPOCHS_HELP, Int(1))
 
     def predictor_kwargs(self) -> dict:
         """The keyword arguments of each fit's predictor: ``predictor`` over the search's own

@@ -21,10 +21,13 @@ AUTO = "auto"
 
 
 def chosen_labels(pretrain, table):
-    """``pretrain`` as the weak labels to pretrain on: "auto" is every weak label of the
-    benchmark ``table`` where it has any, and none (None) with no table or none there."""
+    """``pretrain`` as the weak labels to pretrain on, or None for no pretraining: "auto" is
+    every weak label of the benchmark ``table`` where it has any, and none with no table or none
+    there; "none" (the command line's way to say None) is none."""
     if isinstance(pretrain, str) and pretrain.strip().lower() == AUTO:
         return "all" if table is not None and len(table.weak_labels) else None
+    if isinstance(pretrain, str) and pretrain.strip().lower() == "none":
+        return None
     return pretrain
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..guided import GuidedOptions, PredictorOptions, OPTIONAL_WEAK_LABELS
+from ..guided import PRETRAIN_HELP, GuidedOptions, PredictorOptions, OPTIONAL_WEAK_LABELS
 from ..options import FRACTION, Int, Optional_, option
 from .predictor import PredictorSearch
 from ..strategy import register_strategy
@@ -18,9 +18,7 @@ class AceNASOptions(PredictorOptions):
     dataset's test protocol, better on two of three under the valid protocol, and half the
     fits' cost per query.)"""
 
-    pretrain: object = option("all", "pretrain the encoder once per run on these weak labels of the benchmark "
-                                     "(a comma list or 'all'; `fastrank benchmarks` lists them), or from Python a "
-                                     "mapping name -> one value per candidate", OPTIONAL_WEAK_LABELS)
+    pretrain: object = option("all", PRETRAIN_HELP, OPTIONAL_WEAK_LABELS)
     rounds: int = option(10, "rounds the budget is split over: the first random, each later one the top "
                              "predicted", Int(1))
     top_share: float = option(1.0, "share of a later round taken from the predicted top, the rest random "
