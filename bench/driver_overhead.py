@@ -21,7 +21,8 @@ TIMED = r"""
 import json, time, torch, fastrank
 from fastrank import search
 torch.set_num_threads(1); fastrank.set_num_threads(1)
-run = lambda: search.run("nb201/cifar10", strategy="predictor", budget=100, seed=0, protocol="test")
+run = lambda: search.run("nb201/cifar10", strategy="predictor", budget=100, seed=0, protocol="test",
+                         pretrain=None)  # the old loop had no pretraining
 first = run()
 times = []
 for _ in range({repeats}):

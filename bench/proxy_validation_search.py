@@ -27,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 TASKS = ("nb201/cifar10", "nb201/cifar100", "nb201/imagenet16", "nasbench-graph/cora", "nasbench-graph/citeseer")
 CONFIGS = (("proxy-validation", {}), ("proxy-validation-ea", {}), ("proxy-validation, no OIW", {"oiw": False}),
            ("proxy-validation, fixed GAE", {"gae_refit": 0}), ("proxy-validation, no GAE", {"gae": False}),
-           ("predictor + pw", {"loss": "pw"}), ("random", {}))
+           ("predictor + pw", {"loss": "pw", "pretrain": None}), ("random", {}))
 # Variants tried on other seeds before a change of the defaults (--configs). The pilot of
 # bench/PROXY_VALIDATION_PILOT.md ran "GAE refit" when the default kept the GAE fixed.
 VARIANTS = (("proxy-validation, GAE refit", {"gae_refit": 5}),)

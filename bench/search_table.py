@@ -75,6 +75,8 @@ def main(argv=None) -> int:
                            "protocol": protocol}
                     if strategy != "random":
                         job["loss"] = loss
+                    if strategy == "predictor":  # the table predates pretraining by default
+                        job["pretrain"] = None
                     jobs.append(job)
     start = time.perf_counter()
     results, interrupted = run_many(jobs, args.workers, desc="search table")

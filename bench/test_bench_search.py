@@ -68,7 +68,7 @@ def test_search_run(benchmark, impl):
 
     def one_run():
         results.append(search.run(BENCH, strategy="predictor", budget=BUDGET, seed=SEED, protocol="test",
-                                  predictor_class=CLASSES[impl]))
+                                  predictor_class=CLASSES[impl], pretrain=None))
 
     # The warm-up round takes the once-per-process costs (table parse, pool encoding, torch's
     # lazy optimizer imports) out of the timed rounds, for both rows alike.
@@ -92,7 +92,8 @@ def strategy_alone() -> list:
     history = History(task.space)
     pool = CandidatePool.of_table(task.space, task.query.archs)
     loss = parse_loss("pw", task=BENCH, switch_at=BUDGET // 2)
-    strategy = search.get_strategy("predictor")(Context(task.space, pool, history, SEED, BUDGET, loss, task.query))
+    cls = search.get_strategy("predictor")
+    strategy = cls(Context(task.space, pool, history, SEED, BUDGET, loss, task.query), cls.Options(pretrain=None))
     while len(history.queries) < BUDGET:
         for arch in strategy.ask(1):
             history.start(arch)
@@ -108,7 +109,7 @@ def test_search_driver_cost(benchmark, impl):
 
     def driver():
         found.append([q.arch for q in search.run(BENCH, strategy="predictor", budget=BUDGET, seed=SEED,
-                                                 protocol="test").queries])
+                                                 protocol="test", pretrain=None).queries])
 
     def alone():
         found.append(strategy_alone())
