@@ -67,11 +67,6 @@ class PredictorOptions(Options):
     pretrain: object = option(None, PRETRAIN_HELP, OPTIONAL_WEAK_LABELS)
     pretrain_epochs: int = option(20, PRETRAIN_EPOCHS_HELP, Int(1))
 
-    def predictor_kwargs(self) -> dict:
-        """The keyword arguments of each fit's predictor: ``predictor`` over the search's own
-        defaults (PREDICTOR_KEYWORDS')."""
-        return PREDICTOR_KEYWORDS.with_defaults(self.predictor)
-
 
 @dataclass
 class GuidedOptions(PredictorOptions):
@@ -215,9 +210,7 @@ class GuidedStrategy(Strategy):
         self.fitted_at = back
         options = self.guided
         scores = acquisition_scores(members, options.acquisition, options.kappa)
-        first = None
-        if options.acquisition == "thompson" and np.ndim(members) == 2 and members.shape[0] > 1:
-            first = thompson_order(members, options.per_round, self.rng)
+        first = thompson_order(members, options.per_round, self.rng) if options.acquisition == "thompson" else None
         chosen = pick(scores, options.per_round, options.exploration, self.rng, first)
         if self.guided.local:
             near = {self.space.identity(a) for a in
@@ -237,8 +230,7 @@ class GuidedStrategy(Strategy):
         self.round_no += 1
         archs, values = self.history.labelled(with_failures=True)
         options = self.guided
-        predictor = options.predictor_class(self.space, seed=self.seed * 1000 + self.round_no,
-                                            **options.predictor_kwargs())
+        predictor = options.predictor_class(self.space, seed=self.seed * 1000 + self.round_no, **options.predictor)
         if self.pretrained is not None:
             predictor.adopt_pretraining(self.pretrained)
         loss = self.context.loss

@@ -135,23 +135,14 @@ class Instance(Check):
 
 class Keywords(Check):
     """A dict of keyword arguments for ``target``; ``keys`` (name -> (check, help)) each get
-    their own flag, which fills the dict. A key's default is ``defaults``' (where the caller
-    wants another than the target's) or the target's own; :meth:`with_defaults` fills them in."""
+    their own flag, which fills the dict (its default is the target's own)."""
 
-    def __init__(self, what: str, target: Callable, keys: Dict[str, Tuple[Check, str]],
-                 defaults: Optional[Dict[str, Any]] = None):
+    def __init__(self, what: str, target: Callable, keys: Dict[str, Tuple[Check, str]]):
         self.what, self.target, self.keys = what, target, keys
-        self.defaults = dict(defaults or {})
-
-    def with_defaults(self, value: dict) -> dict:
-        """``value`` over this caller's own defaults (not the target's: it has them already)."""
-        return {**self.defaults, **value}
 
     def default(self, key: str):
         import inspect
 
-        if key in self.defaults:
-            return self.defaults[key]
         parameter = inspect.signature(self.target).parameters.get(key)
         return None if parameter is None or parameter.default is inspect.Parameter.empty else parameter.default
 

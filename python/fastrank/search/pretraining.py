@@ -52,11 +52,11 @@ def pretrained_for_run(space, options, seed: int, table=None, candidates=None):
         labels = select_weak_labels(table, labels)
         archs = table.archs
         key = (table.name, tuple(labels), int(seed), options.predictor_class,
-               tuple(sorted((k, repr(v)) for k, v in options.predictor_kwargs().items())), options.pretrain_epochs)
+               tuple(sorted((k, repr(v)) for k, v in options.predictor.items())), options.pretrain_epochs)
     if key is not None and key in _PRETRAINED:
         _PRETRAINED.move_to_end(key)
         return _PRETRAINED[key]
-    predictor = options.predictor_class(space, seed=int(seed), **options.predictor_kwargs())
+    predictor = options.predictor_class(space, seed=int(seed), **options.predictor)
     predictor.pretrain(archs, labels, epochs=options.pretrain_epochs)
     if key is not None:
         _PRETRAINED[key] = predictor
