@@ -293,3 +293,17 @@ def test_the_command_line_reference_page_is_current():
     assert done.returncode == 0, done.stderr
     page = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text()
     assert done.stdout == page, "docs/cli.md is stale: python -m fastrank.cli_reference > docs/cli.md"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--space", "nb201", "--objective", "digits", "--pretrain", "auto"], "--objective has none"),
+    (["--pretrain", "none"], "--pretrain none takes none of nb201/cifar10's"),
+])
+def test_acenas_without_weak_labels_is_a_usage_error(args, message, capsys):
+    from fastrank.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["search", "--strategy", "acenas", "--budget", "12", "--quiet", *args])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err

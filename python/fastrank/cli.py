@@ -161,7 +161,7 @@ def _check(parser: argparse.ArgumentParser, args) -> None:
                 cls.check_space(args.search_space)
             except ValueError as err:
                 parser.error(f"argument --strategy: {err}")
-            if chosen_labels(getattr(opts, "pretrain", None), None) is not None:  # "auto" is none here
+            if getattr(cls, "needs_pretraining", False) or chosen_labels(getattr(opts, "pretrain", None), None) is not None:  # "auto" is none here
                 parser.error(f"--strategy {strategy}: its pretraining reads weak labels from a benchmark table; "
                              "--objective has none")
         for name in args.benchmark:
@@ -171,6 +171,9 @@ def _check(parser: argparse.ArgumentParser, args) -> None:
             except ValueError as err:
                 parser.error(f"argument --strategy: {err}")
             pretrain = chosen_labels(getattr(opts, "pretrain", None), task.query)
+            if pretrain is None and getattr(cls, "needs_pretraining", False):
+                parser.error(f"--strategy {strategy}: it pretrains on weak labels, and --pretrain "
+                             f"{getattr(opts, 'pretrain', None)} takes none of {name}'s")
             if isinstance(pretrain, str):
                 from .weak_labels import select_weak_labels
 

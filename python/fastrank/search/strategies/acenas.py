@@ -43,6 +43,8 @@ class AceNASSearch(PredictorSearch):
     Options = AceNASOptions
     summary = "weak-label pretraining, then rounds of LambdaRank fine-tuning (AceNAS)"
 
+    needs_pretraining = True  # the command line checks it before a run starts
+
     def __init__(self, context, options=None):
         super().__init__(context, options)
         if self.pretrained is None:  # pretrain="auto" where the benchmark has no weak label, or no benchmark
