@@ -210,6 +210,35 @@ def test_acquisitions_read_the_ensemble_members():
     assert chosen.tolist() == [3, 0, 2]
 
 
+def test_tracked_weights_follow_the_member_that_ranked_the_results():
+    from fastrank.search.guided import TRACKED_MIN, acquisition_scores, tracked_weights
+
+    values = np.arange(9.0)
+    forecasts = np.stack([values, -values, np.zeros(9)], axis=1)  # right, reversed, no opinion
+    np.testing.assert_allclose(tracked_weights(forecasts, values), [1.0 + 1 / np.sqrt(8), 1 / np.sqrt(8),
+                                                                    1 / np.sqrt(8)])
+    assert tracked_weights(forecasts[:TRACKED_MIN - 1], values[:TRACKED_MIN - 1]) is None
+    members = np.array([[3.0, 2.0, 1.0], [1.0, 2.0, 3.0]])
+    assert np.argmax(acquisition_scores(members, "mean", 1.0, np.array([0.9, 0.1]))) == 0
+    assert np.argmax(acquisition_scores(members, "mean", 1.0, np.array([0.1, 0.9]))) == 2
+
+
+def test_tracked_weights_through_the_driver():
+    """A GCN + MLP ensemble with tracked weights: reproducible, and as equal weights until a fit
+    has forecasts to weigh by (the first round after the random start)."""
+    space = NASBench201()
+    options = dict(fast_options("predictor"), predictor={"encoder": "gcn+mlp", "epochs": 3, "width": 16},
+                   member_weights="tracked")
+    first = search.run(conv_count, "predictor", budget=25, seed=5, space=space, **options)
+    again = search.run(conv_count, "predictor", budget=25, seed=5, space=space, **options)
+    assert [q.arch for q in first.queries] == [q.arch for q in again.queries]
+    equal = search.run(conv_count, "predictor", budget=25, seed=5, space=space,
+                       **dict(options, member_weights="equal"))
+    assert [q.arch for q in equal.queries[:10]] == [q.arch for q in first.queries[:10]]  # 5 forecasts: equal
+    with pytest.raises(ValueError, match="member_weights"):
+        search.run(conv_count, "predictor", space="nb201", member_weights="best")
+
+
 @pytest.mark.parametrize("acquisition", ["ucb", "thompson"])
 def test_acquisition_runs_through_the_driver(acquisition):
     space = NASBench201()
@@ -239,6 +268,31 @@ def test_local_picks_are_neighbours_of_the_best_results():
         assert all(q.arch in near for q in result.queries[i:i + FAST["per_round"]])
     with pytest.raises(ValueError, match="local"):
         search.run(conv_count, "predictor", space="nb201", local=1.5)
+
+
+def test_round_share_makes_small_rounds_first():
+    """round_share=0.2 from a start of 5: one pick per fit while fewer than 8 results are back,
+    then a fifth of them, never more than per_round: rounds of 1, 1, 1, 2, 2, 2, 3, 3, 4, 1 (the
+    budget's last) make 10 fits for 25 queries, where fixed rounds of 5 make 4."""
+    from fastrank import Predictor
+
+    fits = []
+
+    class Counting(Predictor):
+        def fit(self, archs, values, **kw):
+            fits.append(len(archs))
+            return super().fit(archs, values, **kw)
+
+    space = NASBench201()
+    options = dict(fast_options("predictor"), predictor_class=Counting)
+    result = search.run(conv_count, "predictor", budget=25, seed=2, space=space, round_share=0.2, **options)
+    assert fits == [5, 6, 7, 8, 10, 12, 14, 17, 20, 24]
+    assert len({q.arch for q in result.queries}) == 25
+    fixed = search.run(conv_count, "predictor", budget=25, seed=2, space=space, **options)
+    assert fits[10:] == [5, 10, 15, 20]
+    assert [q.arch for q in fixed.queries[:5]] == [q.arch for q in result.queries[:5]]
+    with pytest.raises(ValueError, match="round_share"):
+        search.run(conv_count, "predictor", space="nb201", round_share=1.5)
 
 
 def test_bad_arguments():

@@ -7,6 +7,7 @@ from typing import List, Mapping, Optional
 
 import numpy as np
 
+from ..metrics import spearman
 from ..nn import PiecewiseLoss
 from ..predictor import ENCODERS, Predictor
 from ..predictor.network import parse_encoders
@@ -55,6 +56,8 @@ PRETRAIN_HELP = ("pretrain the encoder once per run on these weak labels of the 
                  "benchmarks` lists them), or from Python a mapping name -> one value per candidate")
 PRETRAIN_EPOCHS_HELP = "epochs of that pretraining"
 ACQUISITIONS = ("mean", "ucb", "thompson")
+MEMBER_WEIGHTS = ("equal", "tracked")
+TRACKED_MIN = 5  # results with a forecast before tracked weights replace equal ones
 
 
 @dataclass
@@ -73,7 +76,10 @@ class GuidedOptions(PredictorOptions):
     """Options of the "predictor" strategy: a random start, then rounds of fit → score → pick."""
 
     n_init: int = option(10, "random architectures queried before the first fit", Int(1))
-    per_round: int = option(5, "architectures picked after each fit", Int(1))
+    per_round: int = option(5, "architectures picked after each fit (the most, with round_share)", Int(1))
+    round_share: float = option(0.0, "picks per fit as this share of the results back, at least 1 and at most "
+                                     "per_round (0: always per_round): small rounds while each result still "
+                                     "moves the predictor, full ones later", FRACTION)
     exploration: float = option(0.0, "share of each round's picks drawn at random instead of by the predictor",
                                 FRACTION)
     local: float = option(0.0, "share of each round's picks taken from the unqueried neighbours of the best "
@@ -83,19 +89,44 @@ class GuidedOptions(PredictorOptions):
                                       "scores), thompson (each pick the best of one member, members in turn); with "
                                       "one ensemble member all three are the same", Choice(ACQUISITIONS))
     kappa: float = option(1.0, "ucb's weight on the members' spread", Float("a non-negative number", low=0))
+    member_weights: str = option("equal", "how the mean and ucb weigh the ensemble's members: equal, or tracked (each "
+                                          "by its rank correlation, when it last scored them, with the results that "
+                                          "came back since: a member whose encoder ranks this space badly fades)",
+                                 Choice(MEMBER_WEIGHTS))
 
 
-def acquisition_scores(members: np.ndarray, acquisition: str, kappa: float) -> np.ndarray:
+def standardised(members: np.ndarray) -> np.ndarray:
+    """Each member's scores over the candidates at mean 0 and spread 1: a ranking loss leaves a
+    member's scale arbitrary, and members of different encoders learn different scales."""
+    members = np.atleast_2d(members)
+    return (members - members.mean(axis=1, keepdims=True)) / (members.std(axis=1, keepdims=True) + 1e-12)
+
+
+def acquisition_scores(members: np.ndarray, acquisition: str, kappa: float,
+                       weights: Optional[np.ndarray] = None) -> np.ndarray:
     """One score per candidate from the members' predictions ``(ensemble, n)``: the mean of the
-    members' scores, each first standardised over the candidates (a ranking loss leaves a
-    member's scale arbitrary, and members of different encoders learn different scales: a plain
-    mean would follow the widest), plus for ucb ``kappa`` times their spread. One member: its
-    scores as they are."""
+    members' standardised scores (a plain mean would follow the widest), ``weights`` (one per
+    member) if given, plus for ucb ``kappa`` times their spread. One member: its scores as they
+    are."""
     members = np.atleast_2d(members)
     if members.shape[0] == 1:
         return members[0]
-    z = (members - members.mean(axis=1, keepdims=True)) / (members.std(axis=1, keepdims=True) + 1e-12)
-    return z.mean(axis=0) + (kappa * z.std(axis=0) if acquisition == "ucb" else 0.0)
+    z = standardised(members)
+    mean = z.mean(axis=0) if weights is None else np.average(z, axis=0, weights=weights)
+    return mean + (kappa * z.std(axis=0) if acquisition == "ucb" else 0.0)
+
+
+def tracked_weights(forecasts: np.ndarray, values: np.ndarray) -> Optional[np.ndarray]:
+    """One weight per member from its forecasts ``(results, ensemble)``, each made by a fit before
+    that result came back, and the values that came back: the member's rank correlation with
+    them floored at 0, plus its standard error 1/sqrt(n - 1): a few results cannot silence a
+    member, and the weights part as evidence grows. None (equal weights) with fewer than
+    TRACKED_MIN results."""
+    n = forecasts.shape[0]
+    if n < TRACKED_MIN:
+        return None
+    rho = np.nan_to_num([spearman(f, values) for f in forecasts.T], nan=0.0)  # NaN: a constant side
+    return np.maximum(rho, 0.0) + 1.0 / np.sqrt(n - 1)
 
 
 def thompson_order(members: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -163,6 +194,7 @@ class GuidedStrategy(Strategy):
         self.round_no = 0
         self.fitted_at = -1  # results back at the last fit
         self.ranked: List = []  # the last fit's next-best candidates
+        self.forecasts = {}  # identity -> the members' standardised scores when it was picked
         self.pretrained = None
         if self.guided.pretrain is not None:
             from .pretraining import pretrained_for_run
@@ -200,7 +232,7 @@ class GuidedStrategy(Strategy):
         if back == self.fitted_at and self.ranked:
             # no result came back since the last fit (several workers asked at once): go on down
             # its ranking rather than refit on the same data
-            self.queue = [a for a in self.ranked if not self.history.seen(a)][:self.guided.per_round]
+            self.queue = [a for a in self.ranked if not self.history.seen(a)][:self.round_size(back)]
             self.ranked = [a for a in self.ranked if not self.history.seen(a) and a not in self.queue]
             return bool(self.queue)
         found = self.candidates_and_scores()
@@ -209,20 +241,44 @@ class GuidedStrategy(Strategy):
         candidates, members = found
         self.fitted_at = back
         options = self.guided
-        scores = acquisition_scores(members, options.acquisition, options.kappa)
-        first = thompson_order(members, options.per_round, self.rng) if options.acquisition == "thompson" else None
-        chosen = pick(scores, options.per_round, options.exploration, self.rng, first)
+        k = self.round_size(back)
+        weights = self.member_weights() if options.member_weights == "tracked" else None
+        scores = acquisition_scores(members, options.acquisition, options.kappa, weights)
+        first = thompson_order(members, k, self.rng) if options.acquisition == "thompson" else None
+        chosen = pick(scores, k, options.exploration, self.rng, first)
         if self.guided.local:
             near = {self.space.identity(a) for a in
                     self.pool.mutants(self.history.best(LOCAL_PARENTS), self.history, self.rng, None)}
             marks = np.fromiter((self.space.identity(a) in near for a in candidates), bool, len(candidates))
             chosen = pick_local(chosen, np.asarray(scores), marks, self.guided.local)
         self.queue = [candidates[i] for i in chosen]
+        if options.member_weights == "tracked" and np.atleast_2d(members).shape[0] > 1:
+            z = standardised(members)
+            order = np.argsort(-scores, kind="stable")[:RANKED_KEPT]
+            for i in np.concatenate([chosen, order]):
+                self.forecasts.setdefault(self.space.identity(candidates[i]), z[:, i])
         rest = np.ones(len(candidates), dtype=bool)
         rest[chosen] = False
         order = np.argsort(-scores, kind="stable")
         self.ranked = [candidates[i] for i in order[rest[order]][:RANKED_KEPT]]
         return bool(self.queue)
+
+    def member_weights(self) -> Optional[np.ndarray]:
+        """The tracked weights over the results back that a fit had forecast before they came."""
+        archs, values = self.history.labelled()
+        known = [(self.forecasts[i], v) for a, v in zip(archs, values)
+                 if (i := self.space.identity(a)) in self.forecasts]
+        if not known:
+            return None
+        return tracked_weights(np.array([f for f, _ in known]), np.array([v for _, v in known]))
+
+    def round_size(self, back: int) -> int:
+        """Picks of the round that starts with ``back`` results: ``per_round``, or with
+        ``round_share`` that share of ``back`` within [1, per_round]."""
+        options = self.guided
+        if not options.round_share:
+            return options.per_round
+        return int(min(options.per_round, max(1, round(options.round_share * back))))
 
     def fit(self) -> Predictor:
         """A fresh predictor fitted on every result back (seeded by run and round, so runs are
