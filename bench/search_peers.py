@@ -1,9 +1,10 @@
 """Searchers users already have, as fastrank strategies so that they run through the same driver
 (budget, cache, the rule that a repeated architecture is free): Optuna's TPE (multivariate) and
-GP (Bayesian optimisation) samplers. Importing this module registers "optuna-tpe" and
-"optuna-gp". Optuna is a bench extra (pip install '.[bench]'), never a dependency of fastrank.
+GP (Bayesian optimisation) samplers, and SMAC3's HPO facade (a random forest). Importing this
+module registers "optuna-tpe", "optuna-gp" and "smac". Optuna and SMAC are bench extras (pip
+install '.[bench]'), never dependencies of fastrank.
 
-Optuna sees an architecture as one categorical parameter per position of its flat encoding
+Optuna (and SMAC, over the indices of the same values) sees an architecture as one categorical parameter per position of its flat encoding
 (:func:`flat_encoding`): the ints of a tuple space (NB201, TransNAS-Bench-101 micro and macro,
 NAS-Bench-Graph, NAS-Bench-Macro; a shorter macro network is padded with 0, "no layer"), the
 (input, op) pairs of both DARTS cells, and NB101's upper-triangular adjacency bits plus its five
@@ -14,11 +15,13 @@ Only table rows are queried. A proposal that is a row is queried as it is. A pro
 26,206 of its 59,049 tuples) is told to Optuna as failed, and the free row nearest to it in
 Hamming distance over the encoding is queried instead (the lowest row index on ties); that row's
 result is added to the study as a finished trial with the row's own parameters, so the sampler
-learns only from what was measured.
+learns only from what was measured. SMAC is told nothing of such a proposal (it does not wait for
+an answer) and learns the row under the row's own configuration.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Dict, List
 
 import numpy as np
@@ -61,16 +64,13 @@ def flat_encoding(arch, width: int = 0) -> tuple:
     return flat + (0,) * (width - len(flat))
 
 
-class OptunaStrategy(search.Strategy):
-    """An Optuna sampler behind ask/tell, over a table's rows (see the module's docstring). A
-    proposal already paid for is told its value for free and the sampler asked again; one in
-    flight, or already proposed in this ask, is told as failed (the sampler skips it)."""
+class TableRowsPeer(search.Strategy):
+    """A peer over a table's rows (see the module's docstring): each position of the flat
+    encoding and the values it takes, each row's codes for Hamming distances, and the row a
+    proposal is answered with."""
 
     def __init__(self, context, options=None):
-        import optuna
-
         super().__init__(context, options)
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
         if not self.pool.fixed:
             raise ValueError(f"{self.name}: needs a table (a fixed pool of architectures)")
         flat = [flat_encoding(a) for a in self.pool.archs]
@@ -78,8 +78,6 @@ class OptunaStrategy(search.Strategy):
         flat = [f + (0,) * (width - len(f)) for f in flat]
         self.width = width
         self.choices = [sorted({f[i] for f in flat}) for i in range(width)]
-        self.distributions = {f"d{i}": optuna.distributions.CategoricalDistribution(c)
-                              for i, c in enumerate(self.choices)}
         # each row's values as indices into its position's choices, for Hamming distances
         index = [{v: k for k, v in enumerate(c)} for c in self.choices]
         self.codes = np.array([[index[i][v] for i, v in enumerate(f)] for f in flat], dtype=np.int16)
@@ -87,11 +85,6 @@ class OptunaStrategy(search.Strategy):
         for i, f in enumerate(flat):
             self.rows.setdefault(f, i)
         self.index = index
-        self.study = optuna.create_study(direction="maximize", sampler=self.sampler())
-        self.trials: Dict[object, object] = {}  # identity -> the asked trial, or None (added at tell)
-
-    def sampler(self):
-        raise NotImplementedError
 
     def _row(self, proposal: tuple):
         """The table row to query for a proposal: the one holding it, else the nearest free one
@@ -104,6 +97,35 @@ class OptunaStrategy(search.Strategy):
         target = np.array([self.index[i][v] for i, v in enumerate(proposal)], dtype=np.int16)
         distance = (self.codes[free] != target).sum(axis=1)
         return self.pool.archs[int(free[np.argmin(distance)])], False
+
+    def tell(self, arch, value: float) -> None:
+        self._finish(arch, value)
+
+    def tell_failure(self, arch, error: str) -> None:
+        self._finish(arch, None)
+
+    def _finish(self, arch, value) -> None:
+        """Tell the peer's model what came back for ``arch`` (None: it failed)."""
+        raise NotImplementedError
+
+
+class OptunaStrategy(TableRowsPeer):
+    """An Optuna sampler behind ask/tell, over a table's rows (see the module's docstring). A
+    proposal already paid for is told its value for free and the sampler asked again; one in
+    flight, or already proposed in this ask, is told as failed (the sampler skips it)."""
+
+    def __init__(self, context, options=None):
+        import optuna
+
+        super().__init__(context, options)
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        self.distributions = {f"d{i}": optuna.distributions.CategoricalDistribution(c)
+                              for i, c in enumerate(self.choices)}
+        self.study = optuna.create_study(direction="maximize", sampler=self.sampler())
+        self.trials: Dict[object, object] = {}  # identity -> the asked trial, or None (added at tell)
+
+    def sampler(self):
+        raise NotImplementedError
 
     def ask(self, n: int) -> List:
         from optuna.trial import TrialState
@@ -133,12 +155,6 @@ class OptunaStrategy(search.Strategy):
                     hold(arch)
                     out.append(arch)
         return out
-
-    def tell(self, arch, value: float) -> None:
-        self._finish(arch, value)
-
-    def tell_failure(self, arch, error: str) -> None:
-        self._finish(arch, None)
 
     def _finish(self, arch, value) -> None:
         import optuna
@@ -179,5 +195,91 @@ class OptunaGP(OptunaStrategy):
         return optuna.samplers.GPSampler(n_startup_trials=self.options.n_startup_trials, seed=self.seed)
 
 
+@dataclass
+class SMACOptions(search.Options):
+    n_initial: int = search.option(10, "configurations of SMAC's Sobol initial design (as the Optuna peers' "
+                                       "random start)", search.Int(1))
+
+
+class SMACStrategy(TableRowsPeer):
+    """SMAC3's HyperparameterOptimizationFacade (a random forest, log-scaled expected improvement,
+    its interleaved random configurations: SMAC's defaults for HPO) behind ask/tell, over a
+    table's rows, each position a categorical of the indices of its values. Deterministic, one
+    call per configuration. As with Optuna: a paid proposal is told its value for free and SMAC
+    asked again; a proposal that is no row is left untold (SMAC does not wait on it), and the
+    nearest free row is queried and told under its own configuration."""
+
+    Options = SMACOptions
+    summary = "SMAC3 HyperparameterOptimizationFacade (random forest + EI)"
+
+    def __init__(self, context, options=None):
+        import tempfile
+
+        from ConfigSpace import Categorical, ConfigurationSpace
+        from smac import HyperparameterOptimizationFacade as HPO
+        from smac import Scenario
+
+        super().__init__(context, options)
+        self.configspace = ConfigurationSpace(seed=self.seed)
+        self.configspace.add([Categorical(f"d{i}", [str(k) for k in range(len(c))]) for i, c in enumerate(self.choices)])
+        self._output = tempfile.TemporaryDirectory(prefix="fastrank-smac-")  # SMAC writes its run there
+        scenario = Scenario(self.configspace, deterministic=True, n_trials=max(context.budget, 1) * 10,
+                            seed=self.seed, output_directory=Path(self._output.name))
+        self.smac = HPO(scenario, _never_called, overwrite=True, logging_level=40,
+                        initial_design=HPO.get_initial_design(scenario, n_configs=self.options.n_initial),
+                        intensifier=HPO.get_intensifier(scenario, max_config_calls=1))
+        self.trials: Dict[object, object] = {}  # identity -> (SMAC's TrialInfo or None, row)
+
+    def _proposal(self, info) -> tuple:
+        return tuple(c[int(info.config[f"d{i}"])] for i, c in enumerate(self.choices))
+
+    def _trial_of(self, row, seed):
+        from ConfigSpace import Configuration
+        from smac.runhistory.dataclasses import TrialInfo
+
+        codes = {f"d{i}": str(self.index[i][v]) for i, v in enumerate(flat_encoding(row, self.width))}
+        return TrialInfo(Configuration(self.configspace, values=codes), seed=seed)
+
+    def ask(self, n: int) -> List:
+        from smac.runhistory.dataclasses import TrialValue
+
+        out, repeats = [], 0
+        with self.history.holding() as hold:
+            while len(out) < n and repeats < MAX_REPEATS:
+                info = self.smac.ask()
+                arch, exact = self._row(self._proposal(info))
+                if arch is None:
+                    break
+                paid, value = self.history.cached(arch)
+                if exact and paid:
+                    repeats += 1
+                    value = self.history.failure_value_now() if value is None else value
+                    self.smac.tell(info, TrialValue(cost=-float(value)))
+                elif self.history.seen(arch):
+                    repeats += 1  # in flight or proposed in this ask: left untold
+                else:
+                    self.trials[self.space.identity(arch)] = (info if exact else self._trial_of(arch, info.seed), arch)
+                    hold(arch)
+                    out.append(arch)
+        return out
+
+    def _finish(self, arch, value) -> None:
+        from smac.runhistory.dataclasses import TrialValue
+        from smac.runhistory.enumerations import StatusType
+
+        info, _ = self.trials.pop(self.space.identity(arch), (None, None))
+        if info is None:
+            return
+        if value is None:  # SMAC learns a crash at the worst value seen
+            self.smac.tell(info, TrialValue(cost=-float(self.history.failure_value_now()), status=StatusType.CRASHED))
+        else:
+            self.smac.tell(info, TrialValue(cost=-float(value)))
+
+
+def _never_called(config, seed: int = 0) -> float:
+    raise RuntimeError("the search's driver evaluates; SMAC only proposes through ask/tell")
+
+
 search.register_strategy("optuna-tpe", OptunaTPE, replace=True)
 search.register_strategy("optuna-gp", OptunaGP, replace=True)
+search.register_strategy("smac", SMACStrategy, replace=True)
