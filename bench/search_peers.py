@@ -85,6 +85,7 @@ class TableRowsPeer(search.Strategy):
         for i, f in enumerate(flat):
             self.rows.setdefault(f, i)
         self.index = index
+        self.trials: Dict[object, object] = {}  # identity -> (what the peer tells at its result, row)
 
     def _row(self, proposal: tuple):
         """The table row to query for a proposal: the one holding it, else the nearest free one
@@ -97,6 +98,45 @@ class TableRowsPeer(search.Strategy):
         target = np.array([self.index[i][v] for i, v in enumerate(proposal)], dtype=np.int16)
         distance = (self.codes[free] != target).sum(axis=1)
         return self.pool.archs[int(free[np.argmin(distance)])], False
+
+    def ask(self, n: int) -> List:
+        """The peer's proposals as free table rows. A paid row is told its value for free and the
+        peer asked again; one in flight or proposed in this ask already is dropped."""
+        out, repeats = [], 0
+        with self.history.holding() as hold:  # this ask's proposals must not be proposed again
+            while len(out) < n and repeats < MAX_REPEATS:
+                token, proposal = self._propose()
+                arch, exact = self._row(proposal)
+                if arch is None:
+                    self._drop(token)
+                    break
+                paid, value = self.history.cached(arch)
+                if exact and paid:
+                    repeats += 1
+                    self._tell_paid(token, self.history.failure_value_now() if value is None else value)
+                elif self.history.seen(arch):
+                    repeats += 1
+                    self._drop(token)
+                else:
+                    self.trials[self.space.identity(arch)] = (self._pending(token, arch, exact), arch)
+                    hold(arch)
+                    out.append(arch)
+        return out
+
+    def _propose(self):
+        """(the peer's handle on its next proposal, the proposal as a flat encoding)."""
+        raise NotImplementedError
+
+    def _tell_paid(self, token, value: float) -> None:
+        raise NotImplementedError
+
+    def _drop(self, token) -> None:
+        """A proposal that is not queried."""
+        raise NotImplementedError
+
+    def _pending(self, token, row, exact: bool):
+        """What to tell the peer when ``row``'s result comes back (``exact``: it is the proposal)."""
+        raise NotImplementedError
 
     def tell(self, arch, value: float) -> None:
         self._finish(arch, value)
@@ -122,39 +162,27 @@ class OptunaStrategy(TableRowsPeer):
         self.distributions = {f"d{i}": optuna.distributions.CategoricalDistribution(c)
                               for i, c in enumerate(self.choices)}
         self.study = optuna.create_study(direction="maximize", sampler=self.sampler())
-        self.trials: Dict[object, object] = {}  # identity -> the asked trial, or None (added at tell)
 
     def sampler(self):
         raise NotImplementedError
 
-    def ask(self, n: int) -> List:
+    def _propose(self):
+        trial = self.study.ask()
+        return trial, tuple(trial.suggest_categorical(f"d{i}", c) for i, c in enumerate(self.choices))
+
+    def _tell_paid(self, trial, value: float) -> None:
+        self.study.tell(trial, value)
+
+    def _drop(self, trial) -> None:
         from optuna.trial import TrialState
 
-        out, repeats = [], 0
-        with self.history.holding() as hold:  # this ask's proposals must not be proposed again
-            while len(out) < n and repeats < MAX_REPEATS:
-                trial = self.study.ask()
-                proposal = tuple(trial.suggest_categorical(f"d{i}", c) for i, c in enumerate(self.choices))
-                arch, exact = self._row(proposal)
-                if arch is None:
-                    self.study.tell(trial, state=TrialState.FAIL)
-                    break
-                paid, value = self.history.cached(arch)
-                if exact and paid:
-                    repeats += 1
-                    value = self.history.failure_value_now() if value is None else value
-                    self.study.tell(trial, value)
-                elif self.history.seen(arch):
-                    repeats += 1
-                    self.study.tell(trial, state=TrialState.FAIL)
-                else:
-                    if not exact:
-                        self.study.tell(trial, state=TrialState.FAIL)
-                        trial = None
-                    self.trials[self.space.identity(arch)] = (trial, arch)
-                    hold(arch)
-                    out.append(arch)
-        return out
+        self.study.tell(trial, state=TrialState.FAIL)  # the sampler skips a failed trial
+
+    def _pending(self, trial, row, exact: bool):
+        if exact:
+            return trial
+        self._drop(trial)
+        return None  # the row is added at its result as a finished trial of its own
 
     def _finish(self, arch, value) -> None:
         import optuna
@@ -228,10 +256,10 @@ class SMACStrategy(TableRowsPeer):
         self.smac = HPO(scenario, _never_called, overwrite=True, logging_level=40,
                         initial_design=HPO.get_initial_design(scenario, n_configs=self.options.n_initial),
                         intensifier=HPO.get_intensifier(scenario, max_config_calls=1))
-        self.trials: Dict[object, object] = {}  # identity -> (SMAC's TrialInfo or None, row)
 
-    def _proposal(self, info) -> tuple:
-        return tuple(c[int(info.config[f"d{i}"])] for i, c in enumerate(self.choices))
+    def _propose(self):
+        info = self.smac.ask()
+        return info, tuple(c[int(info.config[f"d{i}"])] for i, c in enumerate(self.choices))
 
     def _trial_of(self, row, seed):
         from ConfigSpace import Configuration
@@ -240,28 +268,16 @@ class SMACStrategy(TableRowsPeer):
         codes = {f"d{i}": str(self.index[i][v]) for i, v in enumerate(flat_encoding(row, self.width))}
         return TrialInfo(Configuration(self.configspace, values=codes), seed=seed)
 
-    def ask(self, n: int) -> List:
+    def _tell_paid(self, info, value: float) -> None:
         from smac.runhistory.dataclasses import TrialValue
 
-        out, repeats = [], 0
-        with self.history.holding() as hold:
-            while len(out) < n and repeats < MAX_REPEATS:
-                info = self.smac.ask()
-                arch, exact = self._row(self._proposal(info))
-                if arch is None:
-                    break
-                paid, value = self.history.cached(arch)
-                if exact and paid:
-                    repeats += 1
-                    value = self.history.failure_value_now() if value is None else value
-                    self.smac.tell(info, TrialValue(cost=-float(value)))
-                elif self.history.seen(arch):
-                    repeats += 1  # in flight or proposed in this ask: left untold
-                else:
-                    self.trials[self.space.identity(arch)] = (info if exact else self._trial_of(arch, info.seed), arch)
-                    hold(arch)
-                    out.append(arch)
-        return out
+        self.smac.tell(info, TrialValue(cost=-float(value)))
+
+    def _drop(self, info) -> None:
+        pass  # left untold: SMAC does not wait for an answer
+
+    def _pending(self, info, row, exact: bool):
+        return info if exact else self._trial_of(row, info.seed)
 
     def _finish(self, arch, value) -> None:
         from smac.runhistory.dataclasses import TrialValue
