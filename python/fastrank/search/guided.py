@@ -252,14 +252,13 @@ class GuidedStrategy(Strategy):
             marks = np.fromiter((self.space.identity(a) in near for a in candidates), bool, len(candidates))
             chosen = pick_local(chosen, np.asarray(scores), marks, self.guided.local)
         self.queue = [candidates[i] for i in chosen]
+        order = np.argsort(-scores, kind="stable")
         if options.member_weights == "tracked" and np.atleast_2d(members).shape[0] > 1:
             z = standardised(members)
-            order = np.argsort(-scores, kind="stable")[:RANKED_KEPT]
-            for i in np.concatenate([chosen, order]):
+            for i in np.concatenate([chosen, order[:RANKED_KEPT]]):
                 self.forecasts.setdefault(self.space.identity(candidates[i]), z[:, i])
         rest = np.ones(len(candidates), dtype=bool)
         rest[chosen] = False
-        order = np.argsort(-scores, kind="stable")
         self.ranked = [candidates[i] for i in order[rest[order]][:RANKED_KEPT]]
         return bool(self.queue)
 
