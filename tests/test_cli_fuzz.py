@@ -4,6 +4,7 @@ The runs themselves are replaced by stubs (their files are tested elsewhere): wh
 is that every mistake is caught before work starts."""
 from __future__ import annotations
 
+import contextlib
 import itertools
 import traceback
 
@@ -48,7 +49,8 @@ def check(argv, tmp_path, capsys):
     out = tmp_path / f"out{next(counter)}"
     argv = [a.replace("OUT", str(out)) for a in argv]
     try:
-        code = cli.main(argv)
+        with contextlib.chdir(tmp_path):  # a relative value ("--out nan") must not write into the checkout
+            code = cli.main(argv)
     except SystemExit as stop:
         code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
     except BaseException:
