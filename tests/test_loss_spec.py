@@ -28,6 +28,18 @@ def test_pw_alone_is_the_seed_study_pair(task, pair):
     assert (pw.warmup.name, pw.focus.name, pw.switch_at) == (*pair, 30)
 
 
+@pytest.mark.parametrize("spec,budget,at", [("pw@70%", 20, 14), ("pw@0%", 50, 0), ("pw@100%", 50, 50),
+                                            ("pw:HR,MAPE@25%", 100, 25), ("pw@33.3%", 100, 33), ("pw@12", None, 12)])
+def test_a_switch_point_as_a_share_of_the_budget(spec, budget, at):
+    assert parse_loss(spec, task="nb201/cifar10", switch_at=7, budget=budget).switch_at == at
+
+
+@pytest.mark.parametrize("bad", ["pw@70%", "pw@101%", "pw@-5%", "pw@x%", "pw@nan%", "pw@inf%"])
+def test_a_share_needs_a_budget_and_a_percentage(bad):
+    with pytest.raises(ValueError, match="switch point"):
+        parse_loss(bad, budget=None if bad == "pw@70%" else 50)
+
+
 def test_seed_tasks():
     assert seed_task("nb201/imagenet16") == "nb201" and seed_task("nasbench_macro") is None
 

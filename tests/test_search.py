@@ -295,6 +295,25 @@ def test_round_share_makes_small_rounds_first():
         search.run(conv_count, "predictor", space="nb201", round_share=1.5)
 
 
+def test_pw_switches_at_a_share_of_the_budget():
+    """loss="pw:HR,MAPE@60%" at budget 25 switches at 15 labelled: the fits on 5 and 10 results
+    train HR, those on 15 and 20 MAPE; a bad share is refused before the run."""
+    from fastrank import Predictor
+
+    trained = []
+
+    class Recording(Predictor):
+        def fit(self, archs, values, loss=None, **kw):
+            trained.append((len(archs), loss.name))
+            return super().fit(archs, values, loss=loss, **kw)
+
+    options = dict(fast_options("predictor"), predictor_class=Recording, loss="pw:HR,MAPE@60%")
+    search.run(conv_count, "predictor", budget=25, seed=0, space=NASBench201(), **options)
+    assert trained == [(5, "HR"), (10, "HR"), (15, "MAPE"), (20, "MAPE")]
+    with pytest.raises(ValueError, match="at most 100%"):
+        search.run(conv_count, "predictor", budget=25, space=NASBench201(), loss="pw@120%")
+
+
 def test_bad_arguments():
     with pytest.raises(ValueError, match="strategy"):
         search.run(conv_count, "annealing", space="nb201")

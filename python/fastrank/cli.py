@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--loss", nargs="+", default=None, metavar="LOSS",
                    help=f"predictor loss(es): {', '.join(LOSSES)}; LambdaRank:k=10 (with hyperparameters); "
                         "sum:MSE=1,HR=0.5; pw (the seed study's pair, switching at half the budget); pw:HR,MAPE@50 "
-                        "(default pw; acenas: LambdaRank with AceNAS' relevance grades)")
+                        "(switching at 50 labelled); pw@70%% (at 70%% of the budget) (default pw; acenas: LambdaRank with AceNAS' relevance grades)")
     s.add_argument("--budget", type=_positive, default=100, help="queries per run (default 100)")
     s.add_argument("--seeds", type=parse_seeds, default=[0], metavar="SEEDS",
                    help="N (seeds 0..N-1), a range a-b or a list a,b,c (default: seed 0)")
@@ -140,7 +140,7 @@ def _check(parser: argparse.ArgumentParser, args) -> None:
         parser.error(f"argument --loss: no chosen strategy ({', '.join(args.strategy)}) fits a predictor")
     for loss in args.loss or []:
         try:
-            parse_loss(loss)
+            parse_loss(loss, budget=args.budget)
         except (ValueError, TypeError) as err:
             parser.error(f"argument --loss: {err}")
     try:

@@ -1,7 +1,7 @@
 """Losses written as text, for the command line and the search: one registered name
 (``"HR"``), a name with hyperparameters (``"LambdaRank:k=10"``, ``"WARP:margin=0.5"``), a weighted sum (``"sum:MSE=1,HR=0.5"``) or the piecewise PW loss (``"pw"``: the
 seed study's pair for the task; ``"pw:HR,MAPE@50"``: HR while fewer than 50 architectures
-are labelled, then MAPE)."""
+are labelled, then MAPE; ``"pw@70%"``: the switch at 70% of the search's budget)."""
 from __future__ import annotations
 
 import math
@@ -24,21 +24,34 @@ def seed_task(benchmark: str) -> Optional[str]:
     return seed_pw_key(benchmark)
 
 
-def _switch(text: str, spec: str) -> int:
+def _switch(text: str, spec: str, budget: Optional[int]) -> int:
+    """The switch point after '@': a count of labelled architectures, or with '%' a share of
+    the search's ``budget`` (rounded)."""
+    share = text.strip().endswith("%")
+    number = text.strip()[:-1] if share else text
     try:
-        value = int(text)
+        value = float(number) if share else int(number)
     except ValueError:
-        raise ValueError(f"bad loss {spec!r}: the switch point after '@' must be an int, got {text!r}") from None
-    if value < 0:
-        raise ValueError(f"bad loss {spec!r}: the switch point must be non-negative")
-    return value
+        what = "a percentage such as 70%" if share else "an int"
+        raise ValueError(f"bad loss {spec!r}: the switch point after '@' must be {what}, got {text!r}") from None
+    if not math.isfinite(value) or value < 0 or (share and value > 100):
+        raise ValueError(f"bad loss {spec!r}: the switch point must be non-negative"
+                         + (" and at most 100%" if share else ""))
+    if not share:
+        return value
+    if budget is None:
+        raise ValueError(f"bad loss {spec!r}: a switch point given as a share of the budget needs a search "
+                         "budget (write the number of labelled architectures instead, e.g. pw@50)")
+    return int(round(value / 100.0 * budget))
 
 
-def parse_loss(spec, *, task: str = "", switch_at: Optional[int] = None) -> torch.nn.Module:
+def parse_loss(spec, *, task: str = "", switch_at: Optional[int] = None,
+               budget: Optional[int] = None) -> torch.nn.Module:
     """A loss module from a spec string (see the module docstring) or a module.
 
     ``task``: benchmark or space name, for ``"pw"`` alone; ``switch_at``: its switch point
-    when the spec gives none (default 100, :meth:`PiecewiseLoss.seed`'s)."""
+    when the spec gives none (default 100, :meth:`PiecewiseLoss.seed`'s); ``budget``: the
+    search's, for a switch point given as a share of it (``"pw@70%"``)."""
     if isinstance(spec, torch.nn.Module):
         return spec
     if callable(spec) and not isinstance(spec, str):
@@ -52,7 +65,7 @@ def parse_loss(spec, *, task: str = "", switch_at: Optional[int] = None) -> torc
         at = switch_at if switch_at is not None else 100
         if "@" in body:
             body, _, number = body.rpartition("@")
-            at = _switch(number, spec)
+            at = _switch(number, spec, budget)
         if body.startswith(":"):
             body = body[1:]
             if not body.strip():

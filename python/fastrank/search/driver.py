@@ -127,7 +127,7 @@ class Search:
             loss = cls.default_loss(opts) if loss is None else loss
             self.loss_name = loss if isinstance(loss, str) else getattr(loss, "name", type(loss).__name__)
             loss_module = parse_loss(loss, task=self.name if self.task is not None else self.space.name,
-                                     switch_at=max(1, budget // 2))
+                                     switch_at=max(1, budget // 2), budget=budget)
         else:
             if loss is not None:
                 raise TypeError(f"{strategy} takes no loss")
