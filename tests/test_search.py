@@ -295,6 +295,59 @@ def test_round_share_makes_small_rounds_first():
         search.run(conv_count, "predictor", space="nb201", round_share=1.5)
 
 
+def test_widen_moves_the_picks_away_from_a_best_that_stopped_improving():
+    """A plateau: every cell within Hamming distance 3 of a target scores the same, so the best
+    soon stops improving while the predictor goes on picking around it. With widen=1 a round
+    after a fit that found no better best leaves out the best results' neighbours; without it,
+    such rounds pick them."""
+    space = NASBench201()
+    target = (3, 3, 2, 3, 1, 3)
+
+    def plateau(arch):
+        return -float(max(sum(x != y for x, y in zip(arch, target)), 3))
+
+    options = dict(fast_options("predictor"), predictor={"epochs": 30, "width": 32, "layers": 2})
+
+    def rounds(widen):
+        run, out = Search(plateau, "predictor", budget=40, seed=1, space=space, widen=widen, **options), []
+        while not run.done:
+            best = {space.identity(a) for a in run.history.best(3)}
+            picks = run.ask(5)  # every result is back: one fit, one round
+            near = sum(any(space.identity(n) in best for n in space.neighbours(a)) for a in picks)
+            out.append((run.strategy.stale_rounds, near))
+            for arch in picks:
+                run.tell(arch, plateau(arch))
+        return out
+
+    widened, plain = rounds(1), rounds(0)
+    assert sum(stale >= 1 for stale, _ in widened) >= 3
+    assert all(near == 0 for stale, near in widened if stale >= 1)
+    assert sum(near for stale, near in plain if stale >= 1) > 0
+    assert rounds(1) == widened
+    with pytest.raises(ValueError, match="widen"):
+        search.run(conv_count, "predictor", space="nb201", widen=-1)
+
+
+def test_stale_rounds_count_fits_without_a_better_result():
+    from fastrank.search.guided import GuidedStrategy
+
+    class Stub:
+        def __init__(self):
+            self.values = []
+
+        def labelled(self):
+            return [], np.array(self.values, dtype=np.float64)
+
+    strategy = GuidedStrategy.__new__(GuidedStrategy)
+    strategy.history, strategy.best_value, strategy.stale_rounds = Stub(), -np.inf, 0
+    counts = []
+    for values in ([1.0, 2.0], [1.0, 2.0, 2.0], [1.0, 2.0, 2.0, 1.5], [1.0, 2.0, 2.0, 1.5, 3.0], [3.0] * 6):
+        strategy.history.values = values
+        strategy.note_progress()
+        counts.append(strategy.stale_rounds)
+    assert counts == [0, 1, 2, 0, 1]
+
+
 def test_pw_switches_at_a_share_of_the_budget():
     """loss="pw:HR,MAPE@60%" at budget 25 switches at 15 labelled: the fits on 5 and 10 results
     train HR, those on 15 and 20 MAPE; a bad share is refused before the run."""

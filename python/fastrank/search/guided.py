@@ -84,6 +84,9 @@ class GuidedOptions(PredictorOptions):
                                 FRACTION)
     local: float = option(0.0, "share of each round's picks taken from the unqueried neighbours of the best "
                                "results (the best predicted first) instead of from the whole ranking", FRACTION)
+    widen: int = option(0, "rounds in a row without a new best after which the picks move away from the best "
+                           "results: their unqueried neighbours are left out until a new best comes back (0: never)",
+                        Int(0))
     acquisition: str = option("mean", "how a round picks from the ensemble's predictions: mean (the best mean "
                                       "prediction), ucb (the best mean + kappa x spread of the members' standardised "
                                       "scores), thompson (each pick the best of one member, members in turn); with "
@@ -195,6 +198,8 @@ class GuidedStrategy(Strategy):
         self.fitted_at = -1  # results back at the last fit
         self.ranked: List = []  # the last fit's next-best candidates
         self.forecasts = {}  # identity -> the members' standardised scores when it was picked
+        self.best_value = -np.inf  # the best result back at the last fit
+        self.stale_rounds = 0  # fits in a row that found no better result back than the one before
         self.pretrained = None
         if self.guided.pretrain is not None:
             from .pretraining import pretrained_for_run
@@ -242,6 +247,9 @@ class GuidedStrategy(Strategy):
         self.fitted_at = back
         options = self.guided
         k = self.round_size(back)
+        self.note_progress()
+        if options.widen and self.stale_rounds >= options.widen:
+            candidates, members = self.away_from_best(candidates, members, k)
         weights = self.member_weights() if options.member_weights == "tracked" else None
         scores = acquisition_scores(members, options.acquisition, options.kappa, weights)
         first = thompson_order(members, k, self.rng) if options.acquisition == "thompson" else None
@@ -261,6 +269,27 @@ class GuidedStrategy(Strategy):
         rest[chosen] = False
         self.ranked = [candidates[i] for i in order[rest[order]][:RANKED_KEPT]]
         return bool(self.queue)
+
+    def note_progress(self) -> None:
+        """Count the fits in a row at which the best result back is no better than at the fit
+        before (the first fit starts the count)."""
+        _, values = self.history.labelled()
+        best = float(values.max()) if values.size else -np.inf
+        self.stale_rounds = 0 if best > self.best_value else self.stale_rounds + 1
+        self.best_value = max(best, self.best_value)
+
+    def away_from_best(self, candidates, members, k: int):
+        """The candidates (and their columns of ``members``) that are not unqueried neighbours of
+        the best results: a predictor that keeps picking around a best that stopped improving
+        has learned a smooth trend to a local top, and its next best guesses lie elsewhere.
+        Unchanged when fewer than ``k`` would be left."""
+        near = {self.space.identity(a) for a in
+                self.pool.mutants(self.history.best(LOCAL_PARENTS), self.history, self.rng, None)}
+        keep = np.fromiter((self.space.identity(a) not in near for a in candidates), bool, len(candidates))
+        if keep.all() or keep.sum() < k:
+            return candidates, members
+        members = np.atleast_2d(members)[:, keep] if np.ndim(members) > 1 else np.asarray(members)[keep]
+        return [a for a, kept in zip(candidates, keep) if kept], members
 
     def member_weights(self) -> Optional[np.ndarray]:
         """The tracked weights over the results back that a fit had forecast before they came."""
