@@ -27,8 +27,9 @@ def seed_task(benchmark: str) -> Optional[str]:
 def _switch(text: str, spec: str, budget: Optional[int]) -> int:
     """The switch point after '@': a count of labelled architectures, or with '%' a share of
     the search's ``budget`` (rounded)."""
-    share = text.strip().endswith("%")
-    number = text.strip()[:-1] if share else text
+    text = text.strip()
+    share = text.endswith("%")
+    number = text[:-1] if share else text
     try:
         value = float(number) if share else int(number)
     except ValueError:

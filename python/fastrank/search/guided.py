@@ -255,10 +255,7 @@ class GuidedStrategy(Strategy):
         first = thompson_order(members, k, self.rng) if options.acquisition == "thompson" else None
         chosen = pick(scores, k, options.exploration, self.rng, first)
         if self.guided.local:
-            near = {self.space.identity(a) for a in
-                    self.pool.mutants(self.history.best(LOCAL_PARENTS), self.history, self.rng, None)}
-            marks = np.fromiter((self.space.identity(a) in near for a in candidates), bool, len(candidates))
-            chosen = pick_local(chosen, np.asarray(scores), marks, self.guided.local)
+            chosen = pick_local(chosen, np.asarray(scores), self.near_best(candidates), self.guided.local)
         self.queue = [candidates[i] for i in chosen]
         order = np.argsort(-scores, kind="stable")
         if options.member_weights == "tracked" and np.atleast_2d(members).shape[0] > 1:
@@ -283,13 +280,16 @@ class GuidedStrategy(Strategy):
         the best results: a predictor that keeps picking around a best that stopped improving
         has learned a smooth trend to a local top, and its next best guesses lie elsewhere.
         Unchanged when fewer than ``k`` would be left."""
-        near = {self.space.identity(a) for a in
-                self.pool.mutants(self.history.best(LOCAL_PARENTS), self.history, self.rng, None)}
-        keep = np.fromiter((self.space.identity(a) not in near for a in candidates), bool, len(candidates))
+        keep = ~self.near_best(candidates)
         if keep.all() or keep.sum() < k:
             return candidates, members
-        members = np.atleast_2d(members)[:, keep] if np.ndim(members) > 1 else np.asarray(members)[keep]
-        return [a for a, kept in zip(candidates, keep) if kept], members
+        return [a for a, kept in zip(candidates, keep) if kept], np.asarray(members)[..., keep]
+
+    def near_best(self, candidates) -> np.ndarray:
+        """Which candidates are unqueried neighbours of the LOCAL_PARENTS best results."""
+        near = {self.space.identity(a) for a in
+                self.pool.mutants(self.history.best(LOCAL_PARENTS), self.history, self.rng, None)}
+        return np.fromiter((self.space.identity(a) in near for a in candidates), bool, len(candidates))
 
     def member_weights(self) -> Optional[np.ndarray]:
         """The tracked weights over the results back that a fit had forecast before they came."""
