@@ -69,6 +69,9 @@ def main(argv=None) -> None:
     parser.add_argument("--variant", action="append", default=[],
                         help="NAME={JSON options of the predictor strategy} (repeatable)")
     parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--tasks", default=None,
+                        help="a comma list of TASK:PROTOCOL among the pilot's (default: all of them), to screen a "
+                             "variant on the cells that tell variants apart before running it on every one")
     parser.add_argument("--table", action="store_true")
     args = parser.parse_args(argv)
     if not args.table:
@@ -83,7 +86,13 @@ def main(argv=None) -> None:
                 variants.append((name, json.loads("{" + options)))
             except ValueError as err:  # json.JSONDecodeError is a ValueError
                 parser.error(f"argument --variant: {v!r}: {err}")
-        run(args.seeds, variants, args.processes, TASKS)
+        tasks = TASKS
+        if args.tasks:
+            tasks = [tuple(t.strip().rsplit(":", 1)) for t in args.tasks.split(",")]
+            unknown = [t for t in tasks if t not in TASKS]
+            if unknown:
+                parser.error(f"--tasks: {unknown} not among the pilot's tasks {TASKS}")
+        run(args.seeds, variants, args.processes, tasks)
     print(table())
 
 

@@ -32,7 +32,7 @@ def test_learns_the_nb201_order(nb201):
     np.testing.assert_array_equal(predictor.predict(strings), predictor.predict(nb201.archs[:50]))
 
 
-@pytest.mark.parametrize("encoder", ["gcn", "gin", "mlp", "gcn+mlp"])
+@pytest.mark.parametrize("encoder", ["gcn", "gin", "mlp", "gcn_flat", "gcn+mlp"])
 def test_encoders_fit_and_round_trip(tmp_path, nb201, encoder):
     archs, y = sample(nb201, 40)
     predictor = Predictor("nb201", encoder=encoder, ensemble=2, seed=3, **SMALL).fit(archs, y, loss="MSE")
@@ -85,6 +85,26 @@ def test_an_ensemble_of_encoders_gives_each_its_members(nb201):
             Predictor(nb201.space, encoder=bad)
     with pytest.raises(TypeError, match="encoder must be a str"):
         Predictor(nb201.space, encoder=("gcn", "mlp"))
+
+
+def test_gcn_flat_reads_positions_the_gcn_cannot(nb201):
+    """Relabelling a graph's nodes leaves the GCN's mean-pooled embedding as it was; the flat
+    branch sees each position's operation, so gcn_flat tells the relabelled graph apart."""
+    from fastrank.graph.predictor import GCNPredictor
+    from fastrank.predictor.network import GCNWithFlat
+
+    adj, ops, mask = Predictor(nb201.space).encode(nb201.archs[:8])
+    nodes = adj.shape[1]
+    perm = torch.cat([torch.tensor([0]), torch.arange(nodes - 2, 0, -1), torch.tensor([nodes - 1])])
+    swapped = (adj[:, perm][:, :, perm], ops[:, perm], mask[:, perm])
+    torch.manual_seed(0)
+    gcn = GCNPredictor(len(nb201.space.node_ops), 16, 2)
+    both = GCNWithFlat(len(nb201.space.node_ops), nodes, 16, 2, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(gcn(*swapped), gcn(adj, ops, mask))
+        assert not torch.allclose(both(*swapped), both(adj, ops, mask))
+        both.head.flat_layer[0].weight.zero_()  # without the flat branch, the GCN's invariance again
+        torch.testing.assert_close(both(*swapped), both(adj, ops, mask))
 
 
 def test_spaces_without_a_native_encoder():

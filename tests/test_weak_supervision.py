@@ -97,7 +97,7 @@ def test_pretraining_helps_with_few_labels(nb201):
     assert np.mean(tau[True]) > np.mean(tau[False]) + 0.01, tau
 
 
-@pytest.mark.parametrize("encoder", ["gin", "mlp"])
+@pytest.mark.parametrize("encoder", ["gin", "mlp", "gcn_flat"])
 def test_torch_encoders_pretrain_and_fine_tune(encoder, sample):
     archs, zen, values = sample
     predictor = Predictor("nb201", encoder=encoder, seed=0, width=16).pretrain(archs[:500], {"zen": zen[:500]},

@@ -40,8 +40,10 @@ class Predictor(ModelBuilding, GraphEncoding, Fitting, Scoring, Persistence):
     Args:
         space: the :class:`~fastrank.spaces.SearchSpace` (or its name, see ``spaces.SPACES``).
         encoder: "gcn" (default; directed GCN of NPENAS/BRP-NAS whose CPU training step runs
-            natively), "gin" (GIN on the undirected graph), "mlp" (flat adjacency encoding) or
-            "gae" (the graph autoencoder's encoder, :class:`fastrank.graph.GAEEncoder`); or
+            natively), "gin" (GIN on the undirected graph), "mlp" (flat adjacency encoding),
+            "gae" (the graph autoencoder's encoder, :class:`fastrank.graph.GAEEncoder`) or
+            "gcn_flat" (the GCN beside a layer over the flat encoding, under one head: it reads
+            the wiring and each position's choice; trains through torch); or
             several joined by "+" ("gcn+mlp"): an ensemble of different encoders, whose
             inductive biases fail on different spaces (the GCN reads the cell's wiring, the MLP
             each position's choice on its own).
