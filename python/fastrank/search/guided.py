@@ -11,7 +11,7 @@ from ..metrics import spearman
 from ..nn import PiecewiseLoss
 from ..predictor import ENCODERS, Predictor
 from ..predictor.network import parse_encoders
-from .options import FRACTION, Check, Choice, Float, Instance, Int, Keywords, OneOf, Optional_, Options, option
+from .options import FRACTION, Bool, Check, Choice, Float, Instance, Int, Keywords, OneOf, Optional_, Options, option
 from .strategy import Context, RandomStart, Strategy
 
 class EncoderNames(Check):
@@ -84,6 +84,9 @@ class GuidedOptions(PredictorOptions):
                                 FRACTION)
     local: float = option(0.0, "share of each round's picks taken from the unqueried neighbours of the best "
                                "results (the best predicted first) instead of from the whole ranking", FRACTION)
+    spread: bool = option(False, "a round's picks are not neighbours of each other: each next pick is the best "
+                                 "candidate (in the acquisition's order) that is no neighbour of an earlier pick "
+                                 "of the round", Bool())
     widen: int = option(0, "rounds in a row without a new best after which the picks move away from the best "
                            "results: their unqueried neighbours are left out until a new best comes back (0: never)",
                         Int(0))
@@ -253,6 +256,8 @@ class GuidedStrategy(Strategy):
         weights = self.member_weights() if options.member_weights == "tracked" else None
         scores = acquisition_scores(members, options.acquisition, options.kappa, weights)
         first = thompson_order(members, k, self.rng) if options.acquisition == "thompson" else None
+        if options.spread:
+            first = self.spread_order(candidates, np.argsort(-scores, kind="stable") if first is None else first, k)
         chosen = pick(scores, k, options.exploration, self.rng, first)
         if self.guided.local:
             chosen = pick_local(chosen, np.asarray(scores), self.near_best(candidates), self.guided.local)
@@ -266,6 +271,22 @@ class GuidedStrategy(Strategy):
         rest[chosen] = False
         self.ranked = [candidates[i] for i in order[rest[order]][:RANKED_KEPT]]
         return bool(self.queue)
+
+    def spread_order(self, candidates, order: np.ndarray, k: int) -> np.ndarray:
+        """The first ``k`` positions of ``order`` whose candidates are no neighbours of an earlier
+        one, then the rest of ``order``: a predictor's top is often one cell and its neighbours,
+        which tell the next fit little more than the cell alone does."""
+        space, near, kept = self.space, set(), []
+        for i in order:
+            key = space.identity(candidates[i])
+            if key in near:
+                continue
+            kept.append(i)
+            if len(kept) == k:
+                break
+            near.update(space.identity(a) for a in space.neighbours(candidates[i]))
+        rest = order[~np.isin(order, kept)]
+        return np.concatenate([np.asarray(kept, dtype=np.int64), rest])
 
     def note_progress(self) -> None:
         """Count the fits in a row at which the best result back is no better than at the fit
