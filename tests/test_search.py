@@ -351,6 +351,13 @@ def test_spread_keeps_a_rounds_picks_apart():
     assert sum(close for _, close in plain) > 0
     assert spread[0][0] == plain[0][0]  # the first fit is the same: so is its best pick
     assert rounds(True) == spread
+    # several workers asking before any result is back go on down the fit's ranking: spread too
+    run = Search(conv_count, "predictor", budget=40, seed=2, space=space, spread=True, **options)
+    for arch in run.ask(10):
+        run.tell(arch, conv_count(arch))
+    picks = run.ask(5) + run.ask(5) + run.ask(5)  # one fit, then its ranking
+    keys = {space.identity(a) for a in picks}
+    assert len(keys) == 15 and not any(space.identity(n) in keys for a in picks for n in space.neighbours(a))
     with pytest.raises(TypeError, match="spread"):
         search.run(conv_count, "predictor", space="nb201", spread="yes")
 

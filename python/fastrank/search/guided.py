@@ -255,21 +255,25 @@ class GuidedStrategy(Strategy):
             candidates, members = self.away_from_best(candidates, members, k)
         weights = self.member_weights() if options.member_weights == "tracked" else None
         scores = acquisition_scores(members, options.acquisition, options.kappa, weights)
+        order = np.argsort(-scores, kind="stable")
         first = thompson_order(members, k, self.rng) if options.acquisition == "thompson" else None
         if options.spread:
-            first = self.spread_order(candidates, np.argsort(-scores, kind="stable") if first is None else first, k)
+            # the ranking that asks before the next result go on down is spread too: those picks
+            # run beside the round's
+            full = order if first is None else np.concatenate([first, order[~np.isin(order, first)]])
+            first = self.spread_order(candidates, full, k + RANKED_KEPT)
         chosen = pick(scores, k, options.exploration, self.rng, first)
         if self.guided.local:
             chosen = pick_local(chosen, np.asarray(scores), self.near_best(candidates), self.guided.local)
         self.queue = [candidates[i] for i in chosen]
-        order = np.argsort(-scores, kind="stable")
         if options.member_weights == "tracked" and np.atleast_2d(members).shape[0] > 1:
             z = standardised(members)
             for i in np.concatenate([chosen, order[:RANKED_KEPT]]):
                 self.forecasts.setdefault(self.space.identity(candidates[i]), z[:, i])
         rest = np.ones(len(candidates), dtype=bool)
         rest[chosen] = False
-        self.ranked = [candidates[i] for i in order[rest[order]][:RANKED_KEPT]]
+        ranking = first if options.spread else order
+        self.ranked = [candidates[i] for i in ranking[rest[ranking]][:RANKED_KEPT]]
         return bool(self.queue)
 
     def spread_order(self, candidates, order: np.ndarray, k: int) -> np.ndarray:
