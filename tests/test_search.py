@@ -328,40 +328,6 @@ def test_widen_moves_the_picks_away_from_a_best_that_stopped_improving():
         search.run(conv_count, "predictor", space="nb201", widen=-1)
 
 
-def test_spread_keeps_a_rounds_picks_apart():
-    """On a smooth objective the predictor's top 5 are a cell and its neighbours; with spread
-    no pick of a round is a neighbour of another, and the first pick is the same as without."""
-    space = NASBench201()
-    options = dict(fast_options("predictor"), predictor={"epochs": 30, "width": 32, "layers": 2})
-
-    def rounds(spread):
-        run, out = Search(conv_count, "predictor", budget=40, seed=2, space=space, spread=spread, **options), []
-        while not run.done:
-            picks = run.ask(5)
-            keys = [space.identity(a) for a in picks]
-            close = sum(space.identity(n) in keys for a in picks for n in space.neighbours(a))
-            if run.strategy.round_no:  # a round picked after a fit, not the random start
-                out.append((keys[0], close))
-            for arch in picks:
-                run.tell(arch, conv_count(arch))
-        return out
-
-    spread, plain = rounds(True), rounds(False)
-    assert len(spread) >= 4 and all(close == 0 for _, close in spread)
-    assert sum(close for _, close in plain) > 0
-    assert spread[0][0] == plain[0][0]  # the first fit is the same: so is its best pick
-    assert rounds(True) == spread
-    # several workers asking before any result is back go on down the fit's ranking: spread too
-    run = Search(conv_count, "predictor", budget=40, seed=2, space=space, spread=True, **options)
-    for arch in run.ask(10):
-        run.tell(arch, conv_count(arch))
-    picks = run.ask(5) + run.ask(5) + run.ask(5)  # one fit, then its ranking
-    keys = {space.identity(a) for a in picks}
-    assert len(keys) == 15 and not any(space.identity(n) in keys for a in picks for n in space.neighbours(a))
-    with pytest.raises(TypeError, match="spread"):
-        search.run(conv_count, "predictor", space="nb201", spread="yes")
-
-
 def test_stale_rounds_count_fits_without_a_better_result():
     from fastrank.search.guided import GuidedStrategy
 

@@ -11,7 +11,7 @@ from ..metrics import spearman
 from ..nn import PiecewiseLoss
 from ..predictor import ENCODERS, Predictor
 from ..predictor.network import parse_encoders
-from .options import FRACTION, Bool, Check, Choice, Float, Instance, Int, Keywords, OneOf, Optional_, Options, option
+from .options import FRACTION, Check, Choice, Float, Instance, Int, Keywords, OneOf, Optional_, Options, option
 from .strategy import Context, RandomStart, Strategy
 
 class EncoderNames(Check):
@@ -84,9 +84,6 @@ class GuidedOptions(PredictorOptions):
                                 FRACTION)
     local: float = option(0.0, "share of each round's picks taken from the unqueried neighbours of the best "
                                "results (the best predicted first) instead of from the whole ranking", FRACTION)
-    spread: bool = option(False, "a round's picks are not neighbours of each other: each next pick is the best "
-                                 "candidate (in the acquisition's order) that is no neighbour of an earlier pick "
-                                 "of the round", Bool())
     widen: int = option(0, "rounds in a row without a new best after which the picks move away from the best "
                            "results: their unqueried neighbours are left out until a new best comes back (0: never)",
                         Int(0))
@@ -255,42 +252,20 @@ class GuidedStrategy(Strategy):
             candidates, members = self.away_from_best(candidates, members, k)
         weights = self.member_weights() if options.member_weights == "tracked" else None
         scores = acquisition_scores(members, options.acquisition, options.kappa, weights)
-        order = np.argsort(-scores, kind="stable")
         first = thompson_order(members, k, self.rng) if options.acquisition == "thompson" else None
-        if options.spread:
-            # the ranking that asks before the next result go on down is spread too: those picks
-            # run beside the round's
-            full = order if first is None else np.concatenate([first, order[~np.isin(order, first)]])
-            first = self.spread_order(candidates, full, k + RANKED_KEPT)
         chosen = pick(scores, k, options.exploration, self.rng, first)
         if self.guided.local:
             chosen = pick_local(chosen, np.asarray(scores), self.near_best(candidates), self.guided.local)
         self.queue = [candidates[i] for i in chosen]
+        order = np.argsort(-scores, kind="stable")
         if options.member_weights == "tracked" and np.atleast_2d(members).shape[0] > 1:
             z = standardised(members)
             for i in np.concatenate([chosen, order[:RANKED_KEPT]]):
                 self.forecasts.setdefault(self.space.identity(candidates[i]), z[:, i])
         rest = np.ones(len(candidates), dtype=bool)
         rest[chosen] = False
-        ranking = first if options.spread else order
-        self.ranked = [candidates[i] for i in ranking[rest[ranking]][:RANKED_KEPT]]
+        self.ranked = [candidates[i] for i in order[rest[order]][:RANKED_KEPT]]
         return bool(self.queue)
-
-    def spread_order(self, candidates, order: np.ndarray, k: int) -> np.ndarray:
-        """The first ``k`` positions of ``order`` whose candidates are no neighbours of an earlier
-        one, then the rest of ``order``: a predictor's top is often one cell and its neighbours,
-        which tell the next fit little more than the cell alone does."""
-        space, near, kept = self.space, set(), []
-        for i in order:
-            key = space.identity(candidates[i])
-            if key in near:
-                continue
-            kept.append(i)
-            if len(kept) == k:
-                break
-            near.update(space.identity(a) for a in space.neighbours(candidates[i]))
-        rest = order[~np.isin(order, kept)]
-        return np.concatenate([np.asarray(kept, dtype=np.int64), rest])
 
     def note_progress(self) -> None:
         """Count the fits in a row at which the best result back is no better than at the fit
