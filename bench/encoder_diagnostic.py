@@ -22,11 +22,10 @@ SIZES = (10, 20, 40)
 SCORED = 5000
 
 
-def measure(task: str, encoder: str, size: int, draws: int):
+def measure(bench, encoder: str, size: int, draws: int):
     """(mean regret@5 in points, mean Kendall tau) over ``draws`` random training sets."""
-    from fastrank import Predictor, benchmarks, metrics
+    from fastrank import Predictor, metrics
 
-    bench = benchmarks.load(task)
     values = np.asarray(bench.values, dtype=np.float64)
     scale = 100.0 if values.max() <= 1.0 else 1.0  # NAS-Bench-Graph: fractions -> points
     regrets, taus = [], []
@@ -52,13 +51,30 @@ def main(argv=None) -> None:
     parser.add_argument("--tasks", default=",".join(TASKS))
     parser.add_argument("--draws", type=int, default=8)
     args = parser.parse_args(argv)
-    torch.set_num_threads(1)
+    from fastrank import benchmarks
+    from fastrank.predictor.network import parse_encoders
+
     encoders = args.encoders.split(",")
+    tasks = args.tasks.split(",")
+    if args.draws < 1:
+        parser.error(f"--draws must be at least 1, got {args.draws}")
+    for encoder in encoders:
+        try:
+            parse_encoders(encoder)
+        except ValueError as err:
+            parser.error(f"--encoders: {err}")
+    tables = {}
+    for task in tasks:  # every table loaded before the first fit: a bad name fails at once
+        try:
+            tables[task] = benchmarks.load(task)
+        except (ValueError, KeyError, OSError) as err:
+            parser.error(f"--tasks: {task!r}: {err}")
+    torch.set_num_threads(1)
     print("| table | labels | " + " | ".join(f"{e}: regret@5 / tau" for e in encoders) + " |")
     print("|---|---|" + "---|" * len(encoders))
-    for task in args.tasks.split(","):
+    for task, bench in tables.items():
         for size in SIZES:
-            cells = [measure(task, e, size, args.draws) for e in encoders]
+            cells = [measure(bench, e, size, args.draws) for e in encoders]
             print(f"| {task} | {size} | " + " | ".join(f"{r:.2f} / {t:.2f}" for r, t in cells) + " |", flush=True)
 
 
