@@ -6,12 +6,15 @@ from dataclasses import dataclass
 from typing import List, Mapping, Optional
 
 import numpy as np
+import torch
 
+from ..graph.encoding import encode_architectures
 from ..metrics import spearman
 from ..nn import PiecewiseLoss
 from ..predictor import ENCODERS, Predictor
+from ..predictor.gaussian_process import FlatGP
 from ..predictor.network import parse_encoders
-from .options import FRACTION, Check, Choice, Float, Instance, Int, Keywords, OneOf, Optional_, Options, option
+from .options import FRACTION, Bool, Check, Choice, Float, Instance, Int, Keywords, OneOf, Optional_, Options, option
 from .strategy import Context, RandomStart, Strategy
 
 class EncoderNames(Check):
@@ -87,6 +90,12 @@ class GuidedOptions(PredictorOptions):
     widen: int = option(0, "rounds in a row without a new best after which the picks move away from the best "
                            "results: their unqueried neighbours are left out until a new best comes back (0: never)",
                         Int(0))
+    gp_until: int = option(0, "fits with fewer results back than this rank the candidates by a Gaussian process "
+                              "over the flat encoding (expected improvement) instead of fitting the predictor "
+                              "(0: never)", Int(0))
+    gp_member: bool = option(False, "a Gaussian process over the flat encoding joins the predictor's ensemble as one "
+                                    "more member, scoring by expected improvement: acquisition and member_weights "
+                                    "read it as they read the others", Bool())
     acquisition: str = option("mean", "how a round picks from the ensemble's predictions: mean (the best mean "
                                       "prediction), ucb (the best mean + kappa x spread of the members' standardised "
                                       "scores), thompson (each pick the best of one member, members in turn); with "
@@ -201,7 +210,7 @@ class GuidedStrategy(Strategy):
         self.best_value = -np.inf  # the best result back at the last fit
         self.stale_rounds = 0  # fits in a row that found no better result back than the one before
         self.pretrained = None
-        if self.guided.pretrain is not None:
+        if self.guided.pretrain is not None and self.guided.gp_until < context.budget:  # else no fit needs it
             from .pretraining import pretrained_for_run
 
             self.pretrained = pretrained_for_run(self.space, self.guided, self.seed, context.table,
@@ -321,8 +330,36 @@ class GuidedStrategy(Strategy):
         active = loss.active(len(archs)) if isinstance(loss, PiecewiseLoss) else loss
         return predictor.fit(archs, values, loss=active)
 
+    def score(self, candidates, rows: Optional[np.ndarray] = None) -> np.ndarray:
+        """The scores of the candidates, one row per member (``rows``: their positions in the
+        fixed pool, whose graphs are encoded once): a predictor fitted on every result back,
+        with a Gaussian process over the flat encoding as one more member (``gp_member``), or
+        the process alone while fewer results than ``gp_until`` are back."""
+        options = self.guided
+        if len(self.history.queries) < options.gp_until:
+            return self.gp_scores(candidates, rows)[None, :]
+        predictor = self.fit()
+        if rows is None:
+            members = predictor.predict(candidates, members=True)
+        else:
+            members = predictor.predict_graphs(tuple(t[rows] for t in self.pool.graphs(predictor.dtype)), members=True)
+        if options.gp_member:
+            members = np.vstack([members, self.gp_scores(candidates, rows)])
+        return members
+
+    def gp_scores(self, candidates, rows: Optional[np.ndarray] = None) -> np.ndarray:
+        """log expected improvement of each candidate under a Gaussian process over the flat
+        encoding (:class:`~fastrank.predictor.gaussian_process.FlatGP`), fitted on every result
+        back, failures at the value they are learned as."""
+        graphs = (encode_architectures(self.space, candidates, torch.float64) if rows is None
+                  else tuple(t[rows] for t in self.pool.graphs(torch.float64)))
+        archs, values = self.history.labelled(with_failures=True)
+        gp = FlatGP(len(self.space.node_ops), self.space.max_nodes)
+        gp.fit(encode_architectures(self.space, archs, torch.float64), values)
+        return gp.expected_improvement(graphs, float(values.max()))
+
     def candidates_and_scores(self):
         """(candidates, predicted scores) of a new round, or None when nothing is left; the
-        scores may be one row per ensemble member (``Predictor.predict(..., members=True)``),
-        which the ``acquisition`` option reads."""
+        scores may be one row per ensemble member (:meth:`score`), which the ``acquisition``
+        option reads."""
         raise NotImplementedError

@@ -35,7 +35,7 @@ class EvolutionSearch(GuidedStrategy):
             children += extra[:options.children - len(children)]
         if not children:
             return None
-        return children, self.fit().predict(children, members=True)
+        return children, self.score(children)
 
 
 register_strategy("evolution", EvolutionSearch)

@@ -31,20 +31,19 @@ class PredictorSearch(GuidedStrategy):
     summary = "iterative predictor-guided search (BRP-NAS / AceNAS style)"
 
     def candidates_and_scores(self):
-        predictor = self.fit()
+        found = self.candidates()
+        return None if found is None else (found[0], self.score(*found))
+
+    def candidates(self):
+        """(candidates, their rows of the fixed pool or None for an open one) of a new round, or
+        None when none is left."""
         if self.pool.fixed:
             free = self.pool.unlabelled(self.history)
-            if free.shape[0] == 0:
-                return None
-            graphs = self.pool.graphs(predictor.dtype)
-            return [self.pool.archs[i] for i in free], predictor.predict_graphs(tuple(t[free] for t in graphs),
-                                                                                 members=True)
+            return None if free.shape[0] == 0 else ([self.pool.archs[i] for i in free], free)
         parents = self.history.best(OPEN_MUTANT_PARENTS)
         candidates = (self.pool.mutants(parents, self.history, self.rng, None)
                       + self.pool.draw(self.history, self.rng, OPEN_RANDOM))
-        if not candidates:
-            return None
-        return candidates, predictor.predict(candidates, members=True)
+        return (candidates, None) if candidates else None
 
 
 register_strategy("predictor", PredictorSearch)

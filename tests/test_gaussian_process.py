@@ -1,0 +1,207 @@
+"""The Gaussian process over the flat encoding (``gp_until``): its posterior, its expected
+improvement against a plain float64 formula, its input checks, and the search's first fits."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fastrank import search
+from fastrank.graph.encoding import encode_architectures
+from fastrank.predictor.gaussian_process import FlatGP, expected_improvement
+from fastrank.search import Search
+from fastrank.spaces import DARTS, NASBench201
+
+SPACE = NASBench201()
+
+
+def graphs(archs):
+    return encode_architectures(SPACE, archs, torch.float64)
+
+
+def additive(arch) -> float:
+    """Each edge's operation adds its own amount: what a kernel over positions learns fast."""
+    return float(sum((op - 2) ** 2 * (-1) ** edge for edge, op in enumerate(arch)))
+
+
+def fitted(n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    archs = [SPACE.decode(int(c)) for c in rng.choice(SPACE.size, n, replace=False)]
+    gp = FlatGP(len(SPACE.node_ops), SPACE.max_nodes).fit(graphs(archs), [additive(a) for a in archs])
+    return gp, archs
+
+
+def test_the_posterior_follows_the_results_and_is_sure_only_near_them():
+    gp, archs = fitted()
+    mean, std = gp.posterior(graphs(archs))
+    values = np.array([additive(a) for a in archs])
+    assert np.corrcoef(mean, values)[0, 1] > 0.95
+    far = [SPACE.decode(c) for c in range(0, SPACE.size, 97) if SPACE.decode(c) not in archs]
+    _, far_std = gp.posterior(graphs(far))
+    assert np.median(std) < np.median(far_std)
+    assert gp.length_scale > 0 and gp.noise > 0 and gp.variance > 0
+
+
+def test_it_ranks_unseen_cells_of_an_additive_objective():
+    gp, archs = fitted(60)
+    rest = [SPACE.decode(c) for c in range(0, SPACE.size, 7)]
+    mean, _ = gp.posterior(graphs(rest))
+    truth = np.array([additive(a) for a in rest])
+    assert np.corrcoef(mean, truth)[0, 1] > 0.6
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.floats(-30, 30), st.floats(0.01, 10), st.floats(-5, 5))
+def test_expected_improvement_is_the_closed_form(mean, std, best):
+    z = (mean - best) / std
+    direct = std * (z * 0.5 * math.erfc(-z / math.sqrt(2)) + math.exp(-0.5 * z * z) / math.sqrt(2 * math.pi))
+    got = float(expected_improvement(np.array([mean]), np.array([std]), best)[0])
+    if direct > 1e-200 and z > -6:
+        assert got == pytest.approx(math.log(direct), rel=1e-9, abs=1e-9)
+    else:  # the tail: finite, below what a cell at the edge of the direct branch gets
+        assert math.isfinite(got) and got < float(expected_improvement(np.array([best - 6 * std]),
+                                                                      np.array([std]), best)[0]) + 1e-9
+
+
+def test_expected_improvement_grows_with_the_mean_and_below_the_best_with_the_spread():
+    means = np.linspace(-40, 3, 500)
+    ei = expected_improvement(means, np.ones_like(means), 0.0)
+    assert np.all(np.diff(ei) > 0)  # no ties where the direct formula underflows
+    spreads = np.linspace(0.1, 5, 50)
+    assert np.all(np.diff(expected_improvement(np.full(50, -2.0), spreads, 0.0)) > 0)
+
+
+def test_bad_input_is_refused():
+    gp = FlatGP(len(SPACE.node_ops), SPACE.max_nodes)
+    archs = [SPACE.decode(c) for c in range(3)]
+    with pytest.raises(RuntimeError, match="not fitted"):
+        gp.posterior(graphs(archs))
+    with pytest.raises(ValueError, match="finite"):
+        gp.fit(graphs(archs), [1.0, float("nan"), 2.0])
+    with pytest.raises(ValueError, match="against"):
+        gp.fit(graphs(archs), [1.0, 2.0])
+    with pytest.raises(ValueError, match="at least 2"):
+        gp.fit(graphs(archs[:1]), [1.0])
+    with pytest.raises(ValueError, match="gp_until"):
+        search.run(additive, "predictor", budget=12, space="nb201", gp_until=-1)
+
+
+FAST = {"n_init": 5, "per_round": 5, "loss": "HR", "predictor": {"epochs": 3, "width": 16, "layers": 2}}
+
+
+def fits(monkeypatch, gp_until, budget=25):
+    """(predictor fits, Gaussian process fits) of one run."""
+    from fastrank.search.guided import GuidedStrategy
+
+    counts = {"predictor": 0, "gp": 0}
+    fit, gp_fit = GuidedStrategy.fit, FlatGP.fit
+
+    def counted_fit(self):
+        counts["predictor"] += 1
+        return fit(self)
+
+    def counted_gp_fit(self, *args):
+        counts["gp"] += 1
+        return gp_fit(self, *args)
+
+    monkeypatch.setattr(GuidedStrategy, "fit", counted_fit)
+    monkeypatch.setattr(FlatGP, "fit", counted_gp_fit)
+    result = search.run(additive, "predictor", budget=budget, seed=3, space="nb201", gp_until=gp_until, **FAST)
+    assert len(result.queries) == budget
+    return counts, result
+
+
+def test_the_first_fits_are_the_gaussian_process(monkeypatch):
+    # a fit with 5, 10, 15 and 20 results back: gp_until=12 hands the first two to the process
+    assert fits(monkeypatch, 12)[0] == {"predictor": 2, "gp": 2}
+    assert fits(monkeypatch, 0)[0] == {"predictor": 4, "gp": 0}
+    counts, result = fits(monkeypatch, 100)
+    assert counts == {"predictor": 0, "gp": 4}
+    again = search.run(additive, "predictor", budget=25, seed=3, space="nb201", gp_until=100, **FAST)
+    assert [q.arch for q in again.queries] == [q.arch for q in result.queries]
+    curve = result.best_so_far()
+    assert curve[-1] > curve[FAST["n_init"] - 1]
+
+
+def test_the_process_joins_the_ensemble_as_one_more_member(monkeypatch):
+    """gp_member: every fit also fits the process, and thompson's picks alternate between the
+    predictor's ranking and the process's."""
+    from fastrank.search.guided import GuidedStrategy
+
+    seen = []
+    score = GuidedStrategy.score
+
+    def recorded(self, *args):
+        seen.append(score(self, *args))
+        return seen[-1]
+
+    monkeypatch.setattr(GuidedStrategy, "score", recorded)
+    run = Search(additive, "predictor", budget=20, seed=1, space="nb201", gp_member=True, acquisition="thompson",
+                 **FAST)
+    first = run.ask(5)
+    for arch in first:
+        run.tell(arch, additive(arch))
+    picks = run.ask(4)
+    members = seen[-1]
+    assert members.shape[0] == 2  # the predictor's one model and the process
+    free = [a for a in run.strategy.pool.archs if a not in first]
+    assert members.shape[1] == len(free)
+
+    def alternating(start):
+        orders, taken, out = [list(np.argsort(-m, kind="stable")) for m in members], set(), []
+        for j in range(4):
+            best = next(i for i in orders[(start + j) % 2] if i not in taken)
+            taken.add(best)
+            out.append(free[best])
+        return out
+
+    assert picks in (alternating(0), alternating(1))
+    assert alternating(0) != alternating(1)  # the two rankings differ: the test tells them apart
+
+
+@pytest.mark.parametrize("strategy", ["predictor", "evolution"])
+def test_gp_until_in_each_guided_strategy(monkeypatch, strategy):
+    from fastrank.search.guided import GuidedStrategy
+
+    calls = []
+    monkeypatch.setattr(GuidedStrategy, "fit", lambda self: calls.append(1) or pytest.fail("the predictor was fitted"))
+    result = search.run(additive, strategy, budget=20, seed=0, space="nb201", gp_until=100, **FAST)
+    assert len({q.arch for q in result.queries}) == 20 and not calls
+
+
+def test_a_run_that_never_fits_the_predictor_does_not_pretrain_it(monkeypatch):
+    from fastrank.search import pretraining
+
+    calls = []
+    real = pretraining.pretrained_for_run
+    monkeypatch.setattr(pretraining, "pretrained_for_run", lambda *a: calls.append(1) or real(*a))
+    options = dict(FAST, predictor={"epochs": 1, "width": 8, "layers": 1}, pretrain_epochs=1)
+    search.run("nb201/cifar10", "predictor", budget=12, seed=0, gp_until=12, **options)
+    assert calls == []
+    search.run("nb201/cifar10", "predictor", budget=12, seed=0, gp_until=11, **options)
+    assert calls == [1]
+
+
+def test_the_gaussian_process_on_an_open_space():
+    space = DARTS()
+
+    def evaluate(arch):
+        return float(sum(op in (3, 4) for op, _ in arch[0]))
+
+    result = search.run(evaluate, "predictor", budget=15, seed=0, space=space, gp_until=100, **FAST)
+    assert len(result.queries) == 15 and len({space.identity(q.arch) for q in result.queries}) == 15
+
+
+def test_failures_are_learned_as_the_worst_value():
+    run = Search(additive, "predictor", budget=15, seed=0, space="nb201", gp_until=100, **FAST)
+    first = run.ask(5)
+    for i, arch in enumerate(first):
+        if i == 0:
+            run.tell_failure(arch, "diverged")
+        else:
+            run.tell(arch, additive(arch))
+    assert len(run.ask(5)) == 5
