@@ -54,6 +54,18 @@ def test_it_ranks_unseen_cells_of_an_additive_objective():
     assert np.corrcoef(mean, truth)[0, 1] > 0.6
 
 
+def test_the_posterior_in_chunks_is_the_posterior_whole(monkeypatch):
+    from fastrank.predictor import gaussian_process
+
+    gp, _ = fitted()
+    batch = graphs([SPACE.decode(c) for c in range(0, SPACE.size, 311)])
+    whole = gp.posterior(batch)
+    monkeypatch.setattr(gaussian_process, "_CHUNK", 7)
+    chunked = gp.posterior(batch)
+    np.testing.assert_allclose(chunked[0], whole[0], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(chunked[1], whole[1], rtol=1e-12, atol=1e-12)
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.floats(-30, 30), st.floats(0.01, 10), st.floats(-5, 5))
 def test_expected_improvement_is_the_closed_form(mean, std, best):

@@ -28,6 +28,7 @@ __all__ = ["FlatGP", "expected_improvement"]
 
 LENGTH_SCALES = (0.25, 0.5, 1.0, 2.0, 4.0)  # multiples of the median squared distance
 NOISE_SHARES = (1e-2, 0.1, 0.3)  # observation noise as a share of the signal variance
+_CHUNK = 16384  # candidates per kernel block: bounds the memory when a whole space is scored
 
 
 def _squared_distances(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -81,12 +82,17 @@ class FlatGP:
         """The latent function's posterior mean and standard deviation, on the values' scale."""
         if self._train is None:
             raise RuntimeError("the Gaussian process is not fitted: call fit first")
-        x = self._encode(graphs)
-        k = torch.exp(-_squared_distances(x, self._train) / (self.length_scale * self.median))
-        mean = k @ self._alpha
-        v = torch.linalg.solve_triangular(self._chol, k.T, upper=False)
-        var = (self.variance * (1.0 - (v * v).sum(0))).clamp_min(1e-12)
-        return (mean.numpy() * self.scale + self.mean), np.sqrt(var.numpy()) * self.scale
+        adj, ops, mask = graphs
+        means, variances = [], []
+        for start in range(0, adj.shape[0], _CHUNK):  # the kernel block is chunk x results
+            part = slice(start, start + _CHUNK)
+            x = self._encode((adj[part], ops[part], mask[part]))
+            k = torch.exp(-_squared_distances(x, self._train) / (self.length_scale * self.median))
+            means.append(k @ self._alpha)
+            v = torch.linalg.solve_triangular(self._chol, k.T, upper=False)
+            variances.append((self.variance * (1.0 - (v * v).sum(0))).clamp_min(1e-12))
+        mean, var = torch.cat(means).numpy(), torch.cat(variances).numpy()
+        return mean * self.scale + self.mean, np.sqrt(var) * self.scale
 
     def expected_improvement(self, graphs, best: float) -> np.ndarray:
         """log expected improvement over ``best`` (a log: far below the best, EI underflows to

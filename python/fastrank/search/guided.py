@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import List, Mapping, Optional
 
 import numpy as np
-import torch
 
 from ..graph.encoding import encode_architectures
 from ..metrics import spearman
@@ -351,11 +350,11 @@ class GuidedStrategy(Strategy):
         """log expected improvement of each candidate under a Gaussian process over the flat
         encoding (:class:`~fastrank.predictor.gaussian_process.FlatGP`), fitted on every result
         back, failures at the value they are learned as."""
-        graphs = (encode_architectures(self.space, candidates, torch.float64) if rows is None
-                  else tuple(t[rows] for t in self.pool.graphs(torch.float64)))
+        graphs = (encode_architectures(self.space, candidates) if rows is None
+                  else tuple(t[rows] for t in self.pool.graphs()))  # the predictor's cached batch
         archs, values = self.history.labelled(with_failures=True)
         gp = FlatGP(len(self.space.node_ops), self.space.max_nodes)
-        gp.fit(encode_architectures(self.space, archs, torch.float64), values)
+        gp.fit(encode_architectures(self.space, archs), values)
         return gp.expected_improvement(graphs, float(values.max()))
 
     def candidates_and_scores(self):
