@@ -209,7 +209,8 @@ class GuidedStrategy(Strategy):
         self.best_value = -np.inf  # the best result back at the last fit
         self.stale_rounds = 0  # fits in a row that found no better result back than the one before
         self.pretrained = None
-        if self.guided.pretrain is not None and self.guided.gp_until < context.budget:  # else no fit needs it
+        never_fits = 0 < context.budget <= self.guided.gp_until  # the process takes every fit
+        if self.guided.pretrain is not None and not never_fits:
             from .pretraining import pretrained_for_run
 
             self.pretrained = pretrained_for_run(self.space, self.guided, self.seed, context.table,
