@@ -2,7 +2,6 @@
 improvement against a plain float64 formula, its input checks, and the search's first fits."""
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pytest
