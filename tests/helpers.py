@@ -204,3 +204,7 @@ def random_graphs(batch, nodes, features, dtype, seed):
     adj = adj * torch.rand(batch, nodes, nodes, generator=gen, dtype=torch.float64).to(dtype).add(0.5)
     h = torch.randn(batch, nodes, features, generator=gen, dtype=torch.float64).to(dtype)
     return h, adj
+
+
+# quick settings of the guided search strategies: a small random start and a small, briefly trained GCN
+FAST_SEARCH = {"n_init": 5, "per_round": 5, "predictor": {"epochs": 3, "width": 16, "layers": 2}}

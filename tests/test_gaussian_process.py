@@ -8,6 +8,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from helpers import FAST_SEARCH
 
 from fastrank import search
 from fastrank.graph.encoding import encode_architectures
@@ -108,7 +109,7 @@ def test_bad_input_is_refused():
         search.run(additive, "predictor", budget=12, space="nb201", gp_until=-1)
 
 
-FAST = {"n_init": 5, "per_round": 5, "loss": "HR", "predictor": {"epochs": 3, "width": 16, "layers": 2}}
+FAST = dict(FAST_SEARCH, loss="HR")
 
 
 def fits(monkeypatch, gp_until, budget=25):

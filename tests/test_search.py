@@ -5,12 +5,13 @@ import json
 
 import numpy as np
 import pytest
+from helpers import FAST_SEARCH
 
 from fastrank import benchmarks, search
 from fastrank.search import BenchmarkTask, Search
 from fastrank.spaces import DARTS, NASBench201
 
-FAST = {"n_init": 5, "per_round": 5, "predictor": {"epochs": 3, "width": 16, "layers": 2}}
+FAST = FAST_SEARCH
 
 
 def fast_options(strategy: str, candidates: int = 15625) -> dict:
