@@ -148,12 +148,12 @@ def table() -> str:
     out = ["| task | protocol | budget | " + " | ".join(names[m] for m in methods) + " |",
            "|---|---|---|" + "---|" * len(methods)]
     reach = ["| task | protocol | " + " | ".join(names[m] for m in methods) + " |", "|---|---|" + "---|" * len(methods)]
+    errors = cell_errors(rows)
     for task, protocol in TASKS:
         for budget in BUDGETS:
             cells, means = [], {}
             for m in methods:
-                sub = [float(r["test_error"]) for r in rows if (r["task"], r["protocol"], r["method"], r["budget"])
-                       == (task, protocol, m, str(budget))]
+                sub = errors.get((task, protocol, m, budget), [])
                 if sub:
                     means[m] = (np.mean(sub), np.std(sub), len(sub))
             if not means:
@@ -191,14 +191,22 @@ def table() -> str:
         if any(c != "–" for c in cells):
             speed.append(f"| {task} | {protocol} | " + " | ".join(cells) + " |")
     same = [same_seed_comparison(rows, m, names[m]) for m in partial]
-    return "\n".join(out) + "".join(same) + lead_intervals(rows, methods, names) + "\n\nMedian queries to reach the table's best (by the query metric; runs that reached it):\n\n" \
+    return "\n".join(out) + "".join(same) + lead_intervals(errors, methods, names) + "\n\nMedian queries to reach the table's best (by the query metric; runs that reached it):\n\n" \
         + "\n".join(reach) + "\n\nSeconds per run at budget 100 (mean over seeds):\n\n" + "\n".join(speed) + "\n"
 
 
 BOOTSTRAP = 10000  # resamples of the seeds per cell
 
 
-def lead_intervals(rows, methods, names) -> str:
+def cell_errors(rows) -> dict:
+    """(task, protocol, method, budget) -> the test errors of its runs, in the file's order."""
+    out = {}
+    for r in rows:
+        out.setdefault((r["task"], r["protocol"], r["method"], int(r["budget"])), []).append(float(r["test_error"]))
+    return out
+
+
+def lead_intervals(errors: dict, methods, names) -> str:
     """Per cell, fastrank's mean minus the best peer's, with a 95% bootstrap interval: each
     method's seeds resampled on their own (the methods draw their random starts differently, so
     the seeds do not pair). The best of several peers is picked after the fact, so its mean is
@@ -209,16 +217,15 @@ def lead_intervals(rows, methods, names) -> str:
     lines, counts = [], {"peer": 0, "fastrank": 0, "noise": 0}
     for task, protocol in TASKS:
         for budget in BUDGETS:
-            errors = {m: np.array([float(r["test_error"]) for r in rows if (r["task"], r["protocol"], r["method"],
-                                  r["budget"]) == (task, protocol, m, str(budget))]) for m in [FASTRANK, *peers]}
-            if errors[FASTRANK].size == 0:
+            cell = {m: np.array(errors.get((task, protocol, m, budget), [])) for m in [FASTRANK, *peers]}
+            if cell[FASTRANK].size == 0:
                 continue
-            full = errors[FASTRANK].size
-            rivals = {m: e for m, e in errors.items() if m != FASTRANK and e.size == full}
+            full = cell[FASTRANK].size
+            rivals = {m: e for m, e in cell.items() if m != FASTRANK and e.size == full}
             if not rivals:
                 continue
             best = min(rivals, key=lambda m: rivals[m].mean())
-            ours, theirs = errors[FASTRANK], rivals[best]
+            ours, theirs = cell[FASTRANK], rivals[best]
             diff = ours.mean() - theirs.mean()
             boot = (ours[rng.integers(0, ours.size, (BOOTSTRAP, ours.size))].mean(axis=1)
                     - theirs[rng.integers(0, theirs.size, (BOOTSTRAP, theirs.size))].mean(axis=1))
