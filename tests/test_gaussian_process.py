@@ -105,6 +105,16 @@ def test_bad_input_is_refused():
         gp.fit(graphs(archs), [1.0, 2.0])
     with pytest.raises(ValueError, match="at least 2"):
         gp.fit(graphs(archs[:1]), [1.0])
+    with pytest.raises(ValueError, match="padded to 8 nodes"):
+        gp.fit(encode_architectures(DARTS(), [DARTS().sample(np.random.default_rng(0))] * 3), [1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="positive"):
+        expected_improvement(np.zeros(2), np.array([1.0, 0.0]), 0.0)
+    with pytest.raises(ValueError, match="finite"):
+        expected_improvement(np.array([np.nan]), np.ones(1), 0.0)
+    with pytest.raises(ValueError, match="finite"):
+        expected_improvement(np.zeros(1), np.ones(1), float("inf"))
+    with pytest.raises(ValueError, match="one shape"):
+        expected_improvement(np.zeros(2), np.ones(3), 0.0)
     with pytest.raises(ValueError, match="gp_until"):
         search.run(additive, "predictor", budget=12, space="nb201", gp_until=-1)
 

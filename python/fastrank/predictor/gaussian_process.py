@@ -42,10 +42,13 @@ class FlatGP:
 
     def __init__(self, n_ops: int, nodes: int):
         self.flat = FlatEncoding(n_ops, nodes)
+        self.nodes = nodes
         self._train = None
 
     def _encode(self, graphs) -> torch.Tensor:
         adj, ops, mask = graphs
+        if adj.dim() != 3 or tuple(adj.shape[1:]) != (self.nodes, self.nodes):
+            raise ValueError(f"graphs must be padded to {self.nodes} nodes, got adjacency of shape {tuple(adj.shape)}")
         return self.flat(adj.to(torch.float64), ops, mask)
 
     def fit(self, graphs, values) -> "FlatGP":
@@ -110,7 +113,14 @@ def expected_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> np.n
     error function: ``h(z) = phi(z) (1 - |z| sqrt(pi/2) erfcx(|z| / sqrt 2))``, whose bracket
     loses only about ``log10(z^2)`` digits. Below z = -1e6 the bracket rounds to 0 and its
     leading term ``1 / z^2`` is exact to double precision."""
-    z = torch.as_tensor((np.asarray(mean, dtype=np.float64) - best) / std)
+    mean, std = np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64)
+    if mean.shape != std.shape:
+        raise ValueError(f"mean and std must have one shape, got {mean.shape} and {std.shape}")
+    if not (np.isfinite(mean).all() and np.isfinite(std).all() and np.isfinite(best)):
+        raise ValueError("mean, std and best must be finite")
+    if (std <= 0).any():
+        raise ValueError("std must be positive")
+    z = torch.as_tensor((mean - best) / std)
     log_phi = -0.5 * z * z - 0.5 * math.log(2.0 * math.pi)
     near = z > -1.0
     far = z < -1e6
