@@ -3,10 +3,15 @@ PEERS.md), on the tasks where a peer leads: which change, if any, becomes the de
 
     PYTHONPATH=python python bench/peers_pilot.py --seeds 1000-1019 --processes 2 \\
         --variant 'default={}' --variant 'per_round=3={"per_round": 3}'
+    PYTHONPATH=python python bench/peers_pilot.py --seeds 1000-1015 --peers optuna-gp,optuna-tpe
+    PYTHONPATH=python python bench/peers_pilot.py --compare gpm_bandit --baseline pretrain5
     PYTHONPATH=python python bench/peers_pilot.py --table
 
-Appends to bench/peers_pilot/runs.csv (peers_search's columns; method is the variant's name) and
-prints mean test error per task, protocol and budget, one column per variant.
+Appends to bench/peers_pilot/runs.csv (peers_search's columns; method is the variant's name, or
+the peer's) and prints mean test error per task, protocol and budget, one column per variant.
+``--peers`` runs PEERS.md's peers on the tuning seeds too, so that a variant is judged against the
+best peer on the same seeds; ``--compare`` prints a variant's paired differences from the
+baseline per cell and where it stands against that best peer.
 """
 from __future__ import annotations
 
@@ -32,15 +37,53 @@ TASKS = [("nb201/cifar100", "test"), ("nb201/imagenet16", "test"), ("tnb101_micr
 
 def _job(args):
     task, protocol, seed, label, options = args
+    if options is None:  # a peer, under its own name
+        return peers_search.job(task, protocol, label, seed)
     return peers_search.job(task, protocol, peers_search.FASTRANK, seed, options, label)
 
 
-def run(seeds, variants, processes: int, tasks) -> None:
+def run(seeds, variants, processes: int, tasks, peers=()) -> None:
     path = OUT / "runs.csv"
     done = peers_search.finished_jobs(path)
-    jobs = [(t, p, s, label, options) for t, p in tasks for s in seeds for label, options in variants
+    runs = list(variants) + [(peer, None) for peer in peers]
+    jobs = [(t, p, s, label, options) for t, p in tasks for s in seeds for label, options in runs
             if (t, p, label, s) not in done]
     peers_search.append_jobs(path, jobs, _job, processes)
+
+
+def compare(name: str, baseline: str) -> str:
+    """Per cell: the baseline's and the variant's means over the seeds both ran, the variant's
+    mean paired difference, and the best peer on those seeds (when ``--peers`` ran there)."""
+    rows = list(csv.DictReader(open(OUT / "runs.csv")))
+    errors = {}
+    for r in rows:
+        errors.setdefault((r["task"], r["protocol"], r["budget"], r["method"]), {})[r["seed"]] = float(r["test_error"])
+    out = [f"| task | protocol | budget | seeds | {baseline} | {name} | difference | best peer | {name} vs best peer |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    diffs, better, worse, ahead = [], 0, 0, 0
+    for task, protocol in TASKS:
+        for budget in map(str, peers_search.BUDGETS):
+            base, new = errors.get((task, protocol, budget, baseline), {}), errors.get((task, protocol, budget, name), {})
+            seeds = sorted(set(base) & set(new))
+            if not seeds:
+                continue
+            b, v = np.mean([base[s] for s in seeds]), np.mean([new[s] for s in seeds])
+            diffs.append(v - b)
+            better, worse = better + (v < b), worse + (v > b)
+            peers = {p: np.mean([errors[(task, protocol, budget, p)][s] for s in seeds])
+                     for p in peers_search.PEERS
+                     if all(s in errors.get((task, protocol, budget, p), {}) for s in seeds)}
+            standing = "– | –"
+            if peers:
+                peer = min(peers, key=peers.get)
+                ahead += v <= peers[peer]
+                standing = f"{peer} {peers[peer]:.2f} | {'at or ahead' if v <= peers[peer] else 'behind'}"
+            out.append(f"| {task} | {protocol} | {budget} | {len(seeds)} | {b:.2f} | {v:.2f} | {v - b:+.2f} | "
+                       f"{standing} |")
+    if diffs:
+        out.append(f"\n{len(diffs)} cells: {better} better, {worse} worse, mean difference {np.mean(diffs):+.3f}, "
+                   f"worst {max(diffs):+.2f}; at or ahead of the best peer in {ahead}")
+    return "\n".join(out) + "\n"
 
 
 def table() -> str:
@@ -72,8 +115,20 @@ def main(argv=None) -> None:
     parser.add_argument("--tasks", default=None,
                         help="a comma list of TASK:PROTOCOL among the pilot's (default: all of them), to screen a "
                              "variant on the cells that tell variants apart before running it on every one")
+    parser.add_argument("--peers", default="",
+                        help=f"a comma list of peers to run on the same seeds, among {', '.join(peers_search.PEERS)}")
+    parser.add_argument("--compare", default=None, metavar="VARIANT",
+                        help="print VARIANT's paired differences from --baseline per cell, and the best peer")
+    parser.add_argument("--baseline", default="pretrain5", help="the variant --compare measures against")
     parser.add_argument("--table", action="store_true")
     args = parser.parse_args(argv)
+    if args.compare:
+        print(compare(args.compare, args.baseline))
+        return
+    peers = [p.strip() for p in args.peers.split(",") if p.strip()]
+    unknown = [p for p in peers if p not in peers_search.PEERS]
+    if unknown:
+        parser.error(f"--peers: {unknown} not among {', '.join(peers_search.PEERS)}")
     if not args.table:
         if min(args.seeds) < 1000:
             parser.error("the pilot tunes on seeds 1000 and up only (PEERS.md reports seeds 0-29)")
@@ -92,7 +147,7 @@ def main(argv=None) -> None:
             unknown = [t for t in tasks if t not in TASKS]
             if unknown:
                 parser.error(f"--tasks: {unknown} not among the pilot's tasks {TASKS}")
-        run(args.seeds, variants, args.processes, tasks)
+        run(args.seeds, variants, args.processes, tasks, peers)
     print(table())
 
 

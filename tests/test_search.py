@@ -211,6 +211,61 @@ def test_acquisitions_read_the_ensemble_members():
     assert chosen.tolist() == [3, 0, 2]
 
 
+def test_bandit_picks_follow_the_members_records():
+    from fastrank.search.guided import bandit_order
+
+    members = np.array([[5.0, 4.0, 3.0, 2.0, 1.0, 0.0],
+                        [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]])
+    rng = np.random.default_rng(0)
+    # a record this lopsided leaves the other member no chance: its ranking gives every pick
+    order, chooser = bandit_order(members, 4, rng, np.array([0.0, 1000.0]), np.array([1000.0, 0.0]))
+    assert order.tolist() == [5, 4, 3, 2] and chooser.tolist() == [1, 1, 1, 1]
+    order, chooser = bandit_order(members, 6, rng, np.array([1000.0, 0.0]), np.array([0.0, 1000.0]))
+    assert order.tolist() == [0, 1, 2, 3, 4, 5] and set(chooser.tolist()) == {0}
+    # the warm-up: members take turns until each has made `warmup` picks, whatever the record says
+    order, chooser = bandit_order(members, 4, rng, np.array([0.0, 1000.0]), np.array([1000.0, 0.0]),
+                                  picked=np.array([0, 0]), warmup=2)
+    assert sorted(chooser.tolist()) == [0, 0, 1, 1] and chooser[0] != chooser[1]
+    order, chooser = bandit_order(members, 4, rng, np.zeros(2), np.zeros(2), picked=np.array([5, 2]), warmup=5)
+    assert chooser[:3].tolist() == [1, 1, 1]  # then the 4th by the (empty) record
+    # no record: every member is drawn, and the picks stay distinct
+    counts = np.zeros(2)
+    for _ in range(200):
+        order, chooser = bandit_order(members, 6, rng, np.zeros(2), np.zeros(2))
+        assert sorted(order.tolist()) == list(range(6))
+        for j, m in enumerate(chooser):  # each pick is its member's best not taken before it
+            best = next(i for i in np.argsort(-members[m], kind="stable") if i not in order[:j])
+            assert order[j] == best
+        counts += np.bincount(chooser, minlength=2)
+    assert 0.4 < counts[0] / counts.sum() < 0.6
+
+
+def test_bandit_records_who_picked_what_through_the_driver():
+    """gp_member with the bandit: each pick after the random start is charged to the member that
+    made it, and wins are the picks that beat the 5th best result back when they were made."""
+    from fastrank.search.guided import BANDIT_TOP
+
+    space = NASBench201()
+    options = dict(fast_options("predictor"), predictor={"epochs": 3, "width": 16, "layers": 2})
+    run = search.Search(conv_count, "predictor", budget=30, seed=3, space=space, gp_member=True,
+                        acquisition="bandit", **options)
+    while not run.done:
+        for arch in run.ask(1):
+            run.tell(arch, conv_count(arch))
+    strategy = run.strategy
+    guided = [q for q in strategy.history.queries if space.identity(q.arch) in strategy.chosen_by]
+    assert len(guided) == 30 - options["n_init"]
+    wins, losses = strategy.member_record(2)
+    assert wins.sum() + losses.sum() == len(guided)
+    for q in guided:
+        member, bar = strategy.chosen_by[space.identity(q.arch)]
+        earlier = sorted((p.value for p in strategy.history.queries if p.number < q.number), reverse=True)
+        assert member in (0, 1) and bar <= earlier[min(BANDIT_TOP, len(earlier)) - 1]
+    again = search.run(conv_count, "predictor", budget=30, seed=3, space=space, gp_member=True,
+                       acquisition="bandit", **options)
+    assert [q.arch for q in again.queries] == [q.arch for q in strategy.history.queries]
+
+
 def test_tracked_weights_follow_the_member_that_ranked_the_results():
     from fastrank.search.guided import TRACKED_MIN, acquisition_scores, tracked_weights
 

@@ -57,7 +57,7 @@ PRETRAIN_HELP = ("pretrain the encoder once per run on these weak labels of the 
                  "'none', or 'auto': all where the benchmark has any, none with your own objective; `fastrank "
                  "benchmarks` lists them), or from Python a mapping name -> one value per candidate")
 PRETRAIN_EPOCHS_HELP = "epochs of that pretraining"
-ACQUISITIONS = ("mean", "ucb", "thompson")
+ACQUISITIONS = ("mean", "ucb", "thompson", "bandit")
 MEMBER_WEIGHTS = ("equal", "tracked")
 TRACKED_MIN = 5  # results with a forecast before tracked weights replace equal ones
 
@@ -97,8 +97,11 @@ class GuidedOptions(PredictorOptions):
                                     "read it as they read the others", Bool())
     acquisition: str = option("mean", "how a round picks from the ensemble's predictions: mean (the best mean "
                                       "prediction), ucb (the best mean + kappa x spread of the members' standardised "
-                                      "scores), thompson (each pick the best of one member, members in turn); with "
-                                      "one ensemble member all three are the same", Choice(ACQUISITIONS))
+                                      "scores), thompson (each pick the best of one member, members in turn), bandit "
+                                      "(as thompson until each member has made per_round picks, then each pick the "
+                                      "best of one member drawn by its record: how often its picks came back among "
+                                      "the 5 best so far); with one ensemble "
+                                      "member all four are the same", Choice(ACQUISITIONS))
     kappa: float = option(1.0, "ucb's weight on the members' spread", Float("a non-negative number", low=0))
     member_weights: str = option("equal", "how the mean and ucb weigh the ensemble's members: equal, or tracked (each "
                                           "by its rank correlation, when it last scored them, with the results that "
@@ -159,6 +162,37 @@ def thompson_order(members: np.ndarray, k: int, rng: np.random.Generator) -> np.
     return np.asarray(out, dtype=np.int64)
 
 
+def bandit_order(members: np.ndarray, k: int, rng: np.random.Generator, wins: np.ndarray,
+                 losses: np.ndarray, picked: Optional[np.ndarray] = None, warmup: int = 0):
+    """Positions of k distinct candidates and the member that chose each. While a member has
+    made fewer than ``warmup`` picks (``picked``, this run's so far), the members take turns,
+    the one with the fewest first (ties at random): a record of a pick or two says nothing yet,
+    and a first round given to one member by chance can lose a small budget. Then for every
+    pick one draw from each member's Beta(1 + wins, 1 + losses) posterior of how often its picks
+    come back among the best results so far, and the member with the highest draw takes its best
+    not yet taken: Thompson sampling over the members, so the picks drift to the member whose
+    picks have done best in this run while every member keeps a chance in proportion to the
+    evidence."""
+    members = np.atleast_2d(members)
+    orders = [np.argsort(-m, kind="stable") for m in members]
+    heads = [0] * len(orders)
+    picked = np.zeros(len(orders)) if picked is None else np.asarray(picked, dtype=np.float64).copy()
+    taken, out, chooser = set(), [], []
+    for _ in range(min(k, members.shape[1])):
+        if picked.min() < warmup:
+            fewest = np.flatnonzero(picked == picked.min())
+            m = int(fewest[rng.integers(fewest.size)])
+        else:
+            m = int(np.argmax(rng.beta(1.0 + wins, 1.0 + losses)))
+        picked[m] += 1
+        while orders[m][heads[m]] in taken:
+            heads[m] += 1
+        out.append(orders[m][heads[m]])
+        chooser.append(m)
+        taken.add(out[-1])
+    return np.asarray(out, dtype=np.int64), np.asarray(chooser, dtype=np.int64)
+
+
 def pick(scores: np.ndarray, k: int, exploration: float, rng: np.random.Generator,
          first: Optional[np.ndarray] = None) -> np.ndarray:
     """Positions of the k chosen candidates: the best predicted (or ``first``, an acquisition's
@@ -187,6 +221,7 @@ def pick_local(chosen: np.ndarray, scores: np.ndarray, near: np.ndarray, share: 
 
 
 LOCAL_PARENTS = 3  # the best results whose neighbours ``local`` picks among
+BANDIT_TOP = 5  # a bandit pick wins when it beats the BANDIT_TOP-th best result back when it was picked
 RANKED_KEPT = 64  # next-best candidates kept from a fit, for asks that come before any new result
 
 
@@ -206,6 +241,7 @@ class GuidedStrategy(Strategy):
         self.fitted_at = -1  # results back at the last fit
         self.ranked: List = []  # the last fit's next-best candidates
         self.forecasts = {}  # identity -> the members' standardised scores when it was picked
+        self.chosen_by = {}  # identity -> (the member that picked it, the bar it had to beat): bandit
         self.best_value = -np.inf  # the best result back at the last fit
         self.stale_rounds = 0  # fits in a row that found no better result back than the one before
         self.pretrained = None
@@ -261,8 +297,21 @@ class GuidedStrategy(Strategy):
             candidates, members = self.away_from_best(candidates, members, k)
         weights = self.member_weights() if options.member_weights == "tracked" else None
         scores = acquisition_scores(members, options.acquisition, options.kappa, weights)
-        first = thompson_order(members, k, self.rng) if options.acquisition == "thompson" else None
+        first, chooser = None, None
+        if options.acquisition == "thompson":
+            first = thompson_order(members, k, self.rng)
+        elif options.acquisition == "bandit":
+            n_members = np.atleast_2d(members).shape[0]
+            picked = np.bincount([m for m, _ in self.chosen_by.values() if m < n_members], minlength=n_members)
+            first, chooser = bandit_order(members, k, self.rng, *self.member_record(n_members), picked,
+                                          options.per_round)
         chosen = pick(scores, k, options.exploration, self.rng, first)
+        if chooser is not None and np.atleast_2d(members).shape[0] > 1:
+            values = np.sort(self.history.labelled()[1])
+            bar = float(values[-min(BANDIT_TOP, values.size)])
+            for i, m in zip(first, chooser):
+                if i in chosen:
+                    self.chosen_by.setdefault(self.space.identity(candidates[i]), (int(m), bar))
         if self.guided.local:
             chosen = pick_local(chosen, np.asarray(scores), self.near_best(candidates), self.guided.local)
         self.queue = [candidates[i] for i in chosen]
@@ -308,6 +357,22 @@ class GuidedStrategy(Strategy):
         if not known:
             return None
         return tracked_weights(np.array([f for f, _ in known]), np.array([v for _, v in known]))
+
+    def member_record(self, n_members: int):
+        """Per member, how many of the results back that it picked came back among the
+        BANDIT_TOP best (beat the BANDIT_TOP-th best result back when it picked them: wins), and
+        how many did not (losses, failed trainings included)."""
+        wins, losses = np.zeros(n_members), np.zeros(n_members)
+        for query in self.history.queries:
+            known = self.chosen_by.get(self.space.identity(query.arch))
+            if known is None or known[0] >= n_members:
+                continue
+            member, bar = known
+            if query.value is not None and query.value > bar:
+                wins[member] += 1
+            else:
+                losses[member] += 1
+        return wins, losses
 
     def round_size(self, back: int) -> int:
         """Picks of the round that starts with ``back`` results: ``per_round``, or with
