@@ -13,13 +13,6 @@ the training encodings, so the length scale ``ell`` means the same on every spac
 the noise share are chosen on a small grid by the marginal likelihood, with the signal variance
 profiled out (its maximum-likelihood value in closed form). Candidates are ranked by expected
 improvement over the best result.
-
-With ``relevance=True`` each position (a node's operation, an adjacency entry) gets its own weight
-in the distance (automatic relevance determination): starting from the grid's choice, the log
-weights and the noise follow the marginal likelihood by L-BFGS, each log weight under a standard
-normal prior around the grid's common scale, so that a few results move a weight only as far as
-they give evidence for. A space where only some positions matter (on TransNAS micro, which
-operation sits on which edge decides most of the accuracy) is then learned from fewer results.
 """
 from __future__ import annotations
 
@@ -35,9 +28,6 @@ __all__ = ["FlatGP", "expected_improvement"]
 
 LENGTH_SCALES = (0.25, 0.5, 1.0, 2.0, 4.0)  # multiples of the median squared distance
 NOISE_SHARES = (1e-2, 0.1, 0.3)  # observation noise as a share of the signal variance
-RELEVANCE_PRIOR = 1.0  # standard deviation of a position's log weight around the common scale
-RELEVANCE_STEPS = 40  # L-BFGS iterations of the relevance fit
-NOISE_FLOOR = 1e-4  # the noise share the relevance fit may not go below (keeps the Cholesky sound)
 _CHUNK = 16384  # candidates per kernel block: bounds the memory when a whole space is scored
 
 
@@ -45,31 +35,14 @@ def _squared_distances(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return ((a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T).clamp_min(0.0)
 
 
-def _profiled_nll(k: torch.Tensor, y: torch.Tensor):
-    """Negative log marginal likelihood (less constants) of ``y`` under the correlation ``k``
-    (noise included), the signal variance at its maximum-likelihood value; and that value, the
-    Cholesky factor and ``k^-1 y``."""
-    n = y.shape[0]
-    chol = torch.linalg.cholesky(k)
-    alpha = torch.cholesky_solve(y[:, None], chol)[:, 0]
-    variance = (y @ alpha / n).clamp_min(1e-300)
-    return 0.5 * n * torch.log(variance) + torch.log(torch.diagonal(chol)).sum(), variance, chol, alpha
-
-
 class FlatGP:
     """``fit(graphs, values)`` then ``posterior(graphs) -> (mean, std)`` or
     ``expected_improvement(graphs)``; graphs are ``(adj, ops, mask)`` batches padded to the
     space's ``max_nodes`` (a predictor's or a candidate pool's)."""
 
-    def __init__(self, n_ops: int, nodes: int, relevance: bool = False):
+    def __init__(self, n_ops: int, nodes: int):
         self.flat = FlatEncoding(n_ops, nodes)
         self.nodes = nodes
-        self.relevance = bool(relevance)
-        # the position each column of the flat encoding belongs to: a node's one-hot block, or
-        # one adjacency entry
-        self.positions = torch.cat([torch.arange(nodes).repeat_interleave(n_ops),
-                                    nodes + torch.arange(self.flat.rows.numel())])
-        self.weights = torch.ones(nodes + self.flat.rows.numel(), dtype=torch.float64)
         self._train = None
 
     def _encode(self, graphs) -> torch.Tensor:
@@ -77,11 +50,6 @@ class FlatGP:
         if adj.dim() != 3 or tuple(adj.shape[1:]) != (self.nodes, self.nodes):
             raise ValueError(f"graphs must be padded to {self.nodes} nodes, got adjacency of shape {tuple(adj.shape)}")
         return self.flat(adj.to(torch.float64), ops, mask)
-
-    def _scaled(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-        """Columns times the square root of their position's weight: squared distances between
-        scaled encodings are the weighted distances."""
-        return x * weights.sqrt()[self.positions]
 
     def fit(self, graphs, values) -> "FlatGP":
         values = np.asarray(values, dtype=np.float64)
@@ -103,57 +71,15 @@ class FlatGP:
         for ell in LENGTH_SCALES:
             k = torch.exp(-d / (ell * self.median))
             for noise in NOISE_SHARES:
-                nll, variance, chol, alpha = _profiled_nll(k + noise * eye, y)
-                if best is None or float(nll) < best[0]:
-                    best = (float(nll), ell, noise, chol, alpha, float(variance))
+                chol = torch.linalg.cholesky(k + noise * eye)
+                alpha = torch.cholesky_solve(y[:, None], chol)[:, 0]
+                variance = float(y @ alpha) / n  # the signal variance's maximum-likelihood value
+                nll = 0.5 * n * math.log(max(variance, 1e-300)) + float(torch.log(torch.diagonal(chol)).sum())
+                if best is None or nll < best[0]:
+                    best = (nll, ell, noise, chol, alpha, variance)
         _, self.length_scale, self.noise, self._chol, self._alpha, self.variance = best
-        self.weights = torch.full_like(self.weights, 1.0 / (self.length_scale * self.median))
-        if self.relevance:
-            self._fit_relevance(x, y)
-        self._train = self._scaled(x, self.weights)
+        self._train = x
         return self
-
-    def _fit_relevance(self, x: torch.Tensor, y: torch.Tensor) -> None:
-        """Per-position log weights and the log noise by L-BFGS on the marginal likelihood plus
-        the prior, from the grid's choice; kept only where they beat it (a failed factorisation
-        or a worse optimum leaves the grid's)."""
-        n = y.shape[0]
-        eye = torch.eye(n, dtype=torch.float64)
-        common = float(self.weights[0].log())
-        offsets = torch.zeros_like(self.weights, requires_grad=True)
-        log_noise = torch.tensor(math.log(self.noise), dtype=torch.float64, requires_grad=True)
-
-        def objective():
-            z = self._scaled(x, torch.exp(common + offsets))
-            noise = NOISE_FLOOR + torch.exp(log_noise)
-            nll = _profiled_nll(torch.exp(-_squared_distances(z, z)) + noise * eye, y)[0]
-            return nll + 0.5 * (offsets * offsets).sum() / RELEVANCE_PRIOR ** 2
-
-        with torch.no_grad():
-            start = float(objective())
-        optimiser = torch.optim.LBFGS([offsets, log_noise], max_iter=RELEVANCE_STEPS, line_search_fn="strong_wolfe")
-
-        def closure():
-            optimiser.zero_grad()
-            loss = objective()
-            loss.backward()
-            return loss
-
-        try:
-            optimiser.step(closure)
-            with torch.no_grad():
-                end = float(objective())
-        except RuntimeError:  # a step into a singular kernel (torch.linalg.LinAlgError)
-            return
-        if not math.isfinite(end) or end >= start:
-            return
-        with torch.no_grad():
-            weights = torch.exp(common + offsets)
-            noise = NOISE_FLOOR + float(torch.exp(log_noise))
-            z = self._scaled(x, weights)
-            _, variance, chol, alpha = _profiled_nll(torch.exp(-_squared_distances(z, z)) + noise * eye, y)
-        self.weights, self.noise = weights.detach(), noise
-        self._chol, self._alpha, self.variance = chol, alpha, float(variance)
 
     def posterior(self, graphs) -> Tuple[np.ndarray, np.ndarray]:
         """The latent function's posterior mean and standard deviation, on the values' scale."""
@@ -163,8 +89,8 @@ class FlatGP:
         means, variances = [], []
         for start in range(0, adj.shape[0], _CHUNK):  # the kernel block is chunk x results
             part = slice(start, start + _CHUNK)
-            x = self._scaled(self._encode((adj[part], ops[part], mask[part])), self.weights)
-            k = torch.exp(-_squared_distances(x, self._train))
+            x = self._encode((adj[part], ops[part], mask[part]))
+            k = torch.exp(-_squared_distances(x, self._train) / (self.length_scale * self.median))
             means.append(k @ self._alpha)
             v = torch.linalg.solve_triangular(self._chol, k.T, upper=False)
             variances.append((self.variance * (1.0 - (v * v).sum(0))).clamp_min(1e-12))
