@@ -22,12 +22,13 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from published import PUBLISHED_PREDICTOR  # noqa: E402
 from search_table import DATASETS, TITLES, chosen_error_curve  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 BUDGETS = (50, 100)
 # (strategy, its options): the last pairs the seed study's pw loss with acenas' pretraining
-CONFIGS = (("acenas", {}), ("predictor", {"loss": "pw", "pretrain": None}), ("predictor-pretrained", {"loss": "pw", "pretrain": "zen"}),
+CONFIGS = (("acenas", {}), ("predictor", {"loss": "pw", **PUBLISHED_PREDICTOR}), ("predictor-pretrained", {"loss": "pw", **PUBLISHED_PREDICTOR, "pretrain": "zen"}),
            ("random", {}))
 NAMES = {"acenas": "acenas", "predictor": "predictor + pw", "predictor-pretrained": "predictor + pw, pretrained",
          "random": "random"}

@@ -31,6 +31,9 @@ from fastrank.objectives import digits_objective
 from fastrank.seeds import parse_seeds
 from fastrank.spaces import NASBench201
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from published import PUBLISHED_PREDICTOR  # noqa: E402
+
 HERE = Path(__file__).parent / "digits"
 
 
@@ -77,7 +80,8 @@ def compare(space, objective, args) -> None:
     for seed in args.seeds:
         for strategy in ("predictor", "random"):
             start = time.perf_counter()
-            result = search.run(cached, strategy=strategy, space=space, budget=args.budget, seed=seed)
+            result = search.run(cached, strategy=strategy, space=space, budget=args.budget, seed=seed,
+                                **(PUBLISHED_PREDICTOR if strategy == "predictor" else {}))
             report = objective.report(result.arch)
             rows.append({"seed": seed, "strategy": strategy, "arch": space.to_string(result.arch),
                          "valid_accuracy": result.query_value, "test_accuracy": report["test_accuracy"],
@@ -103,7 +107,7 @@ def timing(space, objective, args) -> None:
         for workers in (1, 2):
             start = time.perf_counter()
             result = search.run(objective, strategy="predictor", space=space, budget=args.budget, seed=seed,
-                                workers=workers, executor="process")
+                                workers=workers, executor="process", **PUBLISHED_PREDICTOR)
             timing.append({"seed": seed, "workers": workers, "wall_seconds": time.perf_counter() - start,
                            "evaluation_seconds": sum(q.seconds for q in result.queries),
                            "arch": space.to_string(result.arch), "valid_accuracy": result.query_value})

@@ -25,6 +25,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import fastrank  # noqa: E402
 from fastrank import search  # noqa: E402
 from plain_gcn import PlainTorchPredictor  # noqa: E402
+from published import PUBLISHED_PREDICTOR  # noqa: E402
 
 CLASSES = {"fastrank": fastrank.Predictor, "plain_torch": PlainTorchPredictor}
 
@@ -32,7 +33,7 @@ CLASSES = {"fastrank": fastrank.Predictor, "plain_torch": PlainTorchPredictor}
 def one_run(cls, seed: int):
     start = time.perf_counter()
     result = search.run("nb201/cifar10", strategy="predictor", budget=100, seed=seed, protocol="test",
-                        predictor_class=cls, pretrain=None)  # the fit loop alone, as published
+                        predictor_class=cls, **PUBLISHED_PREDICTOR)  # the fit loop alone, as published
     return time.perf_counter() - start, result
 
 

@@ -27,6 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from published import PUBLISHED_PREDICTOR  # noqa: E402
+
 OUT = Path(__file__).parent / "parallel_search"
 DATASETS = ("cifar10", "cifar100", "imagenet16")
 # relative cost of an NB201 edge operation (none, skip, conv1x1, conv3x3, avg pool): a 3x3
@@ -109,7 +112,7 @@ def one_run(dataset: str, seed: int, workers: int, mode: str, executor: str, bud
 
     objective = SimulatedTraining(dataset, "test", mean, sleep=mode == "real")
     start = time.perf_counter()
-    s = search.Search(objective, "predictor", budget, seed, space="nb201")
+    s = search.Search(objective, "predictor", budget, seed, space="nb201", **PUBLISHED_PREDICTOR)
     if mode == "virtual":
         clock = VirtualClock(objective, workers)
         result = drive(s, EvaluationOptions(workers=workers), evaluator=clock)

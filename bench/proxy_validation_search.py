@@ -24,10 +24,13 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from published import PUBLISHED_PREDICTOR  # noqa: E402
+
 TASKS = ("nb201/cifar10", "nb201/cifar100", "nb201/imagenet16", "nasbench-graph/cora", "nasbench-graph/citeseer")
 CONFIGS = (("proxy-validation", {}), ("proxy-validation-ea", {}), ("proxy-validation, no OIW", {"oiw": False}),
            ("proxy-validation, fixed GAE", {"gae_refit": 0}), ("proxy-validation, no GAE", {"gae": False}),
-           ("predictor + pw", {"loss": "pw", "pretrain": None}), ("random", {}))
+           ("predictor + pw", {"loss": "pw", **PUBLISHED_PREDICTOR}), ("random", {}))
 # Variants tried on other seeds before a change of the defaults (--configs). The pilot of
 # bench/PROXY_VALIDATION_PILOT.md ran "GAE refit" when the default kept the GAE fixed.
 VARIANTS = (("proxy-validation, GAE refit", {"gae_refit": 5}),)

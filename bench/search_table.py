@@ -20,6 +20,9 @@ import numpy as np
 from fastrank.seeds import parse_seeds
 from fastrank.search import BenchmarkTask, report, run_many
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from published import PUBLISHED_PREDICTOR  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 DATASETS = ("cifar10", "cifar100", "imagenet16")
 TITLES = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "imagenet16": "ImageNet16-120"}
@@ -75,8 +78,8 @@ def main(argv=None) -> int:
                            "protocol": protocol}
                     if strategy != "random":
                         job["loss"] = loss
-                    if strategy == "predictor":  # the table predates pretraining by default
-                        job["pretrain"] = None
+                    if strategy == "predictor":  # the table predates pretraining and the process by default
+                        job.update(PUBLISHED_PREDICTOR)
                     jobs.append(job)
     start = time.perf_counter()
     results, interrupted = run_many(jobs, args.workers, desc="search table")

@@ -29,6 +29,7 @@ import fastrank
 from bench_utils import run
 from fastrank import benchmarks, search
 from plain_gcn import PlainTorchPredictor
+from published import PUBLISHED_PREDICTOR
 
 THREADS = int(os.environ.get("FASTRANK_BENCH_THREADS", "1"))
 BENCH = "nb201/cifar10"
@@ -68,7 +69,7 @@ def test_search_run(benchmark, impl):
 
     def one_run():
         results.append(search.run(BENCH, strategy="predictor", budget=BUDGET, seed=SEED, protocol="test",
-                                  predictor_class=CLASSES[impl], pretrain=None))
+                                  predictor_class=CLASSES[impl], **PUBLISHED_PREDICTOR))
 
     # The warm-up round takes the once-per-process costs (table parse, pool encoding, torch's
     # lazy optimizer imports) out of the timed rounds, for both rows alike.
@@ -93,7 +94,7 @@ def strategy_alone() -> list:
     pool = CandidatePool.of_table(task.space, task.query.archs)
     loss = parse_loss("pw", task=BENCH, switch_at=BUDGET // 2)
     cls = search.get_strategy("predictor")
-    strategy = cls(Context(task.space, pool, history, SEED, BUDGET, loss, task.query), cls.Options(pretrain=None))
+    strategy = cls(Context(task.space, pool, history, SEED, BUDGET, loss, task.query), cls.Options(**PUBLISHED_PREDICTOR))
     while len(history.queries) < BUDGET:
         for arch in strategy.ask(1):
             history.start(arch)
@@ -109,7 +110,7 @@ def test_search_driver_cost(benchmark, impl):
 
     def driver():
         found.append([q.arch for q in search.run(BENCH, strategy="predictor", budget=BUDGET, seed=SEED,
-                                                 protocol="test", pretrain=None).queries])
+                                                 protocol="test", **PUBLISHED_PREDICTOR).queries])
 
     def alone():
         found.append(strategy_alone())

@@ -15,7 +15,8 @@ BENCHMARK, BUDGET, SEEDS = "nb201/cifar10", 30, (0, 1, 2)
 # small predictors keep the check quick; the queries still depend on every fit
 CASES = {
     "random": {},
-    "predictor": {"loss": "pw", "predictor": {"epochs": 20}, "pretrain": None},  # as the loop code ran it
+    # as the loop code ran it: no pretraining, the GCN alone
+    "predictor": {"loss": "pw", "predictor": {"epochs": 20}, "pretrain": None, "gp_member": False, "acquisition": "mean"},
     "evolution": {"loss": "HR", "predictor": {"epochs": 20}},
     "acenas": {"predictor": {"epochs": 20}, "pretrain_epochs": 3},
     "proxy-validation": {"gae_samples": 300, "gae_epochs": 5},
