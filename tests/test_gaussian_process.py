@@ -122,7 +122,7 @@ def test_bad_input_is_refused():
 FAST = dict(FAST_SEARCH, loss="HR")
 
 
-def fits(monkeypatch, gp_until, budget=25):
+def fits(monkeypatch, gp_until, budget=25, gp_member=False):
     """(predictor fits, Gaussian process fits) of one run."""
     from fastrank.search.guided import GuidedStrategy
 
@@ -139,18 +139,38 @@ def fits(monkeypatch, gp_until, budget=25):
 
     monkeypatch.setattr(GuidedStrategy, "fit", counted_fit)
     monkeypatch.setattr(FlatGP, "fit", counted_gp_fit)
-    result = search.run(additive, "predictor", budget=budget, seed=3, space="nb201", gp_until=gp_until, **FAST)
+    result = search.run(additive, "predictor", budget=budget, seed=3, space="nb201", gp_until=gp_until,
+                        gp_member=gp_member, **FAST)
     assert len(result.queries) == budget
     return counts, result
+
+
+def test_values_near_the_float_range_rank_as_their_scaled_copies():
+    """1e308 is a finite result: the process rescales it (the mean and spread of such values
+    overflow) and ranks the candidates as it ranks the same values divided by 1e300."""
+    rng = np.random.default_rng(2)
+    archs = [SPACE.decode(int(c)) for c in rng.choice(SPACE.size, 30, replace=False)]
+    values = np.array([additive(a) for a in archs])
+    values = (values - values.min() + 1.0) / (values.max() - values.min() + 1.0)  # in (0, 1]
+    others = [SPACE.decode(int(c)) for c in rng.choice(SPACE.size, 200, replace=False)]
+    big, small = (FlatGP(len(SPACE.node_ops), SPACE.max_nodes).fit(graphs(archs), values * scale)
+                  for scale in (1.7e308, 1.7e8))
+    ei_big = big.expected_improvement(graphs(others), float(values.max()) * 1.7e308)
+    ei_small = small.expected_improvement(graphs(others), float(values.max()) * 1.7e8)
+    assert np.isfinite(ei_big).all()
+    np.testing.assert_allclose(ei_big - np.log(1e300), ei_small, rtol=0, atol=1e-6)
 
 
 def test_the_first_fits_are_the_gaussian_process(monkeypatch):
     # a fit with 5, 10, 15 and 20 results back: gp_until=12 hands the first two to the process
     assert fits(monkeypatch, 12)[0] == {"predictor": 2, "gp": 2}
     assert fits(monkeypatch, 0)[0] == {"predictor": 4, "gp": 0}
+    # the predictor strategy's default: the process beside the predictor at every fit, alone before gp_until
+    assert fits(monkeypatch, 0, gp_member=True)[0] == {"predictor": 4, "gp": 4}
+    assert fits(monkeypatch, 12, gp_member=True)[0] == {"predictor": 2, "gp": 4}
     counts, result = fits(monkeypatch, 100)
     assert counts == {"predictor": 0, "gp": 4}
-    again = search.run(additive, "predictor", budget=25, seed=3, space="nb201", gp_until=100, **FAST)
+    again = search.run(additive, "predictor", budget=25, seed=3, space="nb201", gp_until=100, gp_member=False, **FAST)
     assert [q.arch for q in again.queries] == [q.arch for q in result.queries]
     curve = result.best_so_far()
     assert curve[-1] > curve[FAST["n_init"] - 1]

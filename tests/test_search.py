@@ -264,6 +264,13 @@ def test_bandit_records_who_picked_what_through_the_driver():
     again = search.run(conv_count, "predictor", budget=30, seed=3, space=space, gp_member=True,
                        acquisition="bandit", **options)
     assert [q.arch for q in again.queries] == [q.arch for q in strategy.history.queries]
+    # the random share of each round (exploration) is no member's pick: 2 of each 5 go uncharged
+    run = search.Search(conv_count, "predictor", budget=30, seed=3, space=space, gp_member=True,
+                        acquisition="bandit", exploration=0.4, **options)
+    while not run.done:
+        for arch in run.ask(1):
+            run.tell(arch, conv_count(arch))
+    assert len(run.strategy.chosen_by) == 3 * (30 - options["n_init"]) // 5
 
 
 def test_tracked_weights_follow_the_member_that_ranked_the_results():

@@ -28,6 +28,7 @@ __all__ = ["FlatGP", "expected_improvement"]
 
 LENGTH_SCALES = (0.25, 0.5, 1.0, 2.0, 4.0)  # multiples of the median squared distance
 NOISE_SHARES = (1e-2, 0.1, 0.3)  # observation noise as a share of the signal variance
+HUGE = 1e150  # values beyond this magnitude are rescaled before the fit
 _CHUNK = 16384  # candidates per kernel block: bounds the memory when a whole space is scored
 
 
@@ -43,6 +44,7 @@ class FlatGP:
     def __init__(self, n_ops: int, nodes: int):
         self.flat = FlatEncoding(n_ops, nodes)
         self.nodes = nodes
+        self.unit = 1.0
         self._train = None
 
     def _encode(self, graphs) -> torch.Tensor:
@@ -60,6 +62,11 @@ class FlatGP:
         x = self._encode(graphs)
         if x.shape[0] != values.shape[0]:
             raise ValueError(f"{x.shape[0]} graphs against {values.shape[0]} values")
+        # values beyond 1e150 are divided by their largest magnitude first, so that their mean and
+        # spread do not overflow (a result of 1e308 is a finite value); the scores stay in those units
+        largest = float(np.abs(values).max())
+        self.unit = largest if largest > HUGE else 1.0
+        values = values / self.unit
         self.mean, self.scale = float(values.mean()), float(values.std()) or 1.0
         y = torch.as_tensor((values - self.mean) / self.scale)
         d = _squared_distances(x, x)
@@ -82,7 +89,13 @@ class FlatGP:
         return self
 
     def posterior(self, graphs) -> Tuple[np.ndarray, np.ndarray]:
-        """The latent function's posterior mean and standard deviation, on the values' scale."""
+        """The latent function's posterior mean and standard deviation, on the values' scale
+        (inf where that scale is beyond the float range)."""
+        mean, std = self._posterior(graphs)
+        return mean * self.unit, std * self.unit
+
+    def _posterior(self, graphs) -> Tuple[np.ndarray, np.ndarray]:
+        """The posterior in the fit's units: the values divided by ``unit``."""
         if self._train is None:
             raise RuntimeError("the Gaussian process is not fitted: call fit first")
         adj, ops, mask = graphs
@@ -100,8 +113,8 @@ class FlatGP:
     def expected_improvement(self, graphs, best: float) -> np.ndarray:
         """log expected improvement over ``best`` (a log: far below the best, EI underflows to
         ties that a ranking cannot break)."""
-        mean, std = self.posterior(graphs)
-        return expected_improvement(mean, std, best)
+        mean, std = self._posterior(graphs)
+        return expected_improvement(mean, std, best / self.unit) + math.log(self.unit)
 
 
 def expected_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> np.ndarray:

@@ -58,6 +58,13 @@ PRETRAIN_HELP = ("pretrain the encoder once per run on these weak labels of the 
                  "benchmarks` lists them), or from Python a mapping name -> one value per candidate")
 PRETRAIN_EPOCHS_HELP = "epochs of that pretraining"
 ACQUISITIONS = ("mean", "ucb", "thompson", "bandit")
+ACQUISITION_HELP = ("how a round picks from the ensemble's predictions: mean (the best mean prediction), ucb (the best "
+                    "mean + kappa x spread of the members' standardised scores), thompson (each pick the best of one "
+                    "member, members in turn), bandit (as thompson until each member has made per_round picks, then "
+                    "each pick the best of one member drawn by its record: how often its picks came back among the 5 "
+                    "best so far); with one ensemble member all four are the same")
+GP_MEMBER_HELP = ("a Gaussian process over the flat encoding joins the predictor's ensemble as one more member, scoring "
+                  "by expected improvement: acquisition and member_weights read it as they read the others")
 MEMBER_WEIGHTS = ("equal", "tracked")
 TRACKED_MIN = 5  # results with a forecast before tracked weights replace equal ones
 
@@ -92,16 +99,8 @@ class GuidedOptions(PredictorOptions):
     gp_until: int = option(0, "fits with fewer results back than this rank the candidates by a Gaussian process "
                               "over the flat encoding (expected improvement) instead of fitting the predictor "
                               "(0: never)", Int(0))
-    gp_member: bool = option(False, "a Gaussian process over the flat encoding joins the predictor's ensemble as one "
-                                    "more member, scoring by expected improvement: acquisition and member_weights "
-                                    "read it as they read the others", Bool())
-    acquisition: str = option("mean", "how a round picks from the ensemble's predictions: mean (the best mean "
-                                      "prediction), ucb (the best mean + kappa x spread of the members' standardised "
-                                      "scores), thompson (each pick the best of one member, members in turn), bandit "
-                                      "(as thompson until each member has made per_round picks, then each pick the "
-                                      "best of one member drawn by its record: how often its picks came back among "
-                                      "the 5 best so far); with one ensemble "
-                                      "member all four are the same", Choice(ACQUISITIONS))
+    gp_member: bool = option(False, GP_MEMBER_HELP, Bool())
+    acquisition: str = option("mean", ACQUISITION_HELP, Choice(ACQUISITIONS))
     kappa: float = option(1.0, "ucb's weight on the members' spread", Float("a non-negative number", low=0))
     member_weights: str = option("equal", "how the mean and ucb weigh the ensemble's members: equal, or tracked (each "
                                           "by its rank correlation, when it last scored them, with the results that "
@@ -306,14 +305,10 @@ class GuidedStrategy(Strategy):
             first, chooser = bandit_order(members, k, self.rng, *self.member_record(n_members), picked,
                                           options.per_round)
         chosen = pick(scores, k, options.exploration, self.rng, first)
-        if chooser is not None and np.atleast_2d(members).shape[0] > 1:
-            values = np.sort(self.history.labelled()[1])
-            bar = float(values[-min(BANDIT_TOP, values.size)])
-            for i, m in zip(first, chooser):
-                if i in chosen:
-                    self.chosen_by.setdefault(self.space.identity(candidates[i]), (int(m), bar))
         if self.guided.local:
             chosen = pick_local(chosen, np.asarray(scores), self.near_best(candidates), self.guided.local)
+        if chooser is not None and np.atleast_2d(members).shape[0] > 1:
+            self.charge_picks(candidates, chosen, first, chooser, k)
         self.queue = [candidates[i] for i in chosen]
         order = np.argsort(-scores, kind="stable")
         if options.member_weights == "tracked" and np.atleast_2d(members).shape[0] > 1:
@@ -357,6 +352,17 @@ class GuidedStrategy(Strategy):
         if not known:
             return None
         return tracked_weights(np.array([f for f, _ in known]), np.array([v for _, v in known]))
+
+    def charge_picks(self, candidates, chosen, first, chooser, k: int) -> None:
+        """Notes which member made each of the round's picks that the bandit made (not the random
+        share of ``exploration``, nor ``local``'s), with the bar its result must beat to win: the
+        BANDIT_TOP-th best result back now."""
+        made = dict(zip(first[:k - int(round(k * self.guided.exploration))].tolist(), chooser.tolist()))
+        values = np.sort(self.history.labelled()[1])
+        bar = float(values[-min(BANDIT_TOP, values.size)])
+        for i in chosen.tolist():
+            if i in made:
+                self.chosen_by.setdefault(self.space.identity(candidates[i]), (made[i], bar))
 
     def member_record(self, n_members: int):
         """Per member, how many of the results back that it picked came back among the
