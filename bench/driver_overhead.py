@@ -17,12 +17,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from published import PUBLISHED_PREDICTOR  # noqa: E402
+
 TIMED = r"""
 import json, time, torch, fastrank
 from fastrank import search
 torch.set_num_threads(1); fastrank.set_num_threads(1)
 run = lambda: search.run("nb201/cifar10", strategy="predictor", budget=100, seed=0, protocol="test",
-                         pretrain=None, gp_member=False, acquisition="mean")  # as the old loop ran
+                         **{options})  # as the old loop ran
 first = run()
 times = []
 for _ in range({repeats}):
@@ -33,7 +36,8 @@ print(json.dumps({{"times": times, "arch": first.arch_string, "file": fastrank._
 
 
 def timed(python_dir: Path, repeats: int) -> dict:
-    out = subprocess.run([sys.executable, "-c", TIMED.format(repeats=repeats)], capture_output=True, text=True,
+    code = TIMED.format(repeats=repeats, options=repr(PUBLISHED_PREDICTOR))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env={"PYTHONPATH": str(python_dir), "PATH": "/usr/bin:/bin"}, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 

@@ -255,8 +255,8 @@ def test_bandit_records_who_picked_what_through_the_driver():
     strategy = run.strategy
     guided = [q for q in strategy.history.queries if space.identity(q.arch) in strategy.chosen_by]
     assert len(guided) == 30 - options["n_init"]
-    wins, losses = strategy.member_record(2)
-    assert wins.sum() + losses.sum() == len(guided)
+    wins, losses, picked = strategy.member_record(2)
+    assert wins.sum() + losses.sum() == len(guided) == picked.sum()
     for q in guided:
         member, bar = strategy.chosen_by[space.identity(q.arch)]
         earlier = sorted((p.value for p in strategy.history.queries if p.number < q.number), reverse=True)

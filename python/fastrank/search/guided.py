@@ -142,23 +142,32 @@ def tracked_weights(forecasts: np.ndarray, values: np.ndarray) -> Optional[np.nd
     return np.maximum(rho, 0.0) + 1.0 / np.sqrt(n - 1)
 
 
+def best_untaken(members: np.ndarray, k: int, next_member):
+    """Positions of k distinct candidates (fewer when there are fewer) and the member that chose
+    each: ``next_member(j)`` names the member of pick j, which takes the best candidate under its
+    own scores that no earlier pick took."""
+    members = np.atleast_2d(members)
+    orders = [np.argsort(-m, kind="stable") for m in members]
+    heads = [0] * len(orders)
+    taken, out, chooser = set(), [], []
+    for j in range(min(k, members.shape[1])):
+        m = next_member(j)
+        while orders[m][heads[m]] in taken:
+            heads[m] += 1
+        out.append(orders[m][heads[m]])
+        chooser.append(m)
+        taken.add(out[-1])
+    return np.asarray(out, dtype=np.int64), np.asarray(chooser, dtype=np.int64)
+
+
 def thompson_order(members: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     """Positions of k distinct candidates, each the best not yet taken under one ensemble member,
     the members in turn from a random first: each member is one draw of a plausible predictor,
     so the picks spread over what the ensemble disagrees on (BANANAS' independent Thompson
     sampling)."""
-    members = np.atleast_2d(members)
-    orders = [np.argsort(-m, kind="stable") for m in members]
-    heads = [0] * len(orders)
-    taken, out = set(), []
-    first = int(rng.integers(len(orders))) if len(orders) > 1 else 0
-    for j in range(min(k, members.shape[1])):
-        m = (first + j) % len(orders)
-        while orders[m][heads[m]] in taken:
-            heads[m] += 1
-        out.append(orders[m][heads[m]])
-        taken.add(out[-1])
-    return np.asarray(out, dtype=np.int64)
+    n = np.atleast_2d(members).shape[0]
+    first = int(rng.integers(n)) if n > 1 else 0
+    return best_untaken(members, k, lambda j: (first + j) % n)[0]
 
 
 def bandit_order(members: np.ndarray, k: int, rng: np.random.Generator, wins: np.ndarray,
@@ -172,24 +181,24 @@ def bandit_order(members: np.ndarray, k: int, rng: np.random.Generator, wins: np
     not yet taken: Thompson sampling over the members, so the picks drift to the member whose
     picks have done best in this run while every member keeps a chance in proportion to the
     evidence."""
-    members = np.atleast_2d(members)
-    orders = [np.argsort(-m, kind="stable") for m in members]
-    heads = [0] * len(orders)
-    picked = np.zeros(len(orders)) if picked is None else np.asarray(picked, dtype=np.float64).copy()
-    taken, out, chooser = set(), [], []
-    for _ in range(min(k, members.shape[1])):
+    n = np.atleast_2d(members).shape[0]
+    picked = np.zeros(n) if picked is None else np.asarray(picked, dtype=np.float64).copy()
+
+    def next_member(_):
         if picked.min() < warmup:
             fewest = np.flatnonzero(picked == picked.min())
             m = int(fewest[rng.integers(fewest.size)])
         else:
             m = int(np.argmax(rng.beta(1.0 + wins, 1.0 + losses)))
         picked[m] += 1
-        while orders[m][heads[m]] in taken:
-            heads[m] += 1
-        out.append(orders[m][heads[m]])
-        chooser.append(m)
-        taken.add(out[-1])
-    return np.asarray(out, dtype=np.int64), np.asarray(chooser, dtype=np.int64)
+        return m
+
+    return best_untaken(members, k, next_member)
+
+
+def random_share(k: int, exploration: float) -> int:
+    """How many of a round's k picks ``exploration`` draws at random: they come last."""
+    return int(round(k * exploration))
 
 
 def pick(scores: np.ndarray, k: int, exploration: float, rng: np.random.Generator,
@@ -197,7 +206,7 @@ def pick(scores: np.ndarray, k: int, exploration: float, rng: np.random.Generato
     """Positions of the k chosen candidates: the best predicted (or ``first``, an acquisition's
     own order of at least k positions), plus a random share."""
     k = min(k, scores.shape[0])
-    explore = int(round(k * exploration))
+    explore = random_share(k, exploration)
     order = np.argsort(-scores, kind="stable")
     chosen = order[:k - explore] if first is None else first[:k - explore]
     if explore:
@@ -296,22 +305,20 @@ class GuidedStrategy(Strategy):
             candidates, members = self.away_from_best(candidates, members, k)
         weights = self.member_weights() if options.member_weights == "tracked" else None
         scores = acquisition_scores(members, options.acquisition, options.kappa, weights)
+        n_members = np.atleast_2d(members).shape[0]
         first, chooser = None, None
         if options.acquisition == "thompson":
             first = thompson_order(members, k, self.rng)
         elif options.acquisition == "bandit":
-            n_members = np.atleast_2d(members).shape[0]
-            picked = np.bincount([m for m, _ in self.chosen_by.values() if m < n_members], minlength=n_members)
-            first, chooser = bandit_order(members, k, self.rng, *self.member_record(n_members), picked,
-                                          options.per_round)
+            first, chooser = bandit_order(members, k, self.rng, *self.member_record(n_members), options.per_round)
         chosen = pick(scores, k, options.exploration, self.rng, first)
         if self.guided.local:
             chosen = pick_local(chosen, np.asarray(scores), self.near_best(candidates), self.guided.local)
-        if chooser is not None and np.atleast_2d(members).shape[0] > 1:
-            self.charge_picks(candidates, chosen, first, chooser, k)
+        if chooser is not None and n_members > 1:
+            self.charge_picks(candidates, chosen, first, chooser, min(k, len(candidates)))
         self.queue = [candidates[i] for i in chosen]
         order = np.argsort(-scores, kind="stable")
-        if options.member_weights == "tracked" and np.atleast_2d(members).shape[0] > 1:
+        if options.member_weights == "tracked" and n_members > 1:
             z = standardised(members)
             for i in np.concatenate([chosen, order[:RANKED_KEPT]]):
                 self.forecasts.setdefault(self.space.identity(candidates[i]), z[:, i])
@@ -357,7 +364,7 @@ class GuidedStrategy(Strategy):
         """Notes which member made each of the round's picks that the bandit made (not the random
         share of ``exploration``, nor ``local``'s), with the bar its result must beat to win: the
         BANDIT_TOP-th best result back now."""
-        made = dict(zip(first[:k - int(round(k * self.guided.exploration))].tolist(), chooser.tolist()))
+        made = dict(zip(first[:k - random_share(k, self.guided.exploration)].tolist(), chooser.tolist()))
         values = np.sort(self.history.labelled()[1])
         bar = float(values[-min(BANDIT_TOP, values.size)])
         for i in chosen.tolist():
@@ -365,10 +372,12 @@ class GuidedStrategy(Strategy):
                 self.chosen_by.setdefault(self.space.identity(candidates[i]), (made[i], bar))
 
     def member_record(self, n_members: int):
-        """Per member, how many of the results back that it picked came back among the
-        BANDIT_TOP best (beat the BANDIT_TOP-th best result back when it picked them: wins), and
-        how many did not (losses, failed trainings included)."""
+        """Per member: how many of the results back that it picked came back among the
+        BANDIT_TOP best (beat the BANDIT_TOP-th best result back when it picked them: wins), how
+        many did not (losses, failed trainings included), and how many picks it has made in all
+        (those still out too)."""
         wins, losses = np.zeros(n_members), np.zeros(n_members)
+        picked = np.bincount([m for m, _ in self.chosen_by.values() if m < n_members], minlength=n_members)
         for query in self.history.queries:
             known = self.chosen_by.get(self.space.identity(query.arch))
             if known is None or known[0] >= n_members:
@@ -378,7 +387,7 @@ class GuidedStrategy(Strategy):
                 wins[member] += 1
             else:
                 losses[member] += 1
-        return wins, losses
+        return wins, losses, picked
 
     def round_size(self, back: int) -> int:
         """Picks of the round that starts with ``back`` results: ``per_round``, or with
