@@ -123,6 +123,10 @@ def main(argv=None) -> None:
     parser.add_argument("--table", action="store_true")
     args = parser.parse_args(argv)
     if args.compare:
+        ran = {r["method"] for r in csv.DictReader(open(OUT / "runs.csv"))}
+        missing = [m for m in (args.compare, args.baseline) if m not in ran]
+        if missing:
+            parser.error(f"--compare/--baseline: {missing} never ran here (bench/peers_pilot/runs.csv)")
         print(compare(args.compare, args.baseline))
         return
     peers = [p.strip() for p in args.peers.split(",") if p.strip()]
