@@ -254,3 +254,154 @@ def test_failures_are_learned_as_the_worst_value():
         else:
             run.tell(arch, additive(arch))
     assert len(run.ask(5)) == 5
+
+
+def believed_reference(gp, train_archs, pending_archs, at_archs):
+    """The posterior at ``at_archs`` of a process with ``gp``'s settings fitted in float64 on the
+    training values plus the pending graphs at ``gp``'s own mean there, from the formulas."""
+    x = np.vstack([gp.flat(*[t for t in graphs(a)]).numpy() for a in (train_archs, pending_archs)])
+    y = np.concatenate([gp._y.numpy(), (gp.posterior(graphs(pending_archs))[0] - gp.mean) / gp.scale])
+    c = gp.flat(*graphs(at_archs)).numpy()
+
+    def kernel(a, b):
+        return np.exp(-((a[:, None, :] - b[None, :, :]) ** 2).sum(-1) / (gp.length_scale * gp.median))
+
+    k = kernel(x, x) + gp.noise * np.eye(len(x))
+    kc = kernel(c, x)
+    mean = kc @ np.linalg.solve(k, y) * gp.scale + gp.mean
+    var = gp.variance * (1.0 - np.einsum("ij,ji->i", kc, np.linalg.solve(k, kc.T)))
+    return mean, np.sqrt(var) * gp.scale
+
+
+def test_believing_pending_results_keeps_the_mean_and_shrinks_the_spread_near_them():
+    gp, archs = fitted(30)
+    rest = [SPACE.decode(c) for c in range(0, SPACE.size, 53) if SPACE.decode(c) not in archs]
+    pending = rest[:3]
+    believed = gp.believe(graphs(pending))
+    mean, std = gp.posterior(graphs(rest))
+    b_mean, b_std = believed.posterior(graphs(rest))
+    ref_mean, ref_std = believed_reference(gp, archs, pending, rest)
+    np.testing.assert_allclose(b_mean, ref_mean, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(b_std, ref_std, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(b_mean, mean, rtol=1e-7, atol=1e-7)
+    assert (b_std <= std + 1e-12).all()
+    assert (b_std[:3] < 0.5 * std[:3]).all()  # a pending graph's own spread falls to about the noise
+    assert gp.believe(graphs([])) is gp
+    with pytest.raises(RuntimeError, match="not fitted"):
+        FlatGP(len(SPACE.node_ops), SPACE.max_nodes).believe(graphs(pending))
+
+
+def test_a_batch_scorer_counts_a_taken_pick_as_pending():
+    gp, archs = fitted(30)
+    rest = [SPACE.decode(c) for c in range(0, SPACE.size, 53) if SPACE.decode(c) not in archs]
+    best = max(additive(a) for a in archs)
+    rescore = gp.batch_scorer(graphs(rest), best)
+    np.testing.assert_allclose(rescore([]), gp.expected_improvement(graphs(rest), best), rtol=1e-12)
+    first = int(np.argmax(rescore([])))
+    after = rescore([first])
+    np.testing.assert_allclose(after, gp.believe(graphs([rest[first]])).expected_improvement(graphs(rest), best),
+                               rtol=1e-12)
+    assert after[first] < rescore([])[first] - 1.0  # its own improvement is counted once
+    # results still out count from the first pick
+    out = gp.batch_scorer(graphs(rest), best, pending=graphs([rest[first]]))
+    np.testing.assert_allclose(out([]), after, rtol=1e-12)
+
+
+def test_believer_rounds_spread_their_picks(monkeypatch):
+    """gp_batch='believer' with the process alone: each pick of a round is the best under the
+    process conditioned on the round's earlier picks, and the picks differ from the top ones."""
+    runs = {}
+    for batch in ("top", "believer"):
+        run = Search(additive, "predictor", budget=20, seed=4, space="nb201", gp_until=100, gp_batch=batch, **FAST)
+        first = run.ask(5)
+        for arch in first:
+            run.tell(arch, additive(arch))
+        runs[batch] = (run, first, run.ask(5))
+    run, first, picks = runs["believer"]
+    values = np.array([additive(a) for a in first])
+    gp = FlatGP(len(SPACE.node_ops), SPACE.max_nodes).fit(graphs(first), values)
+    free = [a for a in run.strategy.pool.archs if a not in first]
+    rescore = gp.batch_scorer(graphs(free), float(values.max()))
+    expected, taken = [], []
+    for _ in range(5):
+        scores = rescore(taken)
+        scores[taken] = -np.inf
+        taken.append(int(np.argmax(scores)))
+        expected.append(free[taken[-1]])
+    assert picks == expected
+    assert picks != runs["top"][2]
+    assert picks[0] == runs["top"][2][0]  # nothing is out yet at the first pick
+
+
+def test_believer_with_the_process_as_a_member():
+    result = search.run(additive, "predictor", budget=20, seed=2, space="nb201", gp_member=True,
+                        acquisition="bandit", gp_batch="believer", **FAST)
+    assert len({q.arch for q in result.queries}) == 20
+    with pytest.raises(ValueError, match="believer"):
+        search.run(additive, "predictor", budget=12, space="nb201", gp_member=True, acquisition="mean",
+                   gp_batch="believer")
+    with pytest.raises(ValueError, match="gp_batch"):
+        search.run(additive, "predictor", budget=12, space="nb201", gp_batch="sideways")
+
+
+def process_choice(run, pending=()):
+    """What a process refitted on every result back now picks among the free pool, believing
+    ``pending``."""
+    archs, values = run.strategy.history.labelled()
+    gp = FlatGP(len(SPACE.node_ops), SPACE.max_nodes).fit(graphs(archs), values)
+    free = [a for a in run.strategy.pool.archs if a not in archs and a not in pending]
+    scores = gp.batch_scorer(graphs(free), float(values.max()), graphs(list(pending)) if pending else None)([])
+    return free[int(np.argmax(scores))]
+
+
+def test_sequential_picks_refit_the_process_at_each_turn():
+    """gp_batch='sequential' with the process alone: one result back at a time, each pick is the
+    choice of a process fitted on every result back by then, not only those at the round's fit;
+    several asked at once believe the earlier ones."""
+    run = Search(additive, "predictor", budget=30, seed=5, space="nb201", gp_until=100, gp_batch="sequential", **FAST)
+    for arch in run.ask(FAST["n_init"]):
+        run.tell(arch, additive(arch))
+    for _ in range(7):
+        expected = process_choice(run)
+        (arch,) = run.ask(1)
+        assert arch == expected
+        run.tell(arch, additive(arch))
+    picks = run.ask(3)
+    assert picks[0] == process_choice(run)
+    assert picks[1] == process_choice(run, picks[:1])
+    assert picks[2] == process_choice(run, picks[:2])
+
+
+def test_sequential_picks_beside_the_predictor_are_charged_to_the_process():
+    run = Search(additive, "predictor", budget=40, seed=6, space="nb201", gp_member=True, acquisition="bandit",
+                 gp_batch="sequential", **FAST)
+    asked = []
+    while len(asked) < 40:
+        picks = run.ask(1 if len(asked) < 25 else 3)  # one at a time, then several at once
+        for arch in picks:
+            run.tell(arch, additive(arch))
+        asked += picks
+    assert len(set(asked)) == 40
+    made = [member for member, _ in run.strategy.chosen_by.values()]
+    assert len(made) == 40 - FAST["n_init"]  # every pick after the random start is charged
+    assert set(made) == {0, 1}
+
+
+@pytest.mark.parametrize("gp_batch", ["believer", "sequential"])
+def test_a_run_with_batched_process_picks_resumes_to_the_uninterrupted_one(tmp_path, gp_batch):
+    options = dict(FAST, gp_member=True, acquisition="bandit", gp_batch=gp_batch)
+    whole = search.run(additive, "predictor", budget=24, seed=8, space="nb201", **options)
+    calls, stop = [], [17]
+
+    def evaluate(arch):
+        calls.append(arch)
+        if len(calls) == stop[0]:
+            raise KeyboardInterrupt
+        return additive(arch)
+
+    path = tmp_path / "run.jsonl"
+    first = search.run(evaluate, "predictor", budget=24, seed=8, space="nb201", journal=path, **options)
+    assert first.interrupted
+    stop[0] = None
+    resumed = search.run(evaluate, "predictor", budget=24, seed=8, space="nb201", resume=path, **options)
+    assert [q.arch for q in resumed.queries] == [q.arch for q in whole.queries]

@@ -204,9 +204,9 @@ def test_acquisitions_read_the_ensemble_members():
     np.testing.assert_array_equal(acquisition_scores(members[:1], "ucb", 2.0), members[0])
     # thompson: the members take turns, each picks its best not yet taken
     rng = np.random.default_rng(0)
-    order = thompson_order(members[:2], 4, rng).tolist()  # two members that disagree on the best
+    order = thompson_order(members[:2], 4, rng)[0].tolist()  # two members that disagree on the best
     assert sorted(order) == [0, 1, 2, 3] and set(order[:2]) == {0, 3}
-    assert thompson_order(members[:1], 3, rng).tolist() == [0, 1, 2]
+    assert thompson_order(members[:1], 3, rng)[0].tolist() == [0, 1, 2]
     chosen = pick(members.mean(axis=0), 3, 0.0, rng, first=np.array([3, 0, 2, 1]))
     assert chosen.tolist() == [3, 0, 2]
 

@@ -13,6 +13,13 @@ the training encodings, so the length scale ``ell`` means the same on every spac
 the noise share are chosen on a small grid by the marginal likelihood, with the signal variance
 profiled out (its maximum-likelihood value in closed form). Candidates are ranked by expected
 improvement over the best result.
+
+A batch of picks made before any of their results is back would crowd where the expected
+improvement peaks: nothing tells the second pick that the first already looks there.
+:meth:`FlatGP.believe` conditions the process on results still out as if each had come back at its
+posterior mean (the kriging believer of Ginsbourger et al. 2010): the mean stays where it is and
+the uncertainty around each pending pick shrinks, so the next pick's improvement is counted only
+where the pending ones do not already reach.
 """
 from __future__ import annotations
 
@@ -45,13 +52,16 @@ class FlatGP:
         self.flat = FlatEncoding(n_ops, nodes)
         self.nodes = nodes
         self.unit = 1.0
-        self._train = None
+        self._train = self._y = None
 
     def _encode(self, graphs) -> torch.Tensor:
         adj, ops, mask = graphs
         if adj.dim() != 3 or tuple(adj.shape[1:]) != (self.nodes, self.nodes):
             raise ValueError(f"graphs must be padded to {self.nodes} nodes, got adjacency of shape {tuple(adj.shape)}")
         return self.flat(adj.to(torch.float64), ops, mask)
+
+    def _kernel(self, squared_distances: torch.Tensor, length_scale: float) -> torch.Tensor:
+        return torch.exp(-squared_distances / (length_scale * self.median))
 
     def fit(self, graphs, values) -> "FlatGP":
         values = np.asarray(values, dtype=np.float64)
@@ -76,7 +86,7 @@ class FlatGP:
         n = y.shape[0]
         eye = torch.eye(n, dtype=torch.float64)
         for ell in LENGTH_SCALES:
-            k = torch.exp(-d / (ell * self.median))
+            k = self._kernel(d, ell)
             for noise in NOISE_SHARES:
                 chol = torch.linalg.cholesky(k + noise * eye)
                 alpha = torch.cholesky_solve(y[:, None], chol)[:, 0]
@@ -85,8 +95,28 @@ class FlatGP:
                 if best is None or nll < best[0]:
                     best = (nll, ell, noise, chol, alpha, variance)
         _, self.length_scale, self.noise, self._chol, self._alpha, self.variance = best
-        self._train = x
+        self._train, self._y = x, y
         return self
+
+    def believe(self, graphs) -> "FlatGP":
+        """A copy conditioned on results still out at ``graphs``, each taken at its posterior
+        mean, with this fit's length scale, noise and signal variance: its mean is this one's,
+        its uncertainty smaller near the pending graphs."""
+        if self._train is None:
+            raise RuntimeError("the Gaussian process is not fitted: call fit first")
+        x = self._encode(graphs)
+        if x.shape[0] == 0:
+            return self
+        mean, _ = self._posterior(graphs)
+        out = object.__new__(FlatGP)
+        out.__dict__.update(self.__dict__)
+        train = torch.cat([self._train, x])
+        y = torch.cat([self._y, torch.as_tensor((mean - self.mean) / self.scale)])
+        k = self._kernel(_squared_distances(train, train), self.length_scale)
+        out._chol = torch.linalg.cholesky(k + self.noise * torch.eye(train.shape[0], dtype=torch.float64))
+        out._alpha = torch.cholesky_solve(y[:, None], out._chol)[:, 0]
+        out._train, out._y = train, y
+        return out
 
     def posterior(self, graphs) -> Tuple[np.ndarray, np.ndarray]:
         """The latent function's posterior mean and standard deviation, on the values' scale
@@ -99,15 +129,18 @@ class FlatGP:
         if self._train is None:
             raise RuntimeError("the Gaussian process is not fitted: call fit first")
         adj, ops, mask = graphs
-        means, variances = [], []
-        for start in range(0, adj.shape[0], _CHUNK):  # the kernel block is chunk x results
-            part = slice(start, start + _CHUNK)
-            x = self._encode((adj[part], ops[part], mask[part]))
-            k = torch.exp(-_squared_distances(x, self._train) / (self.length_scale * self.median))
-            means.append(k @ self._alpha)
-            v = torch.linalg.solve_triangular(self._chol, k.T, upper=False)
-            variances.append((self.variance * (1.0 - (v * v).sum(0))).clamp_min(1e-12))
-        mean, var = torch.cat(means).numpy(), torch.cat(variances).numpy()
+        parts = [self._posterior_of(self._encode((adj[part], ops[part], mask[part])))
+                 for part in (slice(start, start + _CHUNK) for start in range(0, adj.shape[0], _CHUNK))]
+        if not parts:
+            return np.zeros(0), np.zeros(0)
+        return np.concatenate([m for m, _ in parts]), np.concatenate([s for _, s in parts])
+
+    def _posterior_of(self, x: torch.Tensor) -> Tuple[np.ndarray, np.ndarray]:
+        """The posterior at encodings ``x`` (at most _CHUNK rows at once), in the fit's units."""
+        k = self._kernel(_squared_distances(x, self._train), self.length_scale)
+        mean = (k @ self._alpha).numpy()
+        v = torch.linalg.solve_triangular(self._chol, k.T, upper=False)
+        var = (self.variance * (1.0 - (v * v).sum(0))).clamp_min(1e-12).numpy()
         return mean * self.scale + self.mean, np.sqrt(var) * self.scale
 
     def expected_improvement(self, graphs, best: float) -> np.ndarray:
@@ -115,6 +148,27 @@ class FlatGP:
         ties that a ranking cannot break)."""
         mean, std = self._posterior(graphs)
         return expected_improvement(mean, std, best / self.unit) + math.log(self.unit)
+
+    def batch_scorer(self, graphs, best: float, pending=None):
+        """``rescore(taken)``: log expected improvement over ``best`` of every one of ``graphs``
+        under this process conditioned (:meth:`believe`) on ``pending`` (graphs of results still
+        out) and on the graphs at positions ``taken``. The graphs are encoded once, for the many
+        rescorings of a round."""
+        base = self.believe(pending) if pending is not None else self
+        adj, ops, mask = graphs
+        chunks = [self._encode((adj[part], ops[part], mask[part]))
+                  for part in (slice(start, start + _CHUNK) for start in range(0, adj.shape[0], _CHUNK))]
+
+        def rescore(taken) -> np.ndarray:
+            gp = base
+            if len(taken):
+                position = torch.as_tensor(list(taken), dtype=torch.int64)
+                gp = base.believe(tuple(t[position] for t in graphs))
+            parts = [gp._posterior_of(x) for x in chunks]
+            mean, std = np.concatenate([m for m, _ in parts]), np.concatenate([s for _, s in parts])
+            return expected_improvement(mean, std, best / self.unit) + math.log(self.unit)
+
+        return rescore
 
 
 def expected_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> np.ndarray:

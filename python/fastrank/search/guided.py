@@ -3,7 +3,7 @@ round, and a queue of the round's picks handed out as workers free up."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Mapping, Optional
+from typing import Callable, List, Mapping, Optional
 
 import numpy as np
 
@@ -65,6 +65,14 @@ ACQUISITION_HELP = ("how a round picks from the ensemble's predictions: mean (th
                     "best so far); with one ensemble member all four are the same")
 GP_MEMBER_HELP = ("a Gaussian process over the flat encoding joins the predictor's ensemble as one more member, scoring "
                   "by expected improvement: acquisition and member_weights read it as they read the others")
+GP_BATCHES = ("top", "believer", "sequential")
+GP_BATCH_HELP = ("how the Gaussian process makes several picks of one round: top (its best expected improvements at "
+                 "the round's fit), believer (each pick made as if the round's earlier picks and the results still "
+                 "out had come back at the process's mean, so that the next pick goes where they do not already "
+                 "look), or sequential (each of its picks made when it is handed out, by the process refitted on "
+                 "every result back by then and believing those still out: the process is cheap to refit, the "
+                 "predictor is not); for the process alone (gp_until) or as a member under thompson or bandit, "
+                 "where each pick is one member's")
 MEMBER_WEIGHTS = ("equal", "tracked")
 TRACKED_MIN = 5  # results with a forecast before tracked weights replace equal ones
 
@@ -100,12 +108,19 @@ class GuidedOptions(PredictorOptions):
                               "over the flat encoding (expected improvement) instead of fitting the predictor "
                               "(0: never)", Int(0))
     gp_member: bool = option(False, GP_MEMBER_HELP, Bool())
+    gp_batch: str = option("top", GP_BATCH_HELP, Choice(GP_BATCHES))
     acquisition: str = option("mean", ACQUISITION_HELP, Choice(ACQUISITIONS))
     kappa: float = option(1.0, "ucb's weight on the members' spread", Float("a non-negative number", low=0))
     member_weights: str = option("equal", "how the mean and ucb weigh the ensemble's members: equal, or tracked (each "
                                           "by its rank correlation, when it last scored them, with the results that "
                                           "came back since: a member whose encoder ranks this space badly fades)",
                                  Choice(MEMBER_WEIGHTS))
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.gp_batch != "top" and self.gp_member and self.acquisition in ("mean", "ucb"):
+            raise ValueError(f"gp_batch={self.gp_batch!r} needs picks that are one member's (acquisition thompson or "
+                             f"bandit); acquisition={self.acquisition!r} blends the members' scores")
 
 
 def standardised(members: np.ndarray) -> np.ndarray:
@@ -142,16 +157,24 @@ def tracked_weights(forecasts: np.ndarray, values: np.ndarray) -> Optional[np.nd
     return np.maximum(rho, 0.0) + 1.0 / np.sqrt(n - 1)
 
 
-def best_untaken(members: np.ndarray, k: int, next_member):
+Rescore = Callable[[List[int]], np.ndarray]  # the positions taken so far -> a member's new scores
+
+
+def best_untaken(members: np.ndarray, k: int, next_member, rescore: Optional[Mapping[int, Rescore]] = None):
     """Positions of k distinct candidates (fewer when there are fewer) and the member that chose
     each: ``next_member(j)`` names the member of pick j, which takes the best candidate under its
-    own scores that no earlier pick took."""
+    own scores that no earlier pick took. A member in ``rescore`` scores anew from the picks taken
+    before each of its turns (a model that conditions on picks still out)."""
     members = np.atleast_2d(members)
+    rescore = rescore or {}
     orders = [np.argsort(-m, kind="stable") for m in members]
     heads = [0] * len(orders)
+    scored_at = [0] * len(orders)  # picks taken when each member's order was made
     taken, out, chooser = set(), [], []
     for j in range(min(k, members.shape[1])):
         m = next_member(j)
+        if m in rescore and scored_at[m] < len(out):
+            orders[m], heads[m], scored_at[m] = np.argsort(-rescore[m](list(out)), kind="stable"), 0, len(out)
         while orders[m][heads[m]] in taken:
             heads[m] += 1
         out.append(orders[m][heads[m]])
@@ -160,18 +183,21 @@ def best_untaken(members: np.ndarray, k: int, next_member):
     return np.asarray(out, dtype=np.int64), np.asarray(chooser, dtype=np.int64)
 
 
-def thompson_order(members: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
-    """Positions of k distinct candidates, each the best not yet taken under one ensemble member,
-    the members in turn from a random first: each member is one draw of a plausible predictor,
+def thompson_order(members: np.ndarray, k: int, rng: np.random.Generator,
+                   rescore: Optional[Mapping[int, Rescore]] = None):
+    """Positions of k distinct candidates and the member that chose each: each the best not yet
+    taken under one ensemble member, the members in turn from a random first: each member is one
+    draw of a plausible predictor,
     so the picks spread over what the ensemble disagrees on (BANANAS' independent Thompson
     sampling)."""
     n = np.atleast_2d(members).shape[0]
     first = int(rng.integers(n)) if n > 1 else 0
-    return best_untaken(members, k, lambda j: (first + j) % n)[0]
+    return best_untaken(members, k, lambda j: (first + j) % n, rescore)
 
 
 def bandit_order(members: np.ndarray, k: int, rng: np.random.Generator, wins: np.ndarray,
-                 losses: np.ndarray, picked: Optional[np.ndarray] = None, warmup: int = 0):
+                 losses: np.ndarray, picked: Optional[np.ndarray] = None, warmup: int = 0,
+                 rescore: Optional[Mapping[int, Rescore]] = None):
     """Positions of k distinct candidates and the member that chose each. While a member has
     made fewer than ``warmup`` picks (``picked``, this run's so far), the members take turns,
     the one with the fewest first (ties at random): a record of a pick or two says nothing yet,
@@ -193,7 +219,7 @@ def bandit_order(members: np.ndarray, k: int, rng: np.random.Generator, wins: np
         picked[m] += 1
         return m
 
-    return best_untaken(members, k, next_member)
+    return best_untaken(members, k, next_member, rescore)
 
 
 def random_share(k: int, exploration: float) -> int:
@@ -233,6 +259,11 @@ BANDIT_TOP = 5  # a bandit pick wins when it beats the BANDIT_TOP-th best result
 RANKED_KEPT = 64  # next-best candidates kept from a fit, for asks that come before any new result
 
 
+class ProcessTurn:
+    """A place in a round's queue that the Gaussian process fills when it is handed out
+    (``gp_batch="sequential"``)."""
+
+
 class GuidedStrategy(Strategy):
     """A random start of ``n_init``, then rounds: :meth:`candidates_and_scores` fits a predictor
     on every result back so far and scores candidates, and the best ``per_round`` go to a queue.
@@ -253,6 +284,8 @@ class GuidedStrategy(Strategy):
         self.best_value = -np.inf  # the best result back at the last fit
         self.stale_rounds = 0  # fits in a row that found no better result back than the one before
         self.pretrained = None
+        self.rescore = {}  # member -> Rescore, set by the fit of the round (gp_batch="believer")
+        self.gp_round = None  # (candidates, their graphs, the process's member) of the round: "sequential"
         never_fits = 0 < context.budget <= self.guided.gp_until  # the process takes every fit
         if self.guided.pretrain is not None and not never_fits:
             from .pretraining import pretrained_for_run
@@ -271,6 +304,10 @@ class GuidedStrategy(Strategy):
                 if not self.queue and not self._refill():
                     break
                 arch = self.queue.pop(0)
+                if isinstance(arch, ProcessTurn):
+                    arch = self.process_pick()
+                    if arch is None:
+                        continue
                 if self.history.seen(arch):
                     continue
                 out.append(arch)
@@ -307,16 +344,20 @@ class GuidedStrategy(Strategy):
         scores = acquisition_scores(members, options.acquisition, options.kappa, weights)
         n_members = np.atleast_2d(members).shape[0]
         first, chooser = None, None
-        if options.acquisition == "thompson":
-            first = thompson_order(members, k, self.rng)
+        if n_members == 1 and (self.rescore or self.gp_round is not None):
+            first, chooser = best_untaken(members, k, lambda j: 0, self.rescore)
+        elif options.acquisition == "thompson":
+            first, chooser = thompson_order(members, k, self.rng, self.rescore)
         elif options.acquisition == "bandit":
-            first, chooser = bandit_order(members, k, self.rng, *self.member_record(n_members), options.per_round)
+            first, chooser = bandit_order(members, k, self.rng, *self.member_record(n_members), options.per_round,
+                                          self.rescore)
         chosen = pick(scores, k, options.exploration, self.rng, first)
         if self.guided.local:
             chosen = pick_local(chosen, np.asarray(scores), self.near_best(candidates), self.guided.local)
-        if chooser is not None and n_members > 1:
-            self.charge_picks(candidates, chosen, first, chooser, min(k, len(candidates)))
-        self.queue = [candidates[i] for i in chosen]
+        turns = self.process_turns(chosen, first, chooser)
+        if options.acquisition == "bandit" and n_members > 1:
+            self.charge_picks(candidates, chosen[~turns], first, chooser, min(k, len(candidates)))
+        self.queue = [ProcessTurn() if turn else candidates[i] for i, turn in zip(chosen, turns)]
         order = np.argsort(-scores, kind="stable")
         if options.member_weights == "tracked" and n_members > 1:
             z = standardised(members)
@@ -326,6 +367,33 @@ class GuidedStrategy(Strategy):
         rest[chosen] = False
         self.ranked = [candidates[i] for i in order[rest[order]][:RANKED_KEPT]]
         return bool(self.queue)
+
+    def process_turns(self, chosen, first, chooser) -> np.ndarray:
+        """Which of the round's picks the process makes when they are handed out
+        (``gp_batch="sequential"``): those it chose at the round's fit."""
+        turns = np.zeros(len(chosen), dtype=bool)
+        if self.gp_round is None or chooser is None:
+            return turns
+        made = dict(zip(first.tolist(), chooser.tolist()))
+        return np.fromiter((made.get(int(i)) == self.gp_round[2] for i in chosen), bool, len(chosen))
+
+    def process_pick(self):
+        """The process's pick at its turn: the best expected improvement among the round's
+        candidates not yet taken nor queued, under a process fitted on every result back now,
+        believing those still out (this ask's earlier picks among them). None when none is left."""
+        candidates, graphs, member = self.gp_round
+        queued = {self.space.identity(a) for a in self.queue if not isinstance(a, ProcessTurn)}
+        free = np.fromiter((not self.history.seen(a) and self.space.identity(a) not in queued for a in candidates),
+                           bool, len(candidates))
+        if not free.any():
+            return None
+        gp, best = self.fitted_process()
+        scores = gp.batch_scorer(graphs, best, self.in_flight_graphs())([])
+        scores[~free] = -np.inf
+        arch = candidates[int(np.argmax(scores))]
+        if self.guided.acquisition == "bandit":
+            self.chosen_by.setdefault(self.space.identity(arch), (member, self.bandit_bar()))
+        return arch
 
     def note_progress(self) -> None:
         """Count the fits in a row at which the best result back is no better than at the fit
@@ -365,11 +433,15 @@ class GuidedStrategy(Strategy):
         share of ``exploration``, nor ``local``'s), with the bar its result must beat to win: the
         BANDIT_TOP-th best result back now."""
         made = dict(zip(first[:k - random_share(k, self.guided.exploration)].tolist(), chooser.tolist()))
-        values = np.sort(self.history.labelled()[1])
-        bar = float(values[-min(BANDIT_TOP, values.size)])
+        bar = self.bandit_bar()
         for i in chosen.tolist():
             if i in made:
                 self.chosen_by.setdefault(self.space.identity(candidates[i]), (made[i], bar))
+
+    def bandit_bar(self) -> float:
+        """What a pick made now must beat to win: the BANDIT_TOP-th best result back."""
+        values = np.sort(self.history.labelled()[1])
+        return float(values[-min(BANDIT_TOP, values.size)])
 
     def member_record(self, n_members: int):
         """Per member: how many of the results back that it picked came back among the
@@ -416,27 +488,45 @@ class GuidedStrategy(Strategy):
         with a Gaussian process over the flat encoding as one more member (``gp_member``), or
         the process alone while fewer results than ``gp_until`` are back."""
         options = self.guided
+        self.rescore, self.gp_round = {}, None
         if len(self.history.queries) < options.gp_until:
-            return self.gp_scores(candidates, rows)[None, :]
+            return self.gp_scores(candidates, rows, member=0)[None, :]
         predictor = self.fit()
         if rows is None:
             members = predictor.predict(candidates, members=True)
         else:
             members = predictor.predict_graphs(tuple(t[rows] for t in self.pool.graphs(predictor.dtype)), members=True)
         if options.gp_member:
-            members = np.vstack([members, self.gp_scores(candidates, rows)])
+            members = np.vstack([members, self.gp_scores(candidates, rows, member=members.shape[0])])
         return members
 
-    def gp_scores(self, candidates, rows: Optional[np.ndarray] = None) -> np.ndarray:
+    def gp_scores(self, candidates, rows: Optional[np.ndarray] = None, member: int = 0) -> np.ndarray:
         """log expected improvement of each candidate under a Gaussian process over the flat
         encoding (:class:`~fastrank.predictor.gaussian_process.FlatGP`), fitted on every result
-        back, failures at the value they are learned as."""
+        back, failures at the value they are learned as. With ``gp_batch="believer"`` the
+        process, as ensemble row ``member``, also leaves a rescoring for the round's later picks
+        in ``self.rescore``; results still out count from the first pick."""
         graphs = (encode_architectures(self.space, candidates) if rows is None
                   else tuple(t[rows] for t in self.pool.graphs()))  # the predictor's cached batch
+        gp, best = self.fitted_process()
+        if self.guided.gp_batch == "sequential":
+            self.gp_round = (candidates, graphs, member)
+        if self.guided.gp_batch != "believer":
+            return gp.expected_improvement(graphs, best)
+        self.rescore[member] = gp.batch_scorer(graphs, best, self.in_flight_graphs())
+        return self.rescore[member]([])
+
+    def fitted_process(self):
+        """(a Gaussian process fitted on every result back, failures at the value they are
+        learned as; the best result back)."""
         archs, values = self.history.labelled(with_failures=True)
         gp = FlatGP(len(self.space.node_ops), self.space.max_nodes)
-        gp.fit(encode_architectures(self.space, archs), values)
-        return gp.expected_improvement(graphs, float(values.max()))
+        return gp.fit(encode_architectures(self.space, archs), values), float(values.max())
+
+    def in_flight_graphs(self):
+        """The graphs of the architectures still out (this ask's picks among them), or None."""
+        out = self.history.in_flight
+        return encode_architectures(self.space, out) if out else None
 
     def candidates_and_scores(self):
         """(candidates, predicted scores) of a new round, or None when nothing is left; the
