@@ -342,6 +342,8 @@ def test_believer_with_the_process_as_a_member():
                    gp_batch="believer")
     with pytest.raises(ValueError, match="gp_batch"):
         search.run(additive, "predictor", budget=12, space="nb201", gp_batch="sideways")
+    with pytest.raises(ValueError, match="needs the process"):
+        search.run(additive, "predictor", budget=12, space="nb201", gp_member=False, gp_batch="sequential")
 
 
 def process_choice(run, pending=()):

@@ -118,6 +118,9 @@ class GuidedOptions(PredictorOptions):
 
     def __post_init__(self):
         super().__post_init__()
+        if self.gp_batch != "top" and not (self.gp_member or self.gp_until):
+            raise ValueError(f"gp_batch={self.gp_batch!r} sets how the Gaussian process picks: it needs the process "
+                             f"(gp_member=True or gp_until > 0)")
         if self.gp_batch != "top" and self.gp_member and self.acquisition in ("mean", "ucb"):
             raise ValueError(f"gp_batch={self.gp_batch!r} needs picks that are one member's (acquisition thompson or "
                              f"bandit); acquisition={self.acquisition!r} blends the members' scores")
@@ -187,9 +190,8 @@ def thompson_order(members: np.ndarray, k: int, rng: np.random.Generator,
                    rescore: Optional[Mapping[int, Rescore]] = None):
     """Positions of k distinct candidates and the member that chose each: each the best not yet
     taken under one ensemble member, the members in turn from a random first: each member is one
-    draw of a plausible predictor,
-    so the picks spread over what the ensemble disagrees on (BANANAS' independent Thompson
-    sampling)."""
+    draw of a plausible predictor, so the picks spread over what the ensemble disagrees on
+    (BANANAS' independent Thompson sampling)."""
     n = np.atleast_2d(members).shape[0]
     first = int(rng.integers(n)) if n > 1 else 0
     return best_untaken(members, k, lambda j: (first + j) % n, rescore)
