@@ -11,6 +11,11 @@ The default strategy (predictor + pw), budget 100, with 1, 2, 4 and 8 workers:
 
     PYTHONPATH=python python bench/parallel_search.py --mode virtual --seeds 0-29
     PYTHONPATH=python python bench/parallel_search.py --mode real --seeds 0-1 --executors thread ray
+    PYTHONPATH=python python bench/parallel_search.py --seeds 1000-1015 --workers 8 \
+        --variant 'believer={"gp_batch": "believer"}'
+
+``--variant NAME=JSON``: the predictor's options instead of the published table's (``{}``: today's
+defaults), written to bench/parallel_search/<mode>_<NAME>.csv.
 
 Writes bench/parallel_search/<mode>.csv (one row per run) and prints a table.
 """
@@ -19,6 +24,7 @@ from __future__ import annotations
 import argparse
 import csv
 import heapq
+import json
 import itertools
 import os
 import sys
@@ -105,14 +111,15 @@ class VirtualClock:
 
 
 def one_run(dataset: str, seed: int, workers: int, mode: str, executor: str, budget: int, mean: float,
-            num_cpus: float = 1.0) -> dict:
+            num_cpus: float = 1.0, options: dict = None) -> dict:
     from fastrank import search
     from fastrank.search.driver import EvaluationOptions
     from fastrank.search.runner import drive
 
     objective = SimulatedTraining(dataset, "test", mean, sleep=mode == "real")
     start = time.perf_counter()
-    s = search.Search(objective, "predictor", budget, seed, space="nb201", **PUBLISHED_PREDICTOR)
+    options = PUBLISHED_PREDICTOR if options is None else options
+    s = search.Search(objective, "predictor", budget, seed, space="nb201", **options)
     if mode == "virtual":
         clock = VirtualClock(objective, workers)
         result = drive(s, EvaluationOptions(workers=workers), evaluator=clock)
@@ -152,12 +159,23 @@ def main(argv=None) -> None:
     parser.add_argument("--processes", type=int, default=1, help="virtual mode: runs side by side")
     parser.add_argument("--num-cpus", type=float, default=1.0,
                         help="Ray: CPUs reserved per evaluation (a sleep needs none: 0.25 lets 8 run on 2 cores)")
+    parser.add_argument("--variant", default=None, metavar="NAME=JSON",
+                        help="the predictor's options instead of the published table's ({}: today's defaults)")
     args = parser.parse_args(argv)
+    name, options = None, None
+    if args.variant is not None:
+        name, _, text = args.variant.partition("=")
+        try:
+            options = json.loads(text)
+        except json.JSONDecodeError as error:
+            parser.error(f"--variant {args.variant!r}: not NAME=JSON ({error})")
+        if not name or not isinstance(options, dict):
+            parser.error(f"--variant {args.variant!r}: not NAME=JSON with a JSON object")
     executors = args.executors if args.mode == "real" else ["virtual"]
-    jobs = [(d, seed, w, args.mode, e, args.budget, args.mean_seconds, args.num_cpus)
+    jobs = [(d, seed, w, args.mode, e, args.budget, args.mean_seconds, args.num_cpus, options)
             for e in executors for d in args.datasets for seed in args.seeds for w in args.workers]
     OUT.mkdir(exist_ok=True)
-    path = OUT / f"{args.mode}{'_' + '_'.join(args.executors) if args.mode == 'real' else ''}.csv"
+    path = OUT / f"{args.mode}{'_' + '_'.join(args.executors) if args.mode == 'real' else ''}{'_' + name if name else ''}.csv"
     rows = []
     from tqdm import tqdm
 
