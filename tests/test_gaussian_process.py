@@ -407,3 +407,23 @@ def test_a_run_with_batched_process_picks_resumes_to_the_uninterrupted_one(tmp_p
     stop[0] = None
     resumed = search.run(evaluate, "predictor", budget=24, seed=8, space="nb201", resume=path, **options)
     assert [q.arch for q in resumed.queries] == [q.arch for q in whole.queries]
+
+
+def test_auto_is_top_with_one_worker_and_believer_while_evaluations_are_out():
+    options = dict(FAST, gp_until=100)
+    one = {b: search.run(additive, "predictor", budget=22, seed=9, space="nb201", gp_batch=b, **options)
+           for b in ("auto", "top")}
+    assert [q.arch for q in one["auto"].queries] == [q.arch for q in one["top"].queries]
+
+    # several out: each refit believes the evaluations still out, as "believer" does
+    run = Search(additive, "predictor", budget=30, seed=9, space="nb201", gp_batch="auto", **dict(options, per_round=1))
+    for arch in run.ask(FAST["n_init"]):
+        run.tell(arch, additive(arch))
+    out = list(run.ask(3))
+    assert out[0] == process_choice(run)  # nothing was out at its fit
+    for _ in range(4):
+        done = out.pop(0)
+        run.tell(done, additive(done))
+        expected = process_choice(run, out)
+        out += run.ask(1)
+        assert out[-1] == expected

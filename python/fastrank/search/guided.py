@@ -65,14 +65,15 @@ ACQUISITION_HELP = ("how a round picks from the ensemble's predictions: mean (th
                     "best so far); with one ensemble member all four are the same")
 GP_MEMBER_HELP = ("a Gaussian process over the flat encoding joins the predictor's ensemble as one more member, scoring "
                   "by expected improvement: acquisition and member_weights read it as they read the others")
-GP_BATCHES = ("top", "believer", "sequential")
+GP_BATCHES = ("auto", "top", "believer", "sequential")
 GP_BATCH_HELP = ("how the Gaussian process makes several picks of one round: top (its best expected improvements at "
                  "the round's fit), believer (each pick made as if the round's earlier picks and the results still "
                  "out had come back at the process's mean, so that the next pick goes where they do not already "
-                 "look), or sequential (each of its picks made when it is handed out, by the process refitted on "
-                 "every result back by then and believing those still out: the process is cheap to refit, the "
-                 "predictor is not); for the process alone (gp_until) or as a member under thompson or bandit, "
-                 "where each pick is one member's")
+                 "look), sequential (each of its picks made when it is handed out, by the process refitted on every "
+                 "result back by then and believing those still out: the process is cheap to refit, the predictor "
+                 "is not), or auto (believer at a fit made while evaluations are out, as with several workers, "
+                 "else top); believer and sequential act for the process alone (gp_until) or as a member under "
+                 "thompson or bandit, where each pick is one member's")
 MEMBER_WEIGHTS = ("equal", "tracked")
 TRACKED_MIN = 5  # results with a forecast before tracked weights replace equal ones
 
@@ -108,7 +109,7 @@ class GuidedOptions(PredictorOptions):
                               "over the flat encoding (expected improvement) instead of fitting the predictor "
                               "(0: never)", Int(0))
     gp_member: bool = option(False, GP_MEMBER_HELP, Bool())
-    gp_batch: str = option("top", GP_BATCH_HELP, Choice(GP_BATCHES))
+    gp_batch: str = option("auto", GP_BATCH_HELP, Choice(GP_BATCHES))
     acquisition: str = option("mean", ACQUISITION_HELP, Choice(ACQUISITIONS))
     kappa: float = option(1.0, "ucb's weight on the members' spread", Float("a non-negative number", low=0))
     member_weights: str = option("equal", "how the mean and ucb weigh the ensemble's members: equal, or tracked (each "
@@ -118,10 +119,10 @@ class GuidedOptions(PredictorOptions):
 
     def __post_init__(self):
         super().__post_init__()
-        if self.gp_batch != "top" and not (self.gp_member or self.gp_until):
+        if self.gp_batch in ("believer", "sequential") and not (self.gp_member or self.gp_until):
             raise ValueError(f"gp_batch={self.gp_batch!r} sets how the Gaussian process picks: it needs the process "
                              f"(gp_member=True or gp_until > 0)")
-        if self.gp_batch != "top" and self.gp_member and self.acquisition in ("mean", "ucb"):
+        if self.gp_batch in ("believer", "sequential") and self.gp_member and self.acquisition in ("mean", "ucb"):
             raise ValueError(f"gp_batch={self.gp_batch!r} needs picks that are one member's (acquisition thompson or "
                              f"bandit); acquisition={self.acquisition!r} blends the members' scores")
 
@@ -505,15 +506,19 @@ class GuidedStrategy(Strategy):
     def gp_scores(self, candidates, rows: Optional[np.ndarray] = None, member: int = 0) -> np.ndarray:
         """log expected improvement of each candidate under a Gaussian process over the flat
         encoding (:class:`~fastrank.predictor.gaussian_process.FlatGP`), fitted on every result
-        back, failures at the value they are learned as. With ``gp_batch="believer"`` the
-        process, as ensemble row ``member``, also leaves a rescoring for the round's later picks
-        in ``self.rescore``; results still out count from the first pick."""
+        back, failures at the value they are learned as. With ``gp_batch="believer"`` (or "auto"
+        while evaluations are out) the process, as ensemble row ``member``, also leaves a
+        rescoring for the round's later picks in ``self.rescore``; results still out count from
+        the first pick."""
         graphs = (encode_architectures(self.space, candidates) if rows is None
                   else tuple(t[rows] for t in self.pool.graphs()))  # the predictor's cached batch
         gp, best = self.fitted_process()
-        if self.guided.gp_batch == "sequential":
+        batch = self.guided.gp_batch
+        if batch == "auto":  # one worker: nothing is out at a fit, and the picks are the top ones
+            batch = "believer" if self.history.in_flight else "top"
+        if batch == "sequential":
             self.gp_round = (candidates, graphs, member)
-        if self.guided.gp_batch != "believer":
+        if batch != "believer":
             return gp.expected_improvement(graphs, best)
         self.rescore[member] = gp.batch_scorer(graphs, best, self.in_flight_graphs())
         return self.rescore[member]([])
