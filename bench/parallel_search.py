@@ -14,7 +14,7 @@ The default strategy (predictor + pw), budget 100, with 1, 2, 4 and 8 workers:
     PYTHONPATH=python python bench/parallel_search.py --seeds 1000-1015 --workers 8 \
         --variant 'believer={"gp_batch": "believer"}'
 
-``--variant NAME=JSON``: the predictor's options instead of the published table's (``{}``: today's
+``--variant NAME={JSON}``: the predictor's options instead of the published table's (``{}``: today's
 defaults), written to bench/parallel_search/<mode>_<NAME>.csv.
 
 Writes bench/parallel_search/<mode>.csv (one row per run) and prints a table.
@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import csv
 import heapq
-import json
 import itertools
 import os
 import sys
@@ -34,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from published import PUBLISHED_PREDICTOR  # noqa: E402
+from published import PUBLISHED_PREDICTOR, parse_variant  # noqa: E402
 
 OUT = Path(__file__).parent / "parallel_search"
 DATASETS = ("cifar10", "cifar100", "imagenet16")
@@ -159,18 +158,15 @@ def main(argv=None) -> None:
     parser.add_argument("--processes", type=int, default=1, help="virtual mode: runs side by side")
     parser.add_argument("--num-cpus", type=float, default=1.0,
                         help="Ray: CPUs reserved per evaluation (a sleep needs none: 0.25 lets 8 run on 2 cores)")
-    parser.add_argument("--variant", default=None, metavar="NAME=JSON",
+    parser.add_argument("--variant", default=None, metavar="NAME={JSON}",
                         help="the predictor's options instead of the published table's ({}: today's defaults)")
     args = parser.parse_args(argv)
     name, options = None, None
     if args.variant is not None:
-        name, _, text = args.variant.partition("=")
         try:
-            options = json.loads(text)
-        except json.JSONDecodeError as error:
-            parser.error(f"--variant {args.variant!r}: not NAME=JSON ({error})")
-        if not name or not isinstance(options, dict):
-            parser.error(f"--variant {args.variant!r}: not NAME=JSON with a JSON object")
+            name, options = parse_variant(args.variant)
+        except ValueError as err:
+            parser.error(f"argument --variant: {args.variant!r}: {err}")
     executors = args.executors if args.mode == "real" else ["virtual"]
     jobs = [(d, seed, w, args.mode, e, args.budget, args.mean_seconds, args.num_cpus, options)
             for e in executors for d in args.datasets for seed in args.seeds for w in args.workers]

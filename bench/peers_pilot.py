@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import sys
 from pathlib import Path
 
@@ -26,6 +25,7 @@ import numpy as np
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 import peers_search  # noqa: E402
+from published import parse_variant  # noqa: E402
 
 OUT = HERE / "peers_pilot"
 # where a peer leads in PEERS.md (CIFAR-100 at 20/50, jigsaw, class_object at 20, NAS-Bench-Graph),
@@ -137,13 +137,10 @@ def main(argv=None) -> None:
         if min(args.seeds) < 1000:
             parser.error("the pilot tunes on seeds 1000 and up only (PEERS.md reports seeds 0-29)")
         variants = []
-        for v in args.variant:  # NAME={...}: the name may hold '=' itself (per_round=2={"per_round": 2})
-            name, brace, options = v.partition("={")
+        for v in args.variant:
             try:
-                if not (name and brace):
-                    raise ValueError("expected NAME={...}")
-                variants.append((name, json.loads("{" + options)))
-            except ValueError as err:  # json.JSONDecodeError is a ValueError
+                variants.append(parse_variant(v))
+            except ValueError as err:
                 parser.error(f"argument --variant: {v!r}: {err}")
         tasks = TASKS
         if args.tasks:

@@ -107,7 +107,7 @@ class FlatGP:
         x = self._encode(graphs)
         if x.shape[0] == 0:
             return self
-        mean, _ = self._posterior(graphs)
+        mean, _ = self._posterior_of(x)
         out = object.__new__(FlatGP)
         out.__dict__.update(self.__dict__)
         train = torch.cat([self._train, x])
@@ -128,9 +128,17 @@ class FlatGP:
         """The posterior in the fit's units: the values divided by ``unit``."""
         if self._train is None:
             raise RuntimeError("the Gaussian process is not fitted: call fit first")
+        return self._posterior_in_chunks(self._encoded_chunks(graphs))
+
+    def _encoded_chunks(self, graphs):
+        """The encodings of ``graphs``, _CHUNK at a time (the kernel block is chunk x results)."""
         adj, ops, mask = graphs
-        parts = [self._posterior_of(self._encode((adj[part], ops[part], mask[part])))
-                 for part in (slice(start, start + _CHUNK) for start in range(0, adj.shape[0], _CHUNK))]
+        for start in range(0, adj.shape[0], _CHUNK):
+            part = slice(start, start + _CHUNK)
+            yield self._encode((adj[part], ops[part], mask[part]))
+
+    def _posterior_in_chunks(self, chunks) -> Tuple[np.ndarray, np.ndarray]:
+        parts = [self._posterior_of(x) for x in chunks]
         if not parts:
             return np.zeros(0), np.zeros(0)
         return np.concatenate([m for m, _ in parts]), np.concatenate([s for _, s in parts])
@@ -146,7 +154,10 @@ class FlatGP:
     def expected_improvement(self, graphs, best: float) -> np.ndarray:
         """log expected improvement over ``best`` (a log: far below the best, EI underflows to
         ties that a ranking cannot break)."""
-        mean, std = self._posterior(graphs)
+        return self._log_improvement(*self._posterior(graphs), best)
+
+    def _log_improvement(self, mean: np.ndarray, std: np.ndarray, best: float) -> np.ndarray:
+        """log EI over ``best`` (on the values' scale) of a posterior in the fit's units."""
         return expected_improvement(mean, std, best / self.unit) + math.log(self.unit)
 
     def batch_scorer(self, graphs, best: float, pending=None):
@@ -155,18 +166,14 @@ class FlatGP:
         out) and on the graphs at positions ``taken``. The graphs are encoded once, for the many
         rescorings of a round."""
         base = self.believe(pending) if pending is not None else self
-        adj, ops, mask = graphs
-        chunks = [self._encode((adj[part], ops[part], mask[part]))
-                  for part in (slice(start, start + _CHUNK) for start in range(0, adj.shape[0], _CHUNK))]
+        chunks = list(self._encoded_chunks(graphs))
 
         def rescore(taken) -> np.ndarray:
             gp = base
             if len(taken):
                 position = torch.as_tensor(list(taken), dtype=torch.int64)
                 gp = base.believe(tuple(t[position] for t in graphs))
-            parts = [gp._posterior_of(x) for x in chunks]
-            mean, std = np.concatenate([m for m, _ in parts]), np.concatenate([s for _, s in parts])
-            return expected_improvement(mean, std, best / self.unit) + math.log(self.unit)
+            return self._log_improvement(*gp._posterior_in_chunks(chunks), best)
 
         return rescore
 
