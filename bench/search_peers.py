@@ -10,13 +10,16 @@ NAS-Bench-Graph, NAS-Bench-Macro; a shorter macro network is padded with 0, "no 
 (input, op) pairs of both DARTS cells, and NB101's upper-triangular adjacency bits plus its five
 interior ops. Each position takes the values it takes in the table.
 
-Only table rows are queried. A proposal that is a row is queried as it is. A proposal that is not
-(a sampled table such as NB101 or DARTS holds a tiny share of its space; NAS-Bench-Graph holds
-26,206 of its 59,049 tuples) is told to Optuna as failed, and the free row nearest to it in
-Hamming distance over the encoding is queried instead (the lowest row index on ties); that row's
-result is added to the study as a finished trial with the row's own parameters, so the sampler
-learns only from what was measured. SMAC is told nothing of such a proposal (it does not wait for
-an answer) and learns the row under the row's own configuration.
+Only table rows are queried. A proposal that is a row is queried as it is. NAS-Bench-Graph lists
+each GNN once up to its equivalences (26,206 rows for 59,040 (link, ops) tuples): a proposal
+there is the row the benchmark's own lookup, ``Arch(link, ops).valid_hash()``, gives it, as in a
+user's objective, and the peer learns that row's result under its own parameters. A proposal
+that is no row (a sampled table such as NB101 or DARTS holds a tiny share of its space) is told
+to Optuna as failed, and the free row nearest to it in Hamming distance over the encoding is
+queried instead (the lowest row index on ties); that row's result is added to the study as a
+finished trial with the row's own parameters, so the sampler learns only from what was measured.
+SMAC is told nothing of such a proposal (it does not wait for an answer) and learns the row under
+the row's own configuration.
 """
 from __future__ import annotations
 
@@ -64,6 +67,35 @@ def flat_encoding(arch, width: int = 0) -> tuple:
     return flat + (0,) * (width - len(flat))
 
 
+def equivalent_listing(space):
+    """On NAS-Bench-Graph, ``proposal -> the flat encoding of the listed architecture equivalent
+    to it``: the benchmark lists each GNN once up to reorderings of interchangeable branches and
+    moved skip operations, and a user who searches (link, 4 ops) looks a proposal up by its
+    ``Arch(link, ops).valid_hash()`` (the nas-bench-graph package's own mapping), so a proposal
+    that is no row's tuple is that equivalent row's architecture. None on every other space (or
+    where the package is missing; the nearest free row is queried then)."""
+    from fastrank.spaces.nasbench_graph import LINKS, NASBenchGraph
+
+    if not isinstance(space, NASBenchGraph):
+        return None
+    try:
+        from nas_bench_graph.architecture import Arch
+    except ImportError:
+        return None
+
+    def listed(proposal: tuple):
+        link, *ops = proposal
+        if all(space.ops[o] == "skip" for o in ops):
+            return None  # no GNN at all: the benchmark has no such architecture
+        key = Arch(list(LINKS[link]), [space.ops[o] for o in ops]).valid_hash()
+        try:
+            return space._unhash(key)
+        except ValueError:
+            return None
+
+    return listed
+
+
 class TableRowsPeer(search.Strategy):
     """A peer over a table's rows (see the module's docstring): each position of the flat
     encoding and the values it takes, each row's codes for Hamming distances, and the row a
@@ -85,13 +117,19 @@ class TableRowsPeer(search.Strategy):
         for i, f in enumerate(flat):
             self.rows.setdefault(f, i)
         self.index = index
+        self.equivalent = equivalent_listing(self.space)
         self.trials: Dict[object, object] = {}  # identity -> (what the peer tells at its result, row)
 
     def _row(self, proposal: tuple):
-        """The table row to query for a proposal: the one holding it, else the nearest free one
-        (the lowest row on ties). What this ask proposed already is held, so it is not free."""
+        """The table row to query for a proposal: the one holding it or, on a benchmark that
+        lists each architecture once up to its equivalences, the one listing its equivalent, else
+        the nearest free one (the lowest row on ties). What this ask proposed already is held, so
+        it is not free."""
         if proposal in self.rows:
             return self.pool.archs[self.rows[proposal]], True
+        listed = self.equivalent(proposal) if self.equivalent is not None else None
+        if listed is not None and listed in self.rows:
+            return self.pool.archs[self.rows[listed]], True
         free = self.pool.unlabelled(self.history)
         if free.shape[0] == 0:
             return None, False
