@@ -102,10 +102,6 @@ class GuidedOptions(PredictorOptions):
                                 FRACTION)
     local: float = option(0.0, "share of each round's picks taken from the unqueried neighbours of the best "
                                "results (the best predicted first) instead of from the whole ranking", FRACTION)
-    local_member: bool = option(False, "the unqueried neighbours of the best results join the ensemble as one more "
-                                       "member under thompson or bandit: its picks are those neighbours, best by the "
-                                       "other members' mean standardised score first, and the bandit gives it "
-                                       "picks by its record like any member", Bool())
     widen: int = option(0, "rounds in a row without a new best after which the picks move away from the best "
                            "results: their unqueried neighbours are left out until a new best comes back (0: never)",
                         Int(0))
@@ -129,9 +125,6 @@ class GuidedOptions(PredictorOptions):
         if self.gp_batch in ("believer", "sequential") and self.gp_member and self.acquisition in ("mean", "ucb"):
             raise ValueError(f"gp_batch={self.gp_batch!r} needs picks that are one member's (acquisition thompson or "
                              f"bandit); acquisition={self.acquisition!r} blends the members' scores")
-        if self.local_member and self.acquisition in ("mean", "ucb"):
-            raise ValueError(f"local_member needs picks that are one member's (acquisition thompson or bandit); "
-                             f"acquisition={self.acquisition!r} blends the members' scores")
 
 
 def standardised(members: np.ndarray) -> np.ndarray:
@@ -264,15 +257,6 @@ def pick_local(chosen: np.ndarray, scores: np.ndarray, near: np.ndarray, share: 
     return np.concatenate([local, rest])
 
 
-def local_scores(scores: np.ndarray, near: np.ndarray) -> np.ndarray:
-    """The local member's scores: the candidates that ``near`` marks (neighbours of the best
-    results) above every other, each group in the order of ``scores`` (the ensemble's): once the
-    neighbours are taken, its picks go on down the ensemble's ranking."""
-    rank = np.empty(len(scores))
-    rank[np.argsort(scores, kind="stable")] = np.arange(len(scores))
-    return rank + np.where(near, len(scores), 0)
-
-
 LOCAL_PARENTS = 3  # the best results whose neighbours ``local`` picks among
 BANDIT_TOP = 5  # a bandit pick wins when it beats the BANDIT_TOP-th best result back when it was picked
 RANKED_KEPT = 64  # next-best candidates kept from a fit, for asks that come before any new result
@@ -361,8 +345,6 @@ class GuidedStrategy(Strategy):
             candidates, members = self.away_from_best(candidates, members, k)
         weights = self.member_weights() if options.member_weights == "tracked" else None
         scores = acquisition_scores(members, options.acquisition, options.kappa, weights)
-        if options.local_member:
-            members = np.vstack([np.atleast_2d(members), local_scores(scores, self.near_best(candidates))])
         n_members = np.atleast_2d(members).shape[0]
         first, chooser = None, None
         if n_members == 1 and (self.rescore or self.gp_round is not None):
