@@ -83,15 +83,13 @@ def equivalent_listing(space):
     except ImportError:
         return None
 
+    by_key = {space.hash(arch): arch for arch in map(space.decode, range(space.size))}
+
     def listed(proposal: tuple):
         link, *ops = proposal
         if all(space.ops[o] == "skip" for o in ops):
             return None  # no GNN at all: the benchmark has no such architecture
-        key = Arch(list(LINKS[link]), [space.ops[o] for o in ops]).valid_hash()
-        try:
-            return space._unhash(key)
-        except ValueError:
-            return None
+        return by_key.get(Arch(list(LINKS[link]), [space.ops[o] for o in ops]).valid_hash())
 
     return listed
 
