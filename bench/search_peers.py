@@ -72,16 +72,16 @@ def equivalent_listing(space):
     to it``: the benchmark lists each GNN once up to reorderings of interchangeable branches and
     moved skip operations, and a user who searches (link, 4 ops) looks a proposal up by its
     ``Arch(link, ops).valid_hash()`` (the nas-bench-graph package's own mapping), so a proposal
-    that is no row's tuple is that equivalent row's architecture. None on every other space (or
-    where the package is missing; the nearest free row is queried then)."""
+    that is no row's tuple is that equivalent row's architecture. None on every other space."""
     from fastrank.spaces.nasbench_graph import LINKS, NASBenchGraph
 
     if not isinstance(space, NASBenchGraph):
         return None
     try:
         from nas_bench_graph.architecture import Arch
-    except ImportError:
-        return None
+    except ImportError as err:  # a nearest-row fallback would quietly give the peers another prior
+        raise ImportError("the peers look NAS-Bench-Graph proposals up with the nas-bench-graph package's "
+                          "Arch.valid_hash: pip install nas-bench-graph") from err
 
     by_key = {space.hash(arch): arch for arch in map(space.decode, range(space.size))}
 
