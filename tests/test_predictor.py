@@ -177,3 +177,26 @@ def test_predict_benchmark_scores_every_row_in_order():
     np.testing.assert_allclose(scores[:50], predictor.predict(bench.archs[:50]), rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="nb101"):
         Predictor(benchmarks.load("nb101").space).predict_benchmark(bench)
+
+
+def test_a_warm_start_goes_on_training_the_last_fits_models(nb201):
+    archs, y = sample(nb201, 60)
+    first = Predictor("nb201", ensemble=2, seed=4, **SMALL).fit(archs[:40], y[:40], loss="HR")
+    kept = [{k: v.clone() for k, v in m.state_dict().items()} for m in first.models]
+    # one epoch from the first fit's weights stays near them,
+    # while a fresh fit of one epoch is far from them
+    warm = Predictor("nb201", ensemble=2, seed=5, **SMALL).fit(archs, y, loss="HR", warm_start=first, epochs=1)
+    fresh = Predictor("nb201", ensemble=2, seed=5, **SMALL).fit(archs, y, loss="HR", epochs=1)
+
+    def distance(models):
+        return sum(float((m.state_dict()[k] - s[k]).float().norm()) for m, s in zip(models, kept) for k in s)
+
+    assert distance(warm.models) < 0.2 * distance(fresh.models)
+    for m, s in zip(first.models, kept):  # the warm start's own models are copied, never changed
+        assert all(torch.equal(m.state_dict()[k], v) for k, v in s.items())
+    with pytest.raises(ValueError, match="warm_start has another model: width 16 vs 32"):
+        Predictor("nb201", ensemble=2, **{**SMALL, "width": 32}).fit(archs, y, warm_start=first)
+    with pytest.raises(ValueError, match="warm_start must be a fitted"):
+        Predictor("nb201", ensemble=2, **SMALL).fit(archs, y, warm_start=Predictor("nb201", ensemble=2, **SMALL))
+    with pytest.raises(TypeError, match="warm_start must be a fastrank.Predictor"):
+        Predictor("nb201").fit(archs, y, warm_start="last")

@@ -3,6 +3,7 @@ step with FusedAdam where it applies, torch autograd otherwise), and weak-label 
 (AceNAS) whose encoder later fits start from."""
 from __future__ import annotations
 
+import copy
 import math
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Callable, List, Mapping, Optional, Sequence, Tuple
@@ -43,7 +44,7 @@ class Fitting:
 
     def fit(self, archs: Sequence, targets, loss="MSE", *, epochs: Optional[int] = None,
             batch_size: Optional[int] = None, lr: Optional[float] = None, progress: bool = False,
-            from_pretrained: bool = True) -> Predictor:
+            from_pretrained: bool = True, warm_start: Optional[Predictor] = None) -> Predictor:
         """Trains fresh models on ``(archs, targets)`` (higher targets = better).
 
         ``loss``: a registered name (``fastrank.nn.LOSSES``: "MSE", "HR", "LambdaRank", ...), a
@@ -51,7 +52,10 @@ class Fitting:
         module, or a :class:`~fastrank.nn.PiecewiseLoss` (its active part for ``len(archs)``
         labelled architectures is used). LambdaRank without a ``relevance`` grades the targets as
         AceNAS does (``relevance="acenas"``). After :meth:`pretrain`, each model starts from the
-        pretrained encoder with a fresh head (``from_pretrained=False``: from scratch). Returns self.
+        pretrained encoder with a fresh head (``from_pretrained=False``: from scratch).
+        ``warm_start``: a fitted predictor of the same model whose models (copies, heads included)
+        this fit goes on training instead: a search's later rounds refit on a few more results
+        than the round before, and need fewer epochs from where the last fit ended. Returns self.
         """
         y = np.asarray(targets, dtype=np.float64)
         if y.ndim != 1 or y.shape[0] != len(archs):
@@ -65,11 +69,17 @@ class Fitting:
         batch_size = self.batch_size if batch_size is None else positive_int(batch_size, "batch_size")
         lr = self.lr if lr is None else positive_lr(lr)
         loss_fn = _graded(resolve_loss(loss, n_labelled=len(archs), space=self.space.name))
+        if warm_start is not None:
+            self._check_same_model(warm_start, "warm_start")
+            if not warm_start.fitted:
+                raise ValueError("warm_start must be a fitted Predictor")
         graphs = self._graphs(archs)
         z, self.target_mean, self.target_std = _standardise(y)
         targets = torch.as_tensor(z, dtype=self.dtype, device=self.device)
 
         def build(member: int) -> torch.nn.Module:
+            if warm_start is not None:
+                return copy.deepcopy(warm_start.models[member])
             model = self._build(member)
             if from_pretrained and self.pretrained_models:
                 copy_encoder(self.pretrained_models[member], model)
@@ -115,16 +125,22 @@ class Fitting:
         never changes it): one pretraining serves every round of a search. Returns self."""
         if not isinstance(other, Fitting) or not other.pretrained_models:  # Fitting: a part of every Predictor
             raise ValueError("adopt_pretraining needs a pretrained Predictor")
-        mine, theirs = self.config(), other.config()
-        keys = ("space", "encoder", "ensemble", "width", "layers", "hidden", "dtype")
-        differ = [k for k in keys if mine[k] != theirs[k]]
-        if differ or type(self).build_model is not type(other).build_model:
-            what = ", ".join(f"{k} {theirs[k]!r} vs {mine[k]!r}" for k in differ) or "another build_model"
-            raise ValueError(f"the pretrained predictor has another model: {what}")
+        self._check_same_model(other, "the pretrained predictor")
         self.pretrained_models = other.pretrained_models
         self.weak_label_names, self.weak_label_mean = other.weak_label_names, other.weak_label_mean
         self.weak_label_std, self.pretrain_history = other.weak_label_std, other.pretrain_history
         return self
+
+    def _check_same_model(self, other, what: str) -> None:
+        """Raises unless ``other`` is a Predictor building the same models as this one."""
+        if not isinstance(other, Fitting):
+            raise TypeError(f"{what} must be a fastrank.Predictor, got {type(other).__name__}")
+        mine, theirs = self.config(), other.config()
+        keys = ("space", "encoder", "ensemble", "width", "layers", "hidden", "dtype")
+        differ = [k for k in keys if mine[k] != theirs[k]]
+        if differ or type(self).build_model is not type(other).build_model:
+            detail = ", ".join(f"{k} {theirs[k]!r} vs {mine[k]!r}" for k in differ) or "another build_model"
+            raise ValueError(f"{what} has another model: {detail}")
 
     def _train_ensemble(self, build: Callable[[int], torch.nn.Module], graphs, targets, loss_fn, epochs: int,
                         batch_size: int, lr: float, *, order: Tuple[int, ...], progress: bool, desc: str,

@@ -87,6 +87,10 @@ class PredictorOptions(Options):
                                    cli=False)
     pretrain: object = option(None, PRETRAIN_HELP, OPTIONAL_WEAK_LABELS)
     pretrain_epochs: int = option(20, PRETRAIN_EPOCHS_HELP, Int(1))
+    refit_epochs: Optional[int] = option(None, "training epochs of each fit after a search's first, which goes on "
+                                               "training the last fit's models (a warm start) instead of fresh "
+                                               "ones (none: every fit trains fresh models for the predictor's "
+                                               "epochs)", Optional_(Int(1), "fresh fits"))
 
 
 @dataclass
@@ -287,6 +291,7 @@ class GuidedStrategy(Strategy):
         self.best_value = -np.inf  # the best result back at the last fit
         self.stale_rounds = 0  # fits in a row that found no better result back than the one before
         self.pretrained = None
+        self.last_fit = None  # the last fit's predictor: the warm start of the next (refit_epochs)
         self.rescore = {}  # member -> Rescore, set by the fit of the round (gp_batch="believer")
         self.gp_round = None  # (candidates, their graphs, the process's member) of the round: "sequential"
         never_fits = 0 < context.budget <= self.guided.gp_until  # the process takes every fit
@@ -473,8 +478,9 @@ class GuidedStrategy(Strategy):
         return int(min(options.per_round, max(1, round(options.round_share * back))))
 
     def fit(self) -> Predictor:
-        """A fresh predictor fitted on every result back (seeded by run and round, so runs are
-        reproducible and rounds independent), from the run's pretrained encoder if any."""
+        """A predictor fitted on every result back (seeded by run and round, so runs are
+        reproducible), from the run's pretrained encoder if any; with ``refit_epochs``, every fit
+        after the first goes on training the last fit's models for that many epochs."""
         self.round_no += 1
         archs, values = self.history.labelled(with_failures=True)
         options = self.guided
@@ -483,7 +489,11 @@ class GuidedStrategy(Strategy):
             predictor.adopt_pretraining(self.pretrained)
         loss = self.context.loss
         active = loss.active(len(archs)) if isinstance(loss, PiecewiseLoss) else loss
-        return predictor.fit(archs, values, loss=active)
+        warm = self.last_fit if options.refit_epochs is not None else None
+        predictor.fit(archs, values, loss=active, warm_start=warm,
+                      epochs=options.refit_epochs if warm is not None else None)
+        self.last_fit = predictor if options.refit_epochs is not None else None
+        return predictor
 
     def score(self, candidates, rows: Optional[np.ndarray] = None) -> np.ndarray:
         """The scores of the candidates, one row per member (``rows``: their positions in the
