@@ -333,6 +333,29 @@ def test_local_picks_are_neighbours_of_the_best_results():
         search.run(conv_count, "predictor", space="nb201", local=1.5)
 
 
+def test_novel_local_picks_bring_a_choice_none_of_the_best_results_has():
+    """local_novel: the first pick of each round (local's share comes first) is a neighbour of
+    the 3 best results that puts on some edge an operation none of the 10 best results has
+    there, whenever such a neighbour is free; without local_novel the picks differ."""
+    space = NASBench201()
+    options = dict(fast_options("predictor"), local=0.2)
+    result = search.run(conv_count, "predictor", budget=25, seed=3, space=space, local_novel=True, **options)
+    assert len({q.arch for q in result.queries}) == 25
+    checked = 0
+    for i in range(FAST["n_init"], 25, FAST["per_round"]):
+        back = sorted(result.queries[:i], key=lambda q: -q.value)
+        seen = [{q.arch[e] for q in back[:10]} for e in range(6)]
+        asked = {q.arch for q in result.queries[:i]}
+        near = {n for q in back[:3] for n in space.neighbours(q.arch)} - asked
+        novel = {n for n in near if any(op not in seen[e] for e, op in enumerate(n))}
+        if novel:
+            assert result.queries[i].arch in novel
+            checked += 1
+    assert checked >= 2
+    plain = search.run(conv_count, "predictor", budget=25, seed=3, space=space, **options)
+    assert [q.arch for q in plain.queries] != [q.arch for q in result.queries]
+
+
 def test_round_share_makes_small_rounds_first():
     """round_share=0.2 from a start of 5: one pick per fit while fewer than 8 results are back,
     then a fifth of them, never more than per_round: rounds of 1, 1, 1, 2, 2, 2, 3, 3, 4, 1 (the

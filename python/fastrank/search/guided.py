@@ -6,13 +6,14 @@ from dataclasses import dataclass
 from typing import Callable, List, Mapping, Optional
 
 import numpy as np
+import torch
 
 from ..graph.encoding import encode_architectures
 from ..metrics import spearman
 from ..nn import PiecewiseLoss
 from ..predictor import ENCODERS, Predictor
 from ..predictor.gaussian_process import FlatGP
-from ..predictor.network import parse_encoders
+from ..predictor.network import FlatEncoding, parse_encoders
 from .options import FRACTION, Bool, Check, Choice, Float, Instance, Int, Keywords, OneOf, Optional_, Options, option
 from .strategy import Context, RandomStart, Strategy
 
@@ -106,6 +107,10 @@ class GuidedOptions(PredictorOptions):
                                 FRACTION)
     local: float = option(0.0, "share of each round's picks taken from the unqueried neighbours of the best "
                                "results (the best predicted first) instead of from the whole ranking", FRACTION)
+    local_novel: bool = option(False, "local's picks only among the neighbours that bring an operation or edge "
+                                      "that none of the NOVEL_TOP best results has, where there are any: a "
+                                      "choice seen only in poor cells gets tried next to the good ones, which "
+                                      "a model fitted on those results ranks low", Bool())
     widen: int = option(0, "rounds in a row without a new best after which the picks move away from the best "
                            "results: their unqueried neighbours are left out until a new best comes back (0: never)",
                         Int(0))
@@ -262,6 +267,7 @@ def pick_local(chosen: np.ndarray, scores: np.ndarray, near: np.ndarray, share: 
 
 
 LOCAL_PARENTS = 3  # the best results whose neighbours ``local`` picks among
+NOVEL_TOP = 10  # local_novel: a neighbour is novel when it has a feature that none of these best results has
 BANDIT_TOP = 5  # a bandit pick wins when it beats the BANDIT_TOP-th best result back when it was picked
 RANKED_KEPT = 64  # next-best candidates kept from a fit, for asks that come before any new result
 
@@ -361,7 +367,10 @@ class GuidedStrategy(Strategy):
                                           self.rescore)
         chosen = pick(scores, k, options.exploration, self.rng, first)
         if self.guided.local:
-            chosen = pick_local(chosen, np.asarray(scores), self.near_best(candidates), self.guided.local)
+            near = self.near_best(candidates)
+            if self.guided.local_novel:
+                near = self.novel_among(candidates, near)
+            chosen = pick_local(chosen, np.asarray(scores), near, self.guided.local)
         turns = self.process_turns(chosen, first, chooser)
         if options.acquisition == "bandit" and n_members > 1:
             self.charge_picks(candidates, chosen[~turns], first, chooser, min(k, len(candidates)))
@@ -426,6 +435,28 @@ class GuidedStrategy(Strategy):
         near = {self.space.identity(a) for a in
                 self.pool.mutants(self.history.best(LOCAL_PARENTS), self.history, self.rng, None)}
         return np.fromiter((self.space.identity(a) in near for a in candidates), bool, len(candidates))
+
+    def novel_among(self, candidates, near: np.ndarray) -> np.ndarray:
+        """``near`` narrowed to the candidates whose flat encoding (each node's operation, each
+        edge) has a feature on that is off in all of the NOVEL_TOP best results; ``near`` itself
+        when none has. The fitted models rank such a candidate by the results that had that
+        feature, and when those were poor for other reasons, they never try it beside the best."""
+        at = np.flatnonzero(near)
+        if at.size == 0:
+            return near
+        flat = FlatEncoding(len(self.space.node_ops), self.space.max_nodes)
+
+        def features(archs):
+            adj, ops, mask = encode_architectures(self.space, archs)
+            return flat(adj.to(torch.float64), ops, mask) > 0
+
+        seen = features(self.history.best(NOVEL_TOP)).any(0)
+        novel = (features([candidates[i] for i in at]) & ~seen).any(1).numpy()
+        if not novel.any():
+            return near
+        out = np.zeros_like(near)
+        out[at[novel]] = True
+        return out
 
     def member_weights(self) -> Optional[np.ndarray]:
         """The tracked weights over the results back that a fit had forecast before they came."""
