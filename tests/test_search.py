@@ -453,6 +453,35 @@ def test_pw_switches_at_a_share_of_the_budget():
         search.run(conv_count, "predictor", budget=25, space=NASBench201(), loss="pw@120%")
 
 
+def test_bootstrap_fits_each_round_on_a_fresh_resample_of_the_results():
+    """bootstrap=True: each fit gets as many results as are back, drawn with replacement from
+    them (so some twice, some left out), a new draw each round, the same on a rerun; the pw loss
+    still switches by the number of results back."""
+    from fastrank import Predictor
+
+    trained = []
+
+    class Recording(Predictor):
+        def fit(self, archs, values, loss=None, **kw):
+            trained.append((list(archs), np.asarray(values).copy(), loss.name))
+            return super().fit(archs, values, loss=loss, **kw)
+
+    options = dict(fast_options("predictor"), predictor_class=Recording, loss="pw:HR,MAPE@60%", bootstrap=True)
+    result = search.run(conv_count, "predictor", budget=25, seed=0, space=NASBench201(), **options)
+    first = list(trained)
+    assert [(len(a), name) for a, _, name in first] == [(5, "HR"), (10, "HR"), (15, "MAPE"), (20, "MAPE")]
+    for archs, values, _ in first:
+        back = {q.arch: q.value for q in result.queries[:len(archs)]}
+        assert all(a in back and v == back[a] for a, v in zip(archs, values))  # drawn from the results back
+    assert any(len(set(a)) < len(a) for a, _, _ in first)  # with replacement
+    trained.clear()
+    search.run(conv_count, "predictor", budget=25, seed=0, space=NASBench201(), **options)
+    assert [a for a, _, _ in trained] == [a for a, _, _ in first]
+    trained.clear()
+    search.run(conv_count, "predictor", budget=25, seed=0, space=NASBench201(), **dict(options, bootstrap=False))
+    assert all(len(set(a)) == len(a) for a, _, _ in trained)
+
+
 def test_bad_arguments():
     with pytest.raises(ValueError, match="strategy"):
         search.run(conv_count, "annealing", space="nb201")

@@ -111,6 +111,9 @@ class GuidedOptions(PredictorOptions):
                                       "that none of the NOVEL_TOP best results has, where there are any: a "
                                       "choice seen only in poor cells gets tried next to the good ones, which "
                                       "a model fitted on those results ranks low", Bool())
+    bootstrap: bool = option(False, "each fit trains the predictor on a resample, with replacement, of the results "
+                                    "back, drawn anew each round (bootstrap Thompson sampling): a few results that "
+                                    "mislead one fit are left out of others", Bool())
     widen: int = option(0, "rounds in a row without a new best after which the picks move away from the best "
                            "results: their unqueried neighbours are left out until a new best comes back (0: never)",
                         Int(0))
@@ -267,6 +270,7 @@ def pick_local(chosen: np.ndarray, scores: np.ndarray, near: np.ndarray, share: 
 
 
 LOCAL_PARENTS = 3  # the best results whose neighbours ``local`` picks among
+BOOTSTRAP_STREAM = 0xB007  # bootstrap: the seed stream of each fit's resample
 NOVEL_TOP = 10  # local_novel: a neighbour is novel when it has a feature that none of these best results has
 BANDIT_TOP = 5  # a bandit pick wins when it beats the BANDIT_TOP-th best result back when it was picked
 RANKED_KEPT = 64  # next-best candidates kept from a fit, for asks that come before any new result
@@ -520,6 +524,11 @@ class GuidedStrategy(Strategy):
             predictor.adopt_pretraining(self.pretrained)
         loss = self.context.loss
         active = loss.active(len(archs)) if isinstance(loss, PiecewiseLoss) else loss
+        if options.bootstrap:
+            # its own stream (run, round), so the run's other draws stay as they are
+            resample = np.random.default_rng((self.seed, self.round_no, BOOTSTRAP_STREAM)).integers(0, len(archs),
+                                                                                                     len(archs))
+            archs, values = [archs[i] for i in resample], np.asarray(values)[resample]
         warm = self.last_fit if options.refit_epochs is not None else None
         predictor.fit(archs, values, loss=active, warm_start=warm,
                       epochs=options.refit_epochs if warm is not None else None)
