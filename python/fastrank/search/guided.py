@@ -76,6 +76,7 @@ GP_BATCH_HELP = ("how the Gaussian process makes several picks of one round: top
                  "else top); believer and sequential act for the process alone (gp_until) or as a member under "
                  "thompson or bandit, where each pick is one member's")
 MEMBER_WEIGHTS = ("equal", "tracked")
+HUGE_SCORE = 1e150  # scores beyond this are rescaled before they are standardised
 TRACKED_MIN = 5  # results with a forecast before tracked weights replace equal ones
 
 
@@ -141,8 +142,12 @@ class GuidedOptions(PredictorOptions):
 
 def standardised(members: np.ndarray) -> np.ndarray:
     """Each member's scores over the candidates at mean 0 and spread 1: a ranking loss leaves a
-    member's scale arbitrary, and members of different encoders learn different scales."""
-    members = np.atleast_2d(members)
+    member's scale arbitrary, and members of different encoders learn different scales. A member
+    whose scores reach beyond 1e150 (a predictor of values near the float range) is divided by its
+    largest magnitude first: their spread would overflow to inf and the scores turn to NaN."""
+    members = np.atleast_2d(np.asarray(members, dtype=np.float64))
+    largest = np.abs(members).max(axis=1, keepdims=True)
+    members = np.where(largest > HUGE_SCORE, members / np.where(largest > HUGE_SCORE, largest, 1.0), members)
     return (members - members.mean(axis=1, keepdims=True)) / (members.std(axis=1, keepdims=True) + 1e-12)
 
 
