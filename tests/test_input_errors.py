@@ -274,6 +274,16 @@ def test_group_sizes_that_wrap_or_overrun_are_refused(sizes):
         L.acenas_relevance(torch.rand(6), group_sizes=sizes)
 
 
+def test_acenas_relevance_refuses_complex_targets():
+    """A complex tensor's real part alone would be graded: the imaginary part would vanish."""
+    from fastrank import losses as L
+
+    with pytest.raises(TypeError, match="real numbers"):
+        L.acenas_relevance(torch.rand(6, dtype=torch.complex64))
+    with pytest.raises(TypeError, match="real numbers"):
+        L.acenas_relevance(np.array([1 + 2j, 3.0]))
+
+
 def test_raw_ops_check_their_own_arguments():
     """torch.ops.fastrank.* validate scalars and LambdaRank's relevance themselves, not only
     the public wrappers."""

@@ -226,6 +226,8 @@ def acenas_relevance(targets, *, group_sizes: GroupSizes = None, mask: Mask = No
     :math:`q_{20}` the list's 20th percentile (linear interpolation). Where max = q20,
     items at the max get ``levels`` and the others 0. Returns the layout of ``targets``."""
     ref = targets if isinstance(targets, torch.Tensor) else torch.as_tensor(targets)
+    if ref.is_complex():  # .double() would drop the imaginary part without a word
+        raise TypeError(f"targets must be real numbers, got dtype {ref.dtype}")
     if not ref.is_floating_point():
         ref = ref.double()
     lists = pack_lists(ref.detach(), ref.detach(), group_sizes, mask)
