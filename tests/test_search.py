@@ -354,6 +354,8 @@ def test_novel_local_picks_bring_a_choice_none_of_the_best_results_has():
     assert checked >= 2
     plain = search.run(conv_count, "predictor", budget=25, seed=3, space=space, **options)
     assert [q.arch for q in plain.queries] != [q.arch for q in result.queries]
+    with pytest.raises(ValueError, match="local_novel .* needs local > 0"):
+        search.run(conv_count, "predictor", space="nb201", local_novel=True)
 
 
 def test_round_share_makes_small_rounds_first():
@@ -451,6 +453,30 @@ def test_pw_switches_at_a_share_of_the_budget():
     assert trained == [(5, "HR"), (10, "HR"), (15, "MAPE"), (20, "MAPE")]
     with pytest.raises(ValueError, match="at most 100%"):
         search.run(conv_count, "predictor", budget=25, space=NASBench201(), loss="pw@120%")
+
+
+@pytest.mark.parametrize("strategy", ["predictor", "acenas"])
+def test_refit_epochs_warm_starts_every_fit_after_the_first(strategy):
+    """refit_epochs=N: the first fit trains fresh models, each later one goes on from the fit
+    before it for N epochs; without it every fit is fresh."""
+    from fastrank import Predictor
+
+    fits = []
+
+    class Recording(Predictor):
+        def fit(self, archs, values, loss=None, warm_start=None, epochs=None, **kw):
+            fits.append((warm_start, epochs))
+            return super().fit(archs, values, loss=loss, warm_start=warm_start, epochs=epochs, **kw)
+
+    options = dict(fast_options(strategy), predictor_class=Recording, refit_epochs=2)
+    search.run(conv_count, strategy, budget=25, seed=0, space=NASBench201(), **options)
+    assert len(fits) >= 3 and fits[0] == (None, None)
+    assert all(isinstance(w, Recording) and e == 2 for w, e in fits[1:])
+    fits.clear()
+    search.run(conv_count, strategy, budget=25, seed=0, space=NASBench201(), **dict(options, refit_epochs=None))
+    assert all(f == (None, None) for f in fits)
+    with pytest.raises(ValueError, match="refit_epochs"):
+        search.run(conv_count, strategy, space="nb201", refit_epochs=0)
 
 
 def test_bootstrap_fits_each_round_on_a_fresh_resample_of_the_results():

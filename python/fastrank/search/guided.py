@@ -76,6 +76,7 @@ GP_BATCH_HELP = ("how the Gaussian process makes several picks of one round: top
                  "else top); believer and sequential act for the process alone (gp_until) or as a member under "
                  "thompson or bandit, where each pick is one member's")
 MEMBER_WEIGHTS = ("equal", "tracked")
+NOVEL_TOP = 10  # local_novel: a neighbour is novel when it has a feature that none of these best results has
 HUGE_SCORE = 1e150  # scores beyond this are rescaled before they are standardised
 TRACKED_MIN = 5  # results with a forecast before tracked weights replace equal ones
 
@@ -109,7 +110,7 @@ class GuidedOptions(PredictorOptions):
     local: float = option(0.0, "share of each round's picks taken from the unqueried neighbours of the best "
                                "results (the best predicted first) instead of from the whole ranking", FRACTION)
     local_novel: bool = option(False, "local's picks only among the neighbours that bring an operation or edge "
-                                      "that none of the NOVEL_TOP best results has, where there are any: a "
+                                      f"that none of the {NOVEL_TOP} best results has, where there are any: a "
                                       "choice seen only in poor cells gets tried next to the good ones, which "
                                       "a model fitted on those results ranks low", Bool())
     bootstrap: bool = option(False, "each fit trains the predictor on a resample, with replacement, of the results "
@@ -135,6 +136,9 @@ class GuidedOptions(PredictorOptions):
         if self.gp_batch in ("believer", "sequential") and not (self.gp_member or self.gp_until):
             raise ValueError(f"gp_batch={self.gp_batch!r} sets how the Gaussian process picks: it needs the process "
                              f"(gp_member=True or gp_until > 0)")
+        if self.local_novel and not self.local:
+            raise ValueError("local_novel narrows the picks that local gives to the best results' neighbours: it "
+                             "needs local > 0")
         if self.gp_batch in ("believer", "sequential") and self.gp_member and self.acquisition in ("mean", "ucb"):
             raise ValueError(f"gp_batch={self.gp_batch!r} needs picks that are one member's (acquisition thompson or "
                              f"bandit); acquisition={self.acquisition!r} blends the members' scores")
@@ -276,7 +280,6 @@ def pick_local(chosen: np.ndarray, scores: np.ndarray, near: np.ndarray, share: 
 
 LOCAL_PARENTS = 3  # the best results whose neighbours ``local`` picks among
 BOOTSTRAP_STREAM = 0xB007  # bootstrap: the seed stream of each fit's resample
-NOVEL_TOP = 10  # local_novel: a neighbour is novel when it has a feature that none of these best results has
 BANDIT_TOP = 5  # a bandit pick wins when it beats the BANDIT_TOP-th best result back when it was picked
 RANKED_KEPT = 64  # next-best candidates kept from a fit, for asks that come before any new result
 

@@ -36,7 +36,8 @@ class AceNASOptions(PredictorOptions):
         size = max(1, budget // self.rounds)
         return GuidedOptions(n_init=size, per_round=size, exploration=1.0 - float(self.top_share),
                              predictor=dict(self.predictor), predictor_class=self.predictor_class,
-                             pretrain=self.pretrain, pretrain_epochs=self.pretrain_epochs)
+                             pretrain=self.pretrain, pretrain_epochs=self.pretrain_epochs,
+                             refit_epochs=self.refit_epochs)
 
 
 class AceNASSearch(PredictorSearch):
