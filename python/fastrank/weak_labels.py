@@ -14,6 +14,8 @@ from typing import Dict, Mapping, Sequence, Tuple, Union
 import numpy as np
 import torch
 
+from ._overflow import overflow_scale
+
 __all__ = ["select_weak_labels", "standardise_weak_labels", "masked_multihead_mse"]
 
 
@@ -63,9 +65,7 @@ def standardise_weak_labels(labels: Mapping[str, object], n: int) -> Tuple[Tuple
         names.append(name)
         columns.append(column)
     table = np.stack(columns, axis=1)
-    # a column beyond 1e150 is scaled by its largest magnitude first: its squares would overflow
-    largest = np.nanmax(np.abs(table), axis=0)
-    scale = np.where(largest > 1e150, largest, 1.0)
+    scale = overflow_scale(table, axis=0)  # a column beyond 1e150: its squares would overflow
     unit = table / scale
     unit_mean, unit_std = np.nanmean(unit, axis=0), np.nanstd(unit, axis=0)
     return tuple(names), (unit - unit_mean) / unit_std, unit_mean * scale, unit_std * scale

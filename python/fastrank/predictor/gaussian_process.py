@@ -29,13 +29,13 @@ from typing import Tuple
 import numpy as np
 import torch
 
+from .._overflow import overflow_scale
 from .network import FlatEncoding
 
 __all__ = ["FlatGP", "expected_improvement"]
 
 LENGTH_SCALES = (0.25, 0.5, 1.0, 2.0, 4.0)  # multiples of the median squared distance
 NOISE_SHARES = (1e-2, 0.1, 0.3)  # observation noise as a share of the signal variance
-HUGE = 1e150  # values beyond this magnitude are rescaled before the fit
 _CHUNK = 16384  # candidates per kernel block: bounds the memory when a whole space is scored
 
 
@@ -74,8 +74,7 @@ class FlatGP:
             raise ValueError(f"{x.shape[0]} graphs against {values.shape[0]} values")
         # values beyond 1e150 are divided by their largest magnitude first, so that their mean and
         # spread do not overflow (a result of 1e308 is a finite value); the scores stay in those units
-        largest = float(np.abs(values).max())
-        self.unit = largest if largest > HUGE else 1.0
+        self.unit = float(overflow_scale(values))
         values = values / self.unit
         self.mean, self.scale = float(values.mean()), float(values.std()) or 1.0
         y = torch.as_tensor((values - self.mean) / self.scale)

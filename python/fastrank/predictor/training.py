@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from .._checks import check_int, check_number
+from .._overflow import overflow_scale
 from ..graph import GCNPredictor
 from ..graph.predictor import torch_step
 from ..loss_spec import resolve_loss
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Fitting", "positive_int", "positive_lr"]
 
-_LARGE = 1e150  # beyond this, a value's square overflows float64
 _PRETRAIN_SALT = 7919  # pretraining's models start from other draws than fit's
 
 
@@ -194,8 +194,7 @@ class Fitting:
 def _standardise(y: np.ndarray) -> Tuple[np.ndarray, float, float]:
     """The targets' z-scores, their mean and spread (1 for constant targets). Values beyond
     1e150 are standardised as y / max|y| first: their squares would overflow."""
-    scale = float(np.abs(y).max())
-    scale = scale if scale > _LARGE else 1.0
+    scale = float(overflow_scale(y))
     unit = y / scale
     unit_std = float(unit.std()) or 1.0
     return (unit - unit.mean()) / unit_std, float(unit.mean()) * scale, unit_std * scale

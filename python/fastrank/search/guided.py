@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from ..graph.encoding import encode_architectures
+from .._overflow import overflow_scale
 from ..metrics import spearman
 from ..nn import PiecewiseLoss
 from ..predictor import ENCODERS, Predictor
@@ -77,7 +78,6 @@ GP_BATCH_HELP = ("how the Gaussian process makes several picks of one round: top
                  "thompson or bandit, where each pick is one member's")
 MEMBER_WEIGHTS = ("equal", "tracked")
 NOVEL_TOP = 10  # local_novel: a neighbour is novel when it has a feature that none of these best results has
-HUGE_SCORE = 1e150  # scores beyond this are rescaled before they are standardised
 TRACKED_MIN = 5  # results with a forecast before tracked weights replace equal ones
 
 
@@ -150,8 +150,7 @@ def standardised(members: np.ndarray) -> np.ndarray:
     whose scores reach beyond 1e150 (a predictor of values near the float range) is divided by its
     largest magnitude first: their spread would overflow to inf and the scores turn to NaN."""
     members = np.atleast_2d(np.asarray(members, dtype=np.float64))
-    largest = np.abs(members).max(axis=1, keepdims=True)
-    members = np.where(largest > HUGE_SCORE, members / np.where(largest > HUGE_SCORE, largest, 1.0), members)
+    members = members / overflow_scale(members, axis=1, keepdims=True)
     return (members - members.mean(axis=1, keepdims=True)) / (members.std(axis=1, keepdims=True) + 1e-12)
 
 
@@ -537,10 +536,11 @@ class GuidedStrategy(Strategy):
             resample = np.random.default_rng((self.seed, self.round_no, BOOTSTRAP_STREAM)).integers(0, len(archs),
                                                                                                      len(archs))
             archs, values = [archs[i] for i in resample], np.asarray(values)[resample]
-        warm = self.last_fit if options.refit_epochs is not None else None
+        warm = self.last_fit  # kept only with refit_epochs
         predictor.fit(archs, values, loss=active, warm_start=warm,
                       epochs=options.refit_epochs if warm is not None else None)
-        self.last_fit = predictor if options.refit_epochs is not None else None
+        if options.refit_epochs is not None:
+            self.last_fit = predictor
         return predictor
 
     def score(self, candidates, rows: Optional[np.ndarray] = None) -> np.ndarray:
