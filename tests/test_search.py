@@ -416,6 +416,39 @@ def test_widen_moves_the_picks_away_from_a_best_that_stopped_improving():
         search.run(conv_count, "predictor", space="nb201", widen=-1)
 
 
+def test_sweep_gives_a_stale_round_to_the_best_results_neighbours():
+    """sweep=1 on the plateau: every round after a fit that found no better best picks only
+    unqueried neighbours of the single best result (while it has enough of them); without it,
+    such rounds also pick elsewhere."""
+    space = NASBench201()
+    target = (3, 3, 2, 3, 1, 3)
+
+    def plateau(arch):
+        return -float(max(sum(x != y for x, y in zip(arch, target)), 3))
+
+    options = dict(fast_options("predictor"), predictor={"epochs": 30, "width": 32, "layers": 2})
+
+    def rounds(sweep):
+        run, out = Search(plateau, "predictor", budget=40, seed=1, space=space, sweep=sweep, **options), []
+        while not run.done:
+            best = run.history.best(1)[0] if run.history.queries else None
+            free = [] if best is None else [n for n in space.neighbours(best) if not run.history.seen(n)]
+            picks = run.ask(5)  # every result is back: one fit, one round
+            stale = run.strategy.stale_rounds
+            out.append((stale, len(free), sum(a in free for a in picks), len(picks)))
+            for arch in picks:
+                run.tell(arch, plateau(arch))
+        return out
+
+    swept, plain = rounds(1), rounds(0)
+    assert sum(stale >= 1 and free >= n for stale, free, _, n in swept) >= 2
+    assert all(near == n for stale, free, near, n in swept if stale >= 1 and free >= n)
+    assert any(near < n for stale, free, near, n in plain if stale >= 1 and free >= n)
+    assert rounds(1) == swept
+    with pytest.raises(ValueError, match="sweep"):
+        search.run(conv_count, "predictor", space="nb201", sweep=-1)
+
+
 def test_stale_rounds_count_fits_without_a_better_result():
     from fastrank.search.guided import GuidedStrategy
 

@@ -2,6 +2,8 @@
 round, and a queue of the round's picks handed out as workers free up."""
 from __future__ import annotations
 
+from collections import Counter
+
 from dataclasses import dataclass
 from typing import Callable, List, Mapping, Optional
 
@@ -116,6 +118,11 @@ class GuidedOptions(PredictorOptions):
     bootstrap: bool = option(False, "each fit trains the predictor on a resample, with replacement, of the results "
                                     "back, drawn anew each round (bootstrap Thompson sampling): a few results that "
                                     "mislead one fit are left out of others", Bool())
+    sweep: int = option(0, "fits in a row without a new best after which every pick of a round goes to the "
+                           "unqueried neighbours of the best result, each at the place (an edge, a layer) where the "
+                           "fewest of its neighbours were queried, the best predicted there, until a new best "
+                           "comes back or none is left: a run stuck one change from a better cell tries every "
+                           "change of its best (0: never)", Int(0))
     widen: int = option(0, "rounds in a row without a new best after which the picks move away from the best "
                            "results: their unqueried neighbours are left out until a new best comes back (0: never)",
                         Int(0))
@@ -277,6 +284,16 @@ def pick_local(chosen: np.ndarray, scores: np.ndarray, near: np.ndarray, share: 
     return np.concatenate([local, rest])
 
 
+def changed_place(parent, child):
+    """Where a neighbour changes its parent: the positions at which two architectures written as
+    sequences of one length differ (an edge's operation, a layer's block); the neighbour itself
+    where they are written otherwise (a change of length, a graph), so that each is a place of
+    its own."""
+    if isinstance(parent, tuple) and isinstance(child, tuple) and len(parent) == len(child):
+        return tuple(i for i, (a, b) in enumerate(zip(parent, child)) if a != b)
+    return ("arch", child)
+
+
 LOCAL_PARENTS = 3  # the best results whose neighbours ``local`` picks among
 BOOTSTRAP_STREAM = 0xB007  # bootstrap: the seed stream of each fit's resample
 BANDIT_TOP = 5  # a bandit pick wins when it beats the BANDIT_TOP-th best result back when it was picked
@@ -377,7 +394,9 @@ class GuidedStrategy(Strategy):
             first, chooser = bandit_order(members, k, self.rng, *self.member_record(n_members), options.per_round,
                                           self.rescore)
         chosen = pick(scores, k, options.exploration, self.rng, first)
-        if self.guided.local:
+        if options.sweep and self.stale_rounds >= options.sweep:
+            chosen = self.sweep_picks(candidates, np.asarray(scores), chosen)
+        elif self.guided.local:
             near = self.near_best(candidates)
             if self.guided.local_novel:
                 near = self.novel_among(candidates, near)
@@ -441,11 +460,32 @@ class GuidedStrategy(Strategy):
             return candidates, members
         return [a for a, kept in zip(candidates, keep) if kept], np.asarray(members)[..., keep]
 
-    def near_best(self, candidates) -> np.ndarray:
-        """Which candidates are unqueried neighbours of the LOCAL_PARENTS best results."""
+    def near_best(self, candidates, parents: int = LOCAL_PARENTS) -> np.ndarray:
+        """Which candidates are unqueried neighbours of the ``parents`` best results."""
         near = {self.space.identity(a) for a in
-                self.pool.mutants(self.history.best(LOCAL_PARENTS), self.history, self.rng, None)}
+                self.pool.mutants(self.history.best(parents), self.history, self.rng, None)}
         return np.fromiter((self.space.identity(a) in near for a in candidates), bool, len(candidates))
+
+    def sweep_picks(self, candidates, scores: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+        """A stale round's picks: the unqueried neighbours of the best result, each pick at the
+        place (an edge, a layer) where the fewest of the best's neighbours have been queried so
+        far, the best-scored there; ties of places go to the best-scored change. In score order
+        alone the picks pile onto the places the models favour, and a change at a place that
+        looked poor in the results so far (the one a stuck run needs) waits behind every other
+        change of the best. ``chosen`` where the best has no unqueried neighbour left."""
+        near = np.flatnonzero(self.near_best(candidates, 1))
+        if near.size == 0:
+            return chosen
+        parent = self.history.best(1)[0]
+        tried = Counter(changed_place(parent, a) for a in self.space.neighbours(parent) if self.history.seen(a))
+        waiting = [(i, changed_place(parent, candidates[i])) for i in near[np.argsort(-scores[near], kind="stable")]]
+        picks = []
+        while waiting and len(picks) < chosen.shape[0]:
+            at = min(range(len(waiting)), key=lambda j: tried[waiting[j][1]])  # the first such: the best scored
+            i, place = waiting.pop(at)
+            picks.append(i)
+            tried[place] += 1
+        return np.concatenate([picks, chosen[~np.isin(chosen, picks)]]).astype(chosen.dtype)[:chosen.shape[0]]
 
     def novel_among(self, candidates, near: np.ndarray) -> np.ndarray:
         """``near`` narrowed to the candidates whose flat encoding (each node's operation, each
