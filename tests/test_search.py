@@ -418,8 +418,13 @@ def test_widen_moves_the_picks_away_from_a_best_that_stopped_improving():
 
 def test_sweep_gives_a_stale_round_to_the_best_results_neighbours():
     """sweep=1 on the plateau: every round after a fit that found no better best picks only
-    unqueried neighbours of the single best result (while it has enough of them); without it,
-    such rounds also pick elsewhere."""
+    unqueried neighbours of the single best result (while it has enough of them), the first at
+    an edge where the fewest of the best's neighbours have been queried; without it, such rounds
+    also pick elsewhere."""
+    from collections import Counter
+
+    from fastrank.search.guided import changed_place
+
     space = NASBench201()
     target = (3, 3, 2, 3, 1, 3)
 
@@ -433,17 +438,22 @@ def test_sweep_gives_a_stale_round_to_the_best_results_neighbours():
         while not run.done:
             best = run.history.best(1)[0] if run.history.queries else None
             free = [] if best is None else [n for n in space.neighbours(best) if not run.history.seen(n)]
+            tried = Counter(changed_place(best, n) for n in space.neighbours(best) if run.history.seen(n)) \
+                if best else Counter()
             picks = run.ask(5)  # every result is back: one fit, one round
             stale = run.strategy.stale_rounds
-            out.append((stale, len(free), sum(a in free for a in picks), len(picks)))
+            least = min((tried[changed_place(best, n)] for n in free), default=None)
+            first_at_least = bool(picks) and picks[0] in free and tried[changed_place(best, picks[0])] == least
+            out.append((stale, len(free), sum(a in free for a in picks), len(picks), first_at_least))
             for arch in picks:
                 run.tell(arch, plateau(arch))
         return out
 
     swept, plain = rounds(1), rounds(0)
-    assert sum(stale >= 1 and free >= n for stale, free, _, n in swept) >= 2
-    assert all(near == n for stale, free, near, n in swept if stale >= 1 and free >= n)
-    assert any(near < n for stale, free, near, n in plain if stale >= 1 and free >= n)
+    stale_rounds = [r for r in swept if r[0] >= 1 and r[1] >= r[3]]
+    assert len(stale_rounds) >= 2
+    assert all(near == n and first for _, _, near, n, first in stale_rounds)  # the first at a least-tried place
+    assert any(near < n for stale, free, near, n, _ in plain if stale >= 1 and free >= n)
     assert rounds(1) == swept
     with pytest.raises(ValueError, match="sweep"):
         search.run(conv_count, "predictor", space="nb201", sweep=-1)
