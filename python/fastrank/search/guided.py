@@ -123,6 +123,8 @@ class GuidedOptions(PredictorOptions):
                            "fewest of its neighbours were queried, the best predicted there, until a new best "
                            "comes back or none is left: a run stuck one change from a better cell tries every "
                            "change of its best (0: never)", Int(0))
+    sweep_share: float = option(1.0, "share of a stale round's picks that sweep gives to the best result's "
+                                     "neighbours (the rest as the round would pick them)", FRACTION)
     widen: int = option(0, "rounds in a row without a new best after which the picks move away from the best "
                            "results: their unqueried neighbours are left out until a new best comes back (0: never)",
                         Int(0))
@@ -143,6 +145,9 @@ class GuidedOptions(PredictorOptions):
         if self.gp_batch in ("believer", "sequential") and not (self.gp_member or self.gp_until):
             raise ValueError(f"gp_batch={self.gp_batch!r} sets how the Gaussian process picks: it needs the process "
                              f"(gp_member=True or gp_until > 0)")
+        if self.sweep_share != 1.0 and not self.sweep:
+            raise ValueError("sweep_share sets how much of a stale round sweep gives to the best result's "
+                             "neighbours: it needs sweep > 0")
         if self.local_novel and not self.local:
             raise ValueError("local_novel narrows the picks that local gives to the best results' neighbours: it "
                              "needs local > 0")
@@ -474,13 +479,14 @@ class GuidedStrategy(Strategy):
         looked poor in the results so far (the one a stuck run needs) waits behind every other
         change of the best. ``chosen`` where the best has no unqueried neighbour left."""
         near = np.flatnonzero(self.near_best(candidates, 1))
-        if near.size == 0:
+        n_sweep = int(round(chosen.shape[0] * self.guided.sweep_share))
+        if near.size == 0 or n_sweep == 0:
             return chosen
         parent = self.history.best(1)[0]
         tried = Counter(changed_place(parent, a) for a in self.space.neighbours(parent) if self.history.seen(a))
         waiting = [(i, changed_place(parent, candidates[i])) for i in near[np.argsort(-scores[near], kind="stable")]]
         picks = []
-        while waiting and len(picks) < chosen.shape[0]:
+        while waiting and len(picks) < n_sweep:
             at = min(range(len(waiting)), key=lambda j: tried[waiting[j][1]])  # the first such: the best scored
             i, place = waiting.pop(at)
             picks.append(i)
