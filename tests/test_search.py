@@ -420,7 +420,7 @@ def test_sweep_gives_a_stale_round_to_the_best_results_neighbours():
     """sweep=1 on the plateau: every round after a fit that found no better best picks only
     unqueried neighbours of the single best result (while it has enough of them), the first at
     an edge where the fewest of the best's neighbours have been queried; without it, such rounds
-    also pick elsewhere."""
+    also pick elsewhere. With sweep_share=0.4 the sweep leads such rounds with 2 of their 5."""
     from collections import Counter
 
     from fastrank.search.guided import changed_place
@@ -433,8 +433,8 @@ def test_sweep_gives_a_stale_round_to_the_best_results_neighbours():
 
     options = dict(fast_options("predictor"), predictor={"epochs": 30, "width": 32, "layers": 2})
 
-    def rounds(sweep):
-        run, out = Search(plateau, "predictor", budget=40, seed=1, space=space, sweep=sweep, **options), []
+    def rounds(sweep, **more):
+        run, out = Search(plateau, "predictor", budget=40, seed=1, space=space, sweep=sweep, **options, **more), []
         while not run.done:
             best = run.history.best(1)[0] if run.history.queries else None
             free = [] if best is None else [n for n in space.neighbours(best) if not run.history.seen(n)]
@@ -444,7 +444,8 @@ def test_sweep_gives_a_stale_round_to_the_best_results_neighbours():
             stale = run.strategy.stale_rounds
             least = min((tried[changed_place(best, n)] for n in free), default=None)
             first_at_least = bool(picks) and picks[0] in free and tried[changed_place(best, picks[0])] == least
-            out.append((stale, len(free), sum(a in free for a in picks), len(picks), first_at_least))
+            lead = next((j for j, a in enumerate(picks) if a not in free), len(picks))
+            out.append((stale, len(free), sum(a in free for a in picks), len(picks), first_at_least, lead))
             for arch in picks:
                 run.tell(arch, plateau(arch))
         return out
@@ -452,11 +453,15 @@ def test_sweep_gives_a_stale_round_to_the_best_results_neighbours():
     swept, plain = rounds(1), rounds(0)
     stale_rounds = [r for r in swept if r[0] >= 1 and r[1] >= r[3]]
     assert len(stale_rounds) >= 2
-    assert all(near == n and first for _, _, near, n, first in stale_rounds)  # the first at a least-tried place
-    assert any(near < n for stale, free, near, n, _ in plain if stale >= 1 and free >= n)
+    assert all(near == n and first for _, _, near, n, first, _ in stale_rounds)  # the first at a least-tried place
+    assert any(near < n for stale, free, near, n, *_ in plain if stale >= 1 and free >= n)
     assert rounds(1) == swept
+    shared = [r for r in rounds(1, sweep_share=0.4) if r[0] >= 1 and r[1] >= r[3]]
+    assert shared and all(first and lead >= 2 for *_, first, lead in shared)  # 2 of 5 picks lead the round
     with pytest.raises(ValueError, match="sweep"):
         search.run(conv_count, "predictor", space="nb201", sweep=-1)
+    with pytest.raises(ValueError, match="sweep_share .* needs sweep > 0"):
+        search.run(conv_count, "predictor", space="nb201", sweep_share=0.5)
 
 
 def test_stale_rounds_count_fits_without_a_better_result():
