@@ -118,11 +118,11 @@ class GuidedOptions(PredictorOptions):
     bootstrap: bool = option(False, "each fit trains the predictor on a resample, with replacement, of the results "
                                     "back, drawn anew each round (bootstrap Thompson sampling): a few results that "
                                     "mislead one fit are left out of others", Bool())
-    sweep: int = option(0, "fits in a row without a new best after which every pick of a round goes to the "
-                           "unqueried neighbours of the best result, each at the place (an edge, a layer) where the "
-                           "fewest of its neighbours were queried, the best predicted there, until a new best "
-                           "comes back or none is left: a run stuck one change from a better cell tries every "
-                           "change of its best (0: never)", Int(0))
+    sweep: int = option(0, "fits in a row without a new best after which a round's picks (sweep_share of "
+                           "them) go to the unqueried neighbours of the best result, each at the place (an edge, "
+                           "a layer) where the fewest of its neighbours were queried, the best predicted there, "
+                           "until a new best comes back or none is left: a run stuck one change from a better "
+                           "cell tries every change of its best (0: never)", Int(0))
     sweep_share: float = option(1.0, "share of a stale round's picks that sweep gives to the best result's "
                                      "neighbours (the rest as the round would pick them)", FRACTION)
     widen: int = option(0, "rounds in a row without a new best after which the picks move away from the best "
