@@ -53,36 +53,48 @@ def run(seeds, variants, processes: int, tasks, peers=()) -> None:
 
 def compare(name: str, baseline: str) -> str:
     """Per cell: the baseline's and the variant's means over the seeds both ran, the variant's
-    mean paired difference, and the best peer on those seeds (when ``--peers`` ran there)."""
+    mean paired difference with its standard error, and the best peer on the seeds the peers ran
+    too (when ``--peers`` ran there). Below, the difference averaged over the cells seed by seed,
+    with its standard error over the seeds that ran every cell: how far the whole change is from
+    the seed noise."""
     rows = list(csv.DictReader(open(OUT / "runs.csv")))
     errors = {}
     for r in rows:
         errors.setdefault((r["task"], r["protocol"], r["budget"], r["method"]), {})[r["seed"]] = float(r["test_error"])
-    out = [f"| task | protocol | budget | seeds | {baseline} | {name} | difference | best peer | {name} vs best peer |",
-           "|---|---|---|---|---|---|---|---|---|"]
-    diffs, better, worse, ahead = [], 0, 0, 0
+    out = [f"| task | protocol | budget | seeds | {baseline} | {name} | difference ± s.e. | best peer | "
+           f"{name} vs best peer |", "|---|---|---|---|---|---|---|---|---|"]
+    diffs, better, worse, ahead, per_seed = [], 0, 0, 0, {}
     for task, protocol in TASKS:
         for budget in map(str, peers_search.BUDGETS):
             base, new = errors.get((task, protocol, budget, baseline), {}), errors.get((task, protocol, budget, name), {})
             seeds = sorted(set(base) & set(new))
             if not seeds:
                 continue
+            paired = np.array([new[s] - base[s] for s in seeds])
             b, v = np.mean([base[s] for s in seeds]), np.mean([new[s] for s in seeds])
+            se = paired.std(ddof=1) / np.sqrt(len(seeds)) if len(seeds) > 1 else float("nan")
             diffs.append(v - b)
             better, worse = better + (v < b), worse + (v > b)
-            peers = {p: np.mean([errors[(task, protocol, budget, p)][s] for s in seeds])
-                     for p in peers_search.PEERS
-                     if all(s in errors.get((task, protocol, budget, p), {}) for s in seeds)}
+            for s, d in zip(seeds, paired):
+                per_seed.setdefault(s, []).append(d)
+            ran = {p: set(errors.get((task, protocol, budget, p), {})) & set(seeds) for p in peers_search.PEERS}
+            common = sorted(set.intersection(*ran.values())) if ran else []
             standing = "– | –"
-            if peers:
-                peer = min(peers, key=peers.get)
-                ahead += v <= peers[peer]
-                standing = f"{peer} {peers[peer]:.2f} | {'at or ahead' if v <= peers[peer] else 'behind'}"
-            out.append(f"| {task} | {protocol} | {budget} | {len(seeds)} | {b:.2f} | {v:.2f} | {v - b:+.2f} | "
-                       f"{standing} |")
+            if common:
+                peers = {p: np.mean([errors[(task, protocol, budget, p)][s] for s in common]) for p in ran}
+                peer, mine = min(peers, key=peers.get), np.mean([new[s] for s in common])
+                ahead += mine <= peers[peer]
+                where = "" if len(common) == len(seeds) else f" ({len(common)} seeds: {name} {mine:.2f})"
+                standing = f"{peer} {peers[peer]:.2f}{where} | {'at or ahead' if mine <= peers[peer] else 'behind'}"
+            out.append(f"| {task} | {protocol} | {budget} | {len(seeds)} | {b:.2f} | {v:.2f} | {v - b:+.2f} ± {se:.2f} "
+                       f"| {standing} |")
     if diffs:
         out.append(f"\n{len(diffs)} cells: {better} better, {worse} worse, mean difference {np.mean(diffs):+.3f}, "
                    f"worst {max(diffs):+.2f}; at or ahead of the best peer in {ahead}")
+        whole = np.array([np.mean(d) for d in per_seed.values() if len(d) == len(diffs)])
+        if whole.size > 1:
+            out.append(f"over the {whole.size} seeds that ran every cell: mean difference {whole.mean():+.3f} "
+                       f"± {whole.std(ddof=1) / np.sqrt(whole.size):.3f} (s.e.)")
     return "\n".join(out) + "\n"
 
 
