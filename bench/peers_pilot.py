@@ -51,16 +51,42 @@ def run(seeds, variants, processes: int, tasks, peers=()) -> None:
     peers_search.append_jobs(path, jobs, _job, processes)
 
 
+def read_errors() -> dict:
+    """(task, protocol, budget, method) -> {seed: test error} of every run in runs.csv."""
+    errors = {}
+    for r in csv.DictReader(open(OUT / "runs.csv")):
+        errors.setdefault((r["task"], r["protocol"], r["budget"], r["method"]), {})[r["seed"]] = float(r["test_error"])
+    return errors
+
+
+def summary(baseline: str) -> str:
+    """Every variant and peer against ``baseline``, best first: the paired difference averaged
+    over the baseline's cells seed by seed, with its standard error over the seeds where both
+    ran every one of those cells."""
+    errors = read_errors()
+    cells = sorted({key[:3] for key in errors if key[3] == baseline})
+    out = [f"| against {baseline} | seeds | mean difference over {len(cells)} cells | s.e. |", "|---|---|---|---|"]
+    found = []
+    for name in sorted({key[3] for key in errors} - {baseline}):
+        per_seed = {}
+        for cell in cells:
+            base, new = errors[cell + (baseline,)], errors.get(cell + (name,), {})
+            for seed in set(base) & set(new):
+                per_seed.setdefault(seed, []).append(new[seed] - base[seed])
+        whole = np.array([np.mean(d) for d in per_seed.values() if len(d) == len(cells)])
+        if whole.size > 1:
+            found.append((whole.mean(), whole.std(ddof=1) / np.sqrt(whole.size), whole.size, name))
+    out += [f"| {name} | {n} | {mean:+.3f} | {se:.3f} |" for mean, se, n, name in sorted(found)]
+    return "\n".join(out) + "\n"
+
+
 def compare(name: str, baseline: str) -> str:
     """Per cell: the baseline's and the variant's means over the seeds both ran, the variant's
     mean paired difference with its standard error, and the best peer on the seeds the peers ran
     too (when ``--peers`` ran there). Below, the difference averaged over the cells seed by seed,
     with its standard error over the seeds that ran every cell: how far the whole change is from
     the seed noise."""
-    rows = list(csv.DictReader(open(OUT / "runs.csv")))
-    errors = {}
-    for r in rows:
-        errors.setdefault((r["task"], r["protocol"], r["budget"], r["method"]), {})[r["seed"]] = float(r["test_error"])
+    errors = read_errors()
     out = [f"| task | protocol | budget | seeds | {baseline} | {name} | difference ± s.e. | best peer | "
            f"{name} vs best peer |", "|---|---|---|---|---|---|---|---|---|"]
     diffs, better, worse, ahead, per_seed = [], 0, 0, 0, {}
@@ -132,8 +158,13 @@ def main(argv=None) -> None:
     parser.add_argument("--compare", default=None, metavar="VARIANT",
                         help="print VARIANT's paired differences from --baseline per cell, and the best peer")
     parser.add_argument("--baseline", default="pretrain5", help="the variant --compare measures against")
+    parser.add_argument("--summary", action="store_true",
+                        help="print every variant and peer against --baseline, averaged over its cells, best first")
     parser.add_argument("--table", action="store_true")
     args = parser.parse_args(argv)
+    if args.summary:
+        print(summary(args.baseline))
+        return
     if args.compare:
         ran = {r["method"] for r in csv.DictReader(open(OUT / "runs.csv"))}
         missing = [m for m in (args.compare, args.baseline) if m not in ran]
