@@ -291,11 +291,14 @@ def pick_local(chosen: np.ndarray, scores: np.ndarray, near: np.ndarray, share: 
 
 def changed_place(parent, child):
     """Where a neighbour changes its parent: the positions at which two architectures written as
-    sequences of one length differ (an edge's operation, a layer's block); the neighbour itself
-    where they are written otherwise (a change of length, a graph), so that each is a place of
-    its own."""
-    if isinstance(parent, tuple) and isinstance(child, tuple) and len(parent) == len(child):
-        return tuple(i for i, (a, b) in enumerate(zip(parent, child)) if a != b)
+    sequences of one length differ (an edge's operation, a layer's block). A neighbour one
+    longer or shorter (a layer added or taken out) is at the place of every such change, so that
+    the sweep counts them together rather than trying each before any other change; a neighbour
+    written otherwise (a graph) is a place of its own."""
+    if isinstance(parent, tuple) and isinstance(child, tuple):
+        if len(parent) == len(child):
+            return tuple(i for i, (a, b) in enumerate(zip(parent, child)) if a != b)
+        return ("length", len(child) - len(parent))
     return ("arch", child)
 
 
