@@ -464,6 +464,21 @@ def test_sweep_gives_a_stale_round_to_the_best_results_neighbours():
         search.run(conv_count, "predictor", space="nb201", sweep_share=0.5)
 
 
+def test_changed_place_counts_a_chain_change_of_length_as_one_place():
+    """The sweep's places: the position of a one-change neighbour of a cell; every insertion into
+    a TransNAS macro chain one place, every removal another (else each would be a fresh place,
+    tried before any change of a block)."""
+    from fastrank.search.guided import changed_place
+    from fastrank.spaces import TransNASMacro
+
+    space = NASBench201()
+    cell = (3, 3, 3, 3, 3, 3)
+    assert sorted({changed_place(cell, n) for n in space.neighbours(cell)}) == [(e,) for e in range(6)]
+    chain = (1, 2, 3, 4, 1)
+    places = {changed_place(chain, n) for n in TransNASMacro().neighbours(chain)}
+    assert places == {(0,), (1,), (2,), (3,), (4,), ("length", 1), ("length", -1)}
+
+
 def test_stale_rounds_count_fits_without_a_better_result():
     from fastrank.search.guided import GuidedStrategy
 
