@@ -383,18 +383,23 @@ def test_round_share_makes_small_rounds_first():
         search.run(conv_count, "predictor", space="nb201", round_share=1.5)
 
 
+PLATEAU_TARGET = (3, 3, 2, 3, 1, 3)
+PLATEAU_PREDICTOR = {"epochs": 30, "width": 32, "layers": 2}
+
+
+def plateau(arch):
+    """Every NB201 cell within Hamming distance 3 of PLATEAU_TARGET scores the same: a search's
+    best soon stops improving there."""
+    return -float(max(sum(x != y for x, y in zip(arch, PLATEAU_TARGET)), 3))
+
+
 def test_widen_moves_the_picks_away_from_a_best_that_stopped_improving():
     """A plateau: every cell within Hamming distance 3 of a target scores the same, so the best
     soon stops improving while the predictor goes on picking around it. With widen=1 a round
     after a fit that found no better best leaves out the best results' neighbours; without it,
     such rounds pick them."""
     space = NASBench201()
-    target = (3, 3, 2, 3, 1, 3)
-
-    def plateau(arch):
-        return -float(max(sum(x != y for x, y in zip(arch, target)), 3))
-
-    options = dict(fast_options("predictor"), predictor={"epochs": 30, "width": 32, "layers": 2})
+    options = dict(fast_options("predictor"), predictor=PLATEAU_PREDICTOR)
 
     def rounds(widen):
         run, out = Search(plateau, "predictor", budget=40, seed=1, space=space, widen=widen, **options), []
@@ -426,12 +431,7 @@ def test_sweep_gives_a_stale_round_to_the_best_results_neighbours():
     from fastrank.search.guided import changed_place
 
     space = NASBench201()
-    target = (3, 3, 2, 3, 1, 3)
-
-    def plateau(arch):
-        return -float(max(sum(x != y for x, y in zip(arch, target)), 3))
-
-    options = dict(fast_options("predictor"), predictor={"epochs": 30, "width": 32, "layers": 2})
+    options = dict(fast_options("predictor"), predictor=PLATEAU_PREDICTOR)
 
     def rounds(sweep, **more):
         run, out = Search(plateau, "predictor", budget=40, seed=1, space=space, sweep=sweep, **options, **more), []
