@@ -3,7 +3,6 @@ round, and a queue of the round's picks handed out as workers free up."""
 from __future__ import annotations
 
 from collections import Counter
-
 from dataclasses import dataclass
 from typing import Callable, List, Mapping, Optional
 
@@ -480,7 +479,8 @@ class GuidedStrategy(Strategy):
         far, the best-scored there; ties of places go to the best-scored change. In score order
         alone the picks pile onto the places the models favour, and a change at a place that
         looked poor in the results so far (the one a stuck run needs) waits behind every other
-        change of the best. ``chosen`` where the best has no unqueried neighbour left."""
+        change of the best. ``chosen`` where the best has no unqueried neighbour left. In a stale
+        round the sweep takes the place of ``local``'s share."""
         near = np.flatnonzero(self.near_best(candidates, 1))
         n_sweep = int(round(chosen.shape[0] * self.guided.sweep_share))
         if near.size == 0 or n_sweep == 0:
