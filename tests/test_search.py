@@ -467,9 +467,19 @@ def test_sweep_gives_a_stale_round_to_the_best_results_neighbours():
 def test_changed_place_counts_a_chain_change_of_length_as_one_place():
     """The sweep's places: the position of a one-change neighbour of a cell; every insertion into
     a TransNAS macro chain one place, every removal another (else each would be a fresh place,
-    tried before any change of a block)."""
+    tried before any change of a block); inside a DARTS architecture's cells, the (op, input)
+    pair and which of the two changed."""
+    import numpy as np
+
     from fastrank.search.guided import changed_place
-    from fastrank.spaces import TransNASMacro
+    from fastrank.spaces import DARTS, TransNASMacro
+
+    darts = DARTS()
+    arch = darts.sample(np.random.default_rng(0))
+    for n in darts.neighbours(arch):
+        cell, pair, field = changed_place(arch, n)
+        assert arch[cell][pair][field] != n[cell][pair][field]
+        assert arch[1 - cell] == n[1 - cell] and arch[cell][pair][1 - field] == n[cell][pair][1 - field]
 
     space = NASBench201()
     cell = (3, 3, 3, 3, 3, 3)

@@ -289,15 +289,24 @@ def pick_local(chosen: np.ndarray, scores: np.ndarray, near: np.ndarray, share: 
 
 
 def changed_place(parent, child):
-    """Where a neighbour changes its parent: the positions at which two architectures written as
-    sequences of one length differ (an edge's operation, a layer's block). A neighbour one
-    longer or shorter (a layer added or taken out) is at the place of every such change, so that
-    the sweep counts them together rather than trying each before any other change; a neighbour
-    written otherwise (a graph) is a place of its own."""
-    if isinstance(parent, tuple) and isinstance(child, tuple):
-        if len(parent) == len(child):
-            return tuple(i for i, (a, b) in enumerate(zip(parent, child)) if a != b)
-        return ("length", len(child) - len(parent))
+    """Where a neighbour changes its parent, as a path of positions. Architectures written as
+    sequences of one length (tuples, strings) differ at some positions: one position that holds a
+    sequence again is followed into it (a DARTS cell's (op, input) pair, NB101's adjacency
+    string), so that the path ends at an edge's operation, a layer's block, an entry of an
+    adjacency. A neighbour one longer or shorter (a layer added or taken out) is at the place of
+    every such change, so that the sweep counts them together rather than trying each before any
+    other change; a neighbour written otherwise is a place of its own."""
+    if isinstance(parent, (tuple, str)) and type(child) is type(parent):
+        if len(parent) != len(child):
+            return ("length", len(child) - len(parent))
+        diff = tuple(i for i, (a, b) in enumerate(zip(parent, child)) if a != b)
+        if len(diff) == 1 and isinstance(parent, tuple):
+            inner = changed_place(parent[diff[0]], child[diff[0]])
+            if inner[:1] not in (("length",), ("arch",)):
+                return diff + inner
+        return diff
+    if parent == child:
+        return ()
     return ("arch", child)
 
 
