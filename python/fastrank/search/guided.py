@@ -283,9 +283,13 @@ def pick_local(chosen: np.ndarray, scores: np.ndarray, near: np.ndarray, share: 
     if n_local == 0:
         return chosen
     order = np.argsort(-scores, kind="stable")
-    local = order[near[order]][:n_local]
-    rest = chosen[~np.isin(chosen, local)][:k - n_local]
-    return np.concatenate([local, rest])
+    return ahead_of(order[near[order]][:n_local], chosen)
+
+
+def ahead_of(first: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """A round of ``chosen``'s size: ``first``, then ``chosen``'s picks that are not among them."""
+    first = np.asarray(first, dtype=chosen.dtype)
+    return np.concatenate([first, chosen[~np.isin(chosen, first)]])[:chosen.shape[0]]
 
 
 def changed_place(parent, child):
@@ -305,8 +309,6 @@ def changed_place(parent, child):
             if inner[:1] not in (("length",), ("arch",)):
                 return diff + inner
         return diff
-    if parent == child:
-        return ()
     return ("arch", child)
 
 
@@ -503,7 +505,7 @@ class GuidedStrategy(Strategy):
             i, place = waiting.pop(at)
             picks.append(i)
             tried[place] += 1
-        return np.concatenate([picks, chosen[~np.isin(chosen, picks)]]).astype(chosen.dtype)[:chosen.shape[0]]
+        return ahead_of(picks, chosen)
 
     def novel_among(self, candidates, near: np.ndarray) -> np.ndarray:
         """``near`` narrowed to the candidates whose flat encoding (each node's operation, each
