@@ -5,13 +5,15 @@ PEERS.md), on the tasks where a peer leads: which change, if any, becomes the de
         --variant 'default={}' --variant 'per_round=3={"per_round": 3}'
     PYTHONPATH=python python bench/peers_pilot.py --seeds 1000-1015 --peers optuna-gp,optuna-tpe
     PYTHONPATH=python python bench/peers_pilot.py --compare gpm_bandit --baseline pretrain5
+    PYTHONPATH=python python bench/peers_pilot.py --summary --baseline default_1207 --seeds 1032-1063
     PYTHONPATH=python python bench/peers_pilot.py --table
 
 Appends to bench/peers_pilot/runs.csv (peers_search's columns; method is the variant's name, or
 the peer's) and prints mean test error per task, protocol and budget, one column per variant.
 ``--peers`` runs PEERS.md's peers on the tuning seeds too, so that a variant is judged against the
 best peer on the same seeds; ``--compare`` prints a variant's paired differences from the
-baseline per cell and where it stands against that best peer.
+baseline per cell and where it stands against that best peer. With ``--seeds``, ``--compare`` and
+``--summary`` read only those seeds: a variant chosen on some seeds is confirmed on others.
 """
 from __future__ import annotations
 
@@ -51,19 +53,22 @@ def run(seeds, variants, processes: int, tasks, peers=()) -> None:
     peers_search.append_jobs(path, jobs, _job, processes)
 
 
-def read_errors() -> dict:
-    """(task, protocol, budget, method) -> {seed: test error} of every run in runs.csv."""
-    errors = {}
+def read_errors(seeds=None) -> dict:
+    """(task, protocol, budget, method) -> {seed: test error} of every run in runs.csv (of
+    ``seeds`` only, when given)."""
+    errors, keep = {}, None if seeds is None else {str(s) for s in seeds}
     for r in csv.DictReader(open(OUT / "runs.csv")):
+        if keep is not None and r["seed"] not in keep:
+            continue
         errors.setdefault((r["task"], r["protocol"], r["budget"], r["method"]), {})[r["seed"]] = float(r["test_error"])
     return errors
 
 
-def summary(baseline: str) -> str:
+def summary(baseline: str, seeds=None) -> str:
     """Every variant and peer against ``baseline``, best first: the paired difference averaged
     over the baseline's cells seed by seed, with its standard error over the seeds where both
-    ran every one of those cells."""
-    errors = read_errors()
+    ran every one of those cells. ``seeds``: only those (all that ran, when None)."""
+    errors = read_errors(seeds)
     cells = sorted({key[:3] for key in errors if key[3] == baseline})
     out = [f"| against {baseline} | seeds | mean difference over {len(cells)} cells | s.e. |", "|---|---|---|---|"]
     found = []
@@ -80,16 +85,16 @@ def summary(baseline: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def compare(name: str, baseline: str) -> str:
+def compare(name: str, baseline: str, seeds=None) -> str:
     """Per cell: the baseline's and the variant's means over the seeds both ran, the variant's
     mean paired difference with its standard error, and the best peer on the seeds the peers ran
     too (when ``--peers`` ran there). Below, the difference averaged over the cells seed by seed,
     with its standard error over the seeds that ran every cell: how far the whole change is from
-    the seed noise."""
-    errors = read_errors()
+    the seed noise. ``seeds``: only those (all that ran, when None)."""
+    errors = read_errors(seeds)
     out = [f"| task | protocol | budget | seeds | {baseline} | {name} | difference ± s.e. | best peer | "
            f"{name} vs best peer |", "|---|---|---|---|---|---|---|---|---|"]
-    diffs, better, worse, ahead, per_seed = [], 0, 0, 0, {}
+    diffs, better, worse, ahead, judged, per_seed = [], 0, 0, 0, 0, {}
     for task, protocol in TASKS:
         for budget in map(str, peers_search.BUDGETS):
             base, new = errors.get((task, protocol, budget, baseline), {}), errors.get((task, protocol, budget, name), {})
@@ -109,14 +114,15 @@ def compare(name: str, baseline: str) -> str:
             if common:
                 peers = {p: np.mean([errors[(task, protocol, budget, p)][s] for s in common]) for p in ran}
                 peer, mine = min(peers, key=peers.get), np.mean([new[s] for s in common])
-                ahead += mine <= peers[peer]
+                ahead, judged = ahead + (mine <= peers[peer]), judged + 1
                 where = "" if len(common) == len(seeds) else f" ({len(common)} seeds: {name} {mine:.2f})"
                 standing = f"{peer} {peers[peer]:.2f}{where} | {'at or ahead' if mine <= peers[peer] else 'behind'}"
             out.append(f"| {task} | {protocol} | {budget} | {len(seeds)} | {b:.2f} | {v:.2f} | {v - b:+.2f} ± {se:.2f} "
                        f"| {standing} |")
     if diffs:
         out.append(f"\n{len(diffs)} cells: {better} better, {worse} worse, mean difference {np.mean(diffs):+.3f}, "
-                   f"worst {max(diffs):+.2f}; at or ahead of the best peer in {ahead}")
+                   f"worst {max(diffs):+.2f}; " + (f"at or ahead of the best peer in {ahead} of {judged}" if judged
+                                                      else "no peer ran on these seeds"))
         whole = np.array([np.mean(d) for d in per_seed.values() if len(d) == len(diffs)])
         if whole.size > 1:
             out.append(f"over the {whole.size} seeds that ran every cell: mean difference {whole.mean():+.3f} "
@@ -146,7 +152,9 @@ def main(argv=None) -> None:
     from fastrank.seeds import parse_seeds
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=parse_seeds, default=parse_seeds("1000-1019"))
+    parser.add_argument("--seeds", type=parse_seeds, default=None,
+                        help="seeds to run (default 1000-1019); with --compare or --summary, the seeds to read "
+                             "(default: all that ran)")
     parser.add_argument("--variant", action="append", default=[],
                         help="NAME={JSON options of the predictor strategy} (repeatable)")
     parser.add_argument("--processes", type=int, default=2)
@@ -163,20 +171,21 @@ def main(argv=None) -> None:
     parser.add_argument("--table", action="store_true")
     args = parser.parse_args(argv)
     if args.summary:
-        print(summary(args.baseline))
+        print(summary(args.baseline, args.seeds))
         return
     if args.compare:
         ran = {r["method"] for r in csv.DictReader(open(OUT / "runs.csv"))}
         missing = [m for m in (args.compare, args.baseline) if m not in ran]
         if missing:
             parser.error(f"--compare/--baseline: {missing} never ran here (bench/peers_pilot/runs.csv)")
-        print(compare(args.compare, args.baseline))
+        print(compare(args.compare, args.baseline, args.seeds))
         return
     peers = [p.strip() for p in args.peers.split(",") if p.strip()]
     unknown = [p for p in peers if p not in peers_search.PEERS]
     if unknown:
         parser.error(f"--peers: {unknown} not among {', '.join(peers_search.PEERS)}")
     if not args.table:
+        args.seeds = args.seeds or parse_seeds("1000-1019")
         if min(args.seeds) < 1000:
             parser.error("the pilot tunes on seeds 1000 and up only (PEERS.md reports seeds 0-29)")
         variants = []
