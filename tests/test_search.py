@@ -464,6 +464,28 @@ def test_sweep_gives_a_stale_round_to_the_best_results_neighbours():
         search.run(conv_count, "predictor", space="nb201", sweep_share=0.5)
 
 
+def test_sweep_reads_a_neighbours_place_as_the_space_writes_it():
+    """A table can hold a neighbour of the best in another, equivalent form: here an NB101 cell
+    whose pruned node carries another op. Read from that form, a change of one node's op looks
+    like changes at two nodes, a place of its own; neighbour_places reads the place from the
+    neighbour as the space writes it."""
+    import numpy as np
+
+    from fastrank.search.guided import changed_place, neighbour_places
+    from fastrank.spaces import NASBench101
+
+    space = NASBench101()
+    m = np.zeros((7, 7), dtype=int)
+    m[0, 1] = m[1, 2] = m[2, 6] = m[0, 5] = 1  # node 5 reaches no output: pruned, its op is not the cell's
+    conv, other, pool = space.ops
+    parent = space.make(m, ("input", conv, conv, conv, conv, conv, "output"))
+    neighbour = space.make(m, ("input", other, conv, conv, conv, conv, "output"))
+    as_held = space.make(m, ("input", other, conv, conv, conv, pool, "output"))
+    assert space.identity(as_held) == space.identity(neighbour) and neighbour in space.neighbours(parent)
+    assert changed_place(parent, as_held) != changed_place(parent, neighbour)
+    assert neighbour_places(space, parent, [as_held, neighbour]) == [changed_place(parent, neighbour)] * 2
+
+
 def test_changed_place_counts_a_chain_change_of_length_as_one_place():
     """The sweep's places: the position of a one-change neighbour of a cell; every insertion into
     a TransNAS macro chain one place, every removal another (else each would be a fresh place,

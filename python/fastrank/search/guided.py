@@ -312,6 +312,17 @@ def changed_place(parent, child):
     return ("arch", child)
 
 
+def neighbour_places(space, parent, archs) -> list:
+    """``changed_place`` of each of ``archs``, neighbours of ``parent``, read from the neighbour
+    as ``space.neighbours`` writes it. A table can hold that neighbour in another, equivalent
+    form (an NB101 cell whose pruned nodes carry other ops, or relabelled): read from that form,
+    one change would look like changes at several positions, a place no other neighbour has."""
+    written = {}
+    for a in space.neighbours(parent):
+        written.setdefault(space.identity(a), a)
+    return [changed_place(parent, written.get(space.identity(a), a)) for a in archs]
+
+
 LOCAL_PARENTS = 3  # the best results whose neighbours ``local`` picks among
 BOOTSTRAP_STREAM = 0xB007  # bootstrap: the seed stream of each fit's resample
 BANDIT_TOP = 5  # a bandit pick wins when it beats the BANDIT_TOP-th best result back when it was picked
@@ -498,7 +509,8 @@ class GuidedStrategy(Strategy):
             return chosen
         parent = self.history.best(1)[0]
         tried = Counter(changed_place(parent, a) for a in self.space.neighbours(parent) if self.history.seen(a))
-        waiting = [(i, changed_place(parent, candidates[i])) for i in near[np.argsort(-scores[near], kind="stable")]]
+        order = near[np.argsort(-scores[near], kind="stable")]
+        waiting = list(zip(order, neighbour_places(self.space, parent, [candidates[i] for i in order])))
         picks = []
         while waiting and len(picks) < n_sweep:
             at = min(range(len(waiting)), key=lambda j: tried[waiting[j][1]])  # the first such: the best scored
