@@ -483,7 +483,8 @@ def test_sweep_reads_a_neighbours_place_as_the_space_writes_it():
     as_held = space.make(m, ("input", other, conv, conv, conv, pool, "output"))
     assert space.identity(as_held) == space.identity(neighbour) and neighbour in space.neighbours(parent)
     assert changed_place(parent, as_held) != changed_place(parent, neighbour)
-    assert neighbour_places(space, parent, [as_held, neighbour]) == [changed_place(parent, neighbour)] * 2
+    assert (neighbour_places(space, parent, space.neighbours(parent), [as_held, neighbour])
+            == [changed_place(parent, neighbour)] * 2)
 
 
 def test_changed_place_counts_a_chain_change_of_length_as_one_place():

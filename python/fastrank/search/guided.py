@@ -312,13 +312,14 @@ def changed_place(parent, child):
     return ("arch", child)
 
 
-def neighbour_places(space, parent, archs) -> list:
+def neighbour_places(space, parent, neighbours, archs) -> list:
     """``changed_place`` of each of ``archs``, neighbours of ``parent``, read from the neighbour
-    as ``space.neighbours`` writes it. A table can hold that neighbour in another, equivalent
-    form (an NB101 cell whose pruned nodes carry other ops, or relabelled): read from that form,
-    one change would look like changes at several positions, a place no other neighbour has."""
+    as ``neighbours`` (``space.neighbours(parent)``) writes it. A table can hold that neighbour
+    in another, equivalent form (an NB101 cell whose pruned nodes carry other ops, or
+    relabelled): read from that form, one change would look like changes at several positions,
+    a place no other neighbour has."""
     written = {}
-    for a in space.neighbours(parent):
+    for a in neighbours:
         written.setdefault(space.identity(a), a)
     return [changed_place(parent, written.get(space.identity(a), a)) for a in archs]
 
@@ -508,9 +509,10 @@ class GuidedStrategy(Strategy):
         if near.size == 0 or n_sweep == 0:
             return chosen
         parent = self.history.best(1)[0]
-        tried = Counter(changed_place(parent, a) for a in self.space.neighbours(parent) if self.history.seen(a))
+        neighbours = self.space.neighbours(parent)
+        tried = Counter(changed_place(parent, a) for a in neighbours if self.history.seen(a))
         order = near[np.argsort(-scores[near], kind="stable")]
-        waiting = list(zip(order, neighbour_places(self.space, parent, [candidates[i] for i in order])))
+        waiting = list(zip(order, neighbour_places(self.space, parent, neighbours, [candidates[i] for i in order])))
         picks = []
         while waiting and len(picks) < n_sweep:
             at = min(range(len(waiting)), key=lambda j: tried[waiting[j][1]])  # the first such: the best scored
