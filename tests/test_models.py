@@ -2,6 +2,7 @@
 program read back by plain torch.export.load in a process where fastrank cannot be imported."""
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 import textwrap
@@ -60,6 +61,14 @@ def test_every_space_exports(name, tmp_path):
     program = export(model, tmp_path / "m.pt2")
     with torch.no_grad():
         assert torch.allclose(program.module()(*inputs), model(*inputs), atol=1e-5)
+
+
+def test_export_writes_the_program_and_nothing_else_without_a_warning(tmp_path, caplog):
+    model = _small_model("nb201").eval()
+    with caplog.at_level(logging.WARNING):
+        export(model, tmp_path / "m.pt2")
+    assert [p.name for p in tmp_path.iterdir()] == ["m.pt2"]  # the part it was written to is gone
+    assert not [r for r in caplog.records if "archive" in r.getMessage()], caplog.text
 
 
 @pytest.mark.slow

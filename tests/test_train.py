@@ -245,6 +245,6 @@ def test_model_command_refuses_a_missing_or_read_only_folder(tmp_path):
             assert (locked / "m.pt2").exists()
         else:
             assert done.returncode == 2 and "cannot write" in done.stderr and "Traceback" not in done.stderr
-        assert not (locked / "m.pt2.part").exists()
+        assert not (locked / "m.pt2.part.pt2").exists()
     finally:
         locked.chmod(0o700)

@@ -45,8 +45,9 @@ def export(model: nn.Module, path=None) -> torch.export.ExportedProgram:
         program = torch.export.export(model, inputs, dynamic_shapes=dynamic)
     if path is not None:
         path = Path(path)
-        # written beside it, then renamed: a killed run never leaves half a program under the name
-        part = path.with_name(path.name + ".part")
+        # written beside it, then renamed: a killed run never leaves half a program under the name.
+        # The part's name ends in .pt2 too: torch's archive writer warns the user about any other
+        part = path.with_name(path.name + ".part.pt2")
         try:
             torch.export.save(program, str(part))
             os.replace(part, path)
