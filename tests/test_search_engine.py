@@ -163,13 +163,16 @@ def test_a_journal_is_never_overwritten_and_another_runs_is_refused(tmp_path):
     path = tmp_path / "run.jsonl"
     search.run(objectives.conv_count, "random", budget=5, seed=0, space="nb201", journal=path)
     before = path.read_bytes()
-    with pytest.raises(JournalError, match="already holds"):
+    with pytest.raises(JournalError, match=r"already holds a run's journal: resume it \(search.run\(\.\.\., resume="):
         search.run(objectives.conv_count, "random", budget=5, seed=0, space="nb201", journal=path)
     with pytest.raises(JournalError, match="another run.*seed: journal 0, now 1"):
         search.run(objectives.conv_count, "random", budget=5, seed=1, space="nb201", resume=path)
-    with pytest.raises(JournalError, match="another run.*options"):
+    with pytest.raises(JournalError, match="another run.*options") as refused:
         search.run(objectives.conv_count, "predictor", budget=5, seed=0, space="nb201", resume=path,
                    loss="HR", **SMALL)
+    # the run's own settings first, then the options that differ, each by its name
+    assert "strategy: journal 'random', now 'predictor'" in str(refused.value)
+    assert "options: journal" not in str(refused.value)
     with pytest.raises(JournalError, match="no journal to resume"):
         search.run(objectives.conv_count, "random", budget=5, seed=0, space="nb201", resume=tmp_path / "none")
     with pytest.raises(JournalError, match="directory"):

@@ -40,6 +40,19 @@ def _checksum(record: dict) -> int:
     return zlib.crc32(json.dumps(body, sort_keys=True, allow_nan=False).encode())
 
 
+def _differences(theirs: dict, ours: dict, prefix: str = "") -> List[tuple]:
+    """(key, theirs, ours) where two runs' settings differ; nested settings (a strategy's options)
+    by their own keys, so that a message names the one option that changed, not all twenty."""
+    out = []
+    for key in sorted(set(theirs) | set(ours)):
+        a, b = theirs.get(key), ours.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            out.append((prefix + key, a, b))
+    return out
+
+
 class Journal:
     """``Journal(path, run)`` starts a new journal (refusing a file that holds anything);
     ``Journal(path, run, resume=True)`` continues one and reads its ``records``."""
@@ -57,7 +70,9 @@ class Journal:
             self._read()
         else:
             if exists:
-                raise JournalError(f"{self.path} already holds a run's journal: resume it, or write to another path")
+                raise JournalError(f"{self.path} already holds a run's journal: resume it (search.run(..., "
+                                   f"resume={str(self.path)!r}), or fastrank search --resume DIR), or write to "
+                                   "another path")
             self.path.parent.mkdir(parents=True, exist_ok=True)
             append_synced(self.path, _encode({"format": FORMAT, "version": VERSION, "run": self.run}))
 
@@ -72,10 +87,11 @@ class Journal:
         if header.get("version") != VERSION:
             raise JournalError(f"{self.path}:1: journal version {header.get('version')!r}, this fastrank reads "
                                f"{VERSION}")
-        theirs = header["run"]
-        differ = sorted(k for k in set(theirs) | set(self.run) if theirs.get(k) != self.run.get(k))
+        # the run's own settings (strategy, seed, budget) before its strategy's options
+        differ = sorted(_differences(header["run"], self.run), key=lambda d: d[0].count("."))
         if differ:
-            shown = "; ".join(f"{k}: journal {theirs.get(k)!r}, now {self.run.get(k)!r}" for k in differ[:4])
+            shown = "; ".join(f"{k}: journal {a!r}, now {b!r}" for k, a, b in differ[:4]) \
+                + (f"; and {len(differ) - 4} more" if len(differ) > 4 else "")
             raise JournalError(f"{self.path} is the journal of another run ({shown}); it was left as it is")
         for number, line in enumerate(lines[1:], start=2):
             record = self._parse(line, number)
