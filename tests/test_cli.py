@@ -216,6 +216,31 @@ def test_ctrl_c_keeps_the_partial_run(tmp_path):
 
 
 @pytest.mark.slow
+def test_ctrl_c_stops_the_worker_processes_quietly(tmp_path):
+    """Ctrl-C in a terminal reaches the whole process group, the evaluation workers too: only the
+    parent speaks (no "Process process-0:" or traceback from a worker stopped mid-training)."""
+    import os
+    import signal
+
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "fastrank", "search", "--space", "nb201", "--objective", "digits",
+                             "--budget", "30", "--workers", "2", "--executor", "process", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            env={**os.environ, "TQDM_MININTERVAL": "0"},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    seen = ""
+    while not re.search(r"\b[2-9]/30\b", seen):  # evaluations have come back, and others are in flight
+        char = proc.stderr.read(1)
+        assert char, "the search ended before it showed progress"
+        seen += char
+    os.killpg(proc.pid, signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stderr and f"--resume {out}" in stderr
+    assert "Process process-" not in stderr and "Traceback" not in stderr, stderr
+
+
+@pytest.mark.slow
 def test_out_is_checked_before_any_work_and_never_replaced(tmp_path):
     out = tmp_path / "out"
     first = fastrank("search", "--budget", "8", "--strategy", "random", "--seeds", "2", "--quiet", "--out", str(out))

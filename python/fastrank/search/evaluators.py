@@ -126,14 +126,20 @@ def _process_main(conn, payload: bytes, device: Optional[str], name: str, call: 
     fn = pickle.loads(payload)
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
-    while True:
-        try:
-            arch = conn.recv()
-        except (EOFError, KeyboardInterrupt):
-            return
-        if arch is None:
-            return
-        conn.send(call(fn, arch, name))
+    try:
+        while True:
+            try:
+                arch = conn.recv()
+            except EOFError:
+                return
+            if arch is None:
+                return
+            conn.send(call(fn, arch, name))
+    except KeyboardInterrupt:
+        # Ctrl-C reaches the whole process group: the parent stops the run and keeps its journal,
+        # and this evaluation is redone on resume. Leaving quietly keeps multiprocessing from
+        # printing "Process process-0:" and a traceback under the parent's own message.
+        return
 
 
 class _Worker:
