@@ -72,3 +72,9 @@ def slow_conv_count(arch) -> float:
     """conv_count after 20 ms: a run long enough to be killed part way."""
     time.sleep(0.02)
     return conv_count(arch)
+
+
+def sleeps_five_minutes(arch) -> float:
+    """A training that takes far longer than a test: Ctrl-C must not wait for it."""
+    time.sleep(300)
+    return conv_count(arch)

@@ -5,6 +5,8 @@ import csv
 import re
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -238,6 +240,37 @@ def test_ctrl_c_stops_the_worker_processes_quietly(tmp_path):
     assert proc.returncode == 130, stderr
     assert "interrupted" in stderr and f"--resume {out}" in stderr
     assert "Process process-" not in stderr and "Traceback" not in stderr, stderr
+
+
+@pytest.mark.slow
+def test_ctrl_c_does_not_wait_for_trainings_in_threads(tmp_path):
+    """A thread cannot be stopped, and Python waits at exit for the threads that are not daemons:
+    the thread executor's evaluations in flight must not hold the command for their whole
+    training after Ctrl-C."""
+    import os
+    import signal
+
+    tests = str(Path(__file__).resolve().parent)
+    proc = subprocess.Popen([sys.executable, "-m", "fastrank", "search", "--space", "nb201", "--objective",
+                             "search_objectives:sleeps_five_minutes", "--budget", "4", "--workers", "2",
+                             "--executor", "thread", "--out", str(tmp_path / "out")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "TQDM_MININTERVAL": "0",
+                                 "PYTHONPATH": os.pathsep.join([tests, os.environ.get("PYTHONPATH", "")])},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        seen = ""
+        while not re.search(r"\b0/4\b", seen):  # the run has started: two evaluations in flight
+            char = proc.stderr.read(1)
+            assert char, "the search ended before it showed progress"
+            seen += char
+        time.sleep(1)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)  # not the 300 s of the trainings
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr, stderr
 
 
 @pytest.mark.slow

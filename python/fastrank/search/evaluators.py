@@ -16,8 +16,6 @@ import re
 import sys
 import time
 import traceback
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor
-from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -76,36 +74,63 @@ class InlineEvaluator:
 
 
 class ThreadEvaluator:
-    """Threads: for objectives that release the GIL (GPU training, I/O, a remote call, a sleep)."""
+    """Threads: for objectives that release the GIL (GPU training, I/O, a remote call, a sleep).
+
+    Daemon threads, one per evaluation in flight, named by their slot (``fastrank-eval_0`` ..):
+    a thread cannot be stopped, and Python waits at exit for every thread that is not a daemon
+    (a ``ThreadPoolExecutor``'s among them), so after Ctrl-C the command would wait for the
+    trainings in flight, hours perhaps, before it exits. Evaluations abandoned so run on in the
+    background while this process lives, and their results are dropped."""
 
     def __init__(self, fn: Callable, workers: int):
+        import queue
+
         self.fn = fn
-        self.pool = ThreadPoolExecutor(workers, thread_name_prefix="fastrank-eval")
-        self.futures: Dict = {}
+        self.busy: List[bool] = [False] * workers
+        self.done: "queue.Queue[Tuple[int, Outcome]]" = queue.Queue()
 
     def submit(self, arch) -> None:
-        future = self.pool.submit(self._run, arch)
-        self.futures[future] = arch
-
-    def _run(self, arch) -> Outcome:
         import threading
 
-        return evaluate_one(self.fn, arch, threading.current_thread().name)
+        slot = next((i for i, b in enumerate(self.busy) if not b), len(self.busy))
+        if slot == len(self.busy):
+            self.busy.append(False)
+        self.busy[slot] = True
+        threading.Thread(target=self._run, args=(slot, arch, self.done), name=f"fastrank-eval_{slot}",
+                         daemon=True).start()
+
+    def _run(self, slot: int, arch, done) -> None:
+        import threading
+
+        try:
+            done.put((slot, evaluate_one(self.fn, arch, threading.current_thread().name)))
+        except BaseException as err:  # KeyboardInterrupt, SystemExit: raised to the caller by wait()
+            done.put((slot, err))
 
     def wait(self) -> List[Outcome]:
-        if not self.futures:
+        import queue
+
+        if not any(self.busy):
             return []
-        done, _ = wait_futures(list(self.futures), return_when=FIRST_COMPLETED)
-        out = []
-        for future in done:
-            self.futures.pop(future)
-            out.append(future.result())
-        return out
+        finished = [self.done.get()]  # blocks; Ctrl-C still reaches the calling thread
+        while True:
+            try:
+                finished.append(self.done.get_nowait())
+            except queue.Empty:
+                break
+        for slot, _ in finished:
+            self.busy[slot] = False
+        for _, outcome in finished:
+            if isinstance(outcome, BaseException):  # as the calling thread would have raised it
+                raise outcome
+        return [outcome for _, outcome in finished]
 
     def shutdown(self) -> None:
-        # a thread cannot be stopped: evaluations running now finish in the background
-        self.pool.shutdown(wait=False, cancel_futures=True)
-        self.futures.clear()
+        # evaluations in flight run on in their daemon threads; a new queue drops what they bring back
+        import queue
+
+        self.busy = [False] * len(self.busy)
+        self.done = queue.Queue()
 
 
 def run_task(fn: Callable, task, worker: Optional[str] = None) -> Outcome:
