@@ -302,8 +302,12 @@ def test_options_are_checked_from_python_and_the_command_line():
         search.run(objectives.conv_count, "predictor", space="nb201", per_round=2.5)
     with pytest.raises(ValueError, match="top_share must be a fraction"):
         search.run("nb201/cifar10", "acenas", top_share=1.5)
-    with pytest.raises(TypeError, match="unexpected keyword argument 'rounds'"):
+    with pytest.raises(TypeError, match="the predictor strategy takes no option 'rounds'.*; its options: .*per_round"):
         search.run(objectives.conv_count, "predictor", space="nb201", rounds=3)
+    with pytest.raises(TypeError, match="takes no option 'per_rond' \\(did you mean 'per_round'\\?\\)"):
+        search.run(objectives.conv_count, "predictor", space="nb201", per_rond=3)
+    with pytest.raises(TypeError, match="the random strategy takes no option 'per_round'; it takes no options"):
+        search.run(objectives.conv_count, "random", space="nb201", per_round=3)
     from fastrank.cli import main
 
     for argv, message in ((["--per-round", "0"], "expected a positive int"),

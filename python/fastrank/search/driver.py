@@ -122,7 +122,7 @@ class Search:
         cls.check_space(self.space)
         self.strategy_name, self.budget, self.seed, self.protocol = strategy, budget, int(seed), protocol
         self.count_failures, self.max_failures = failures.count_failures, failures.max_failures
-        opts = cls.Options(**options)
+        opts = cls.Options.taking(strategy, options)
         if cls.takes_loss:
             loss = cls.default_loss(opts) if loss is None else loss
             self.loss_name = loss if isinstance(loss, str) else getattr(loss, "name", type(loss).__name__)

@@ -175,6 +175,21 @@ class Options:
                 rule.check(getattr(self, f.name), f.name)
 
     @classmethod
+    def taking(cls, strategy: str, options: dict) -> "Options":
+        """``cls(**options)``, where an option the strategy does not take is refused by name, with
+        the nearest one it takes and the list of them (not Python's "unexpected keyword")."""
+        names = [f.name for f in fields(cls)]
+        unknown = [k for k in options if k not in names]
+        if unknown:
+            import difflib
+
+            near = difflib.get_close_matches(unknown[0], names, n=1)
+            raise TypeError(f"the {strategy} strategy takes no option {unknown[0]!r}"
+                            + (f" (did you mean {near[0]!r}?)" if near else "")
+                            + (f"; its options: {', '.join(names)}" if names else "; it takes no options"))
+        return cls(**options)
+
+    @classmethod
     def described(cls) -> List[dataclasses.Field]:
         return [f for f in fields(cls) if "help" in f.metadata]
 
