@@ -273,6 +273,63 @@ def test_ctrl_c_does_not_wait_for_trainings_in_threads(tmp_path):
     assert "interrupted" in stderr and "Traceback" not in stderr, stderr
 
 
+def _children(pid: int) -> list:
+    """The live (not zombie) processes whose parent is ``pid``, from /proc."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and fields[0] != "Z":
+                out.append(int(entry.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_worker_processes_end_with_a_killed_search(tmp_path):
+    """A search killed outright (SIGKILL, the out-of-memory killer) runs no clean-up: its worker
+    processes must not train on for hours, holding their GPUs while --resume starts new ones."""
+    import os
+    import signal
+
+    tests = str(Path(__file__).resolve().parent)
+    proc = subprocess.Popen([sys.executable, "-m", "fastrank", "search", "--space", "nb201", "--objective",
+                             "search_objectives:sleeps_five_minutes", "--budget", "4", "--workers", "2",
+                             "--executor", "process", "--out", str(tmp_path / "out")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "TQDM_MININTERVAL": "0",
+                                 "PYTHONPATH": os.pathsep.join([tests, os.environ.get("PYTHONPATH", "")])})
+    try:
+        seen = ""
+        while not re.search(r"\b0/4\b", seen):
+            char = proc.stderr.read(1)
+            assert char, "the search ended before it showed progress"
+            seen += char
+        time.sleep(2)  # the workers have their architectures
+        workers = _children(proc.pid)
+        assert len(workers) >= 2
+    finally:
+        proc.kill()
+        proc.wait()
+    deadline = time.monotonic() + 15
+    while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = [w for w in workers if _alive(w)]
+    for w in left:
+        os.kill(w, signal.SIGKILL)
+    assert not left, "worker processes outlived the killed search"
+
+
 @pytest.mark.slow
 def test_out_is_checked_before_any_work_and_never_replaced(tmp_path):
     out = tmp_path / "out"

@@ -337,3 +337,13 @@ def test_values_near_the_float_range_are_searched_not_refused():
         result = search.run(lambda arch: 1e308 * (objectives.conv_count(arch) / 7.0), "predictor", budget=12,
                             seed=0, space="nb201", **SMALL)
     assert not result.failed and len(result.queries) == 12
+
+
+def test_a_worker_whose_parent_is_gone_ends_itself():
+    # the watch that backs the kernel's parent-death signal (and stands in for it off Linux): told
+    # that its parent is a process it does not have, the worker ends within a second or so
+    code = "import time; from fastrank.search.evaluators import _die_with; _die_with(-1); time.sleep(60)"
+    start = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, done.stderr
+    assert time.monotonic() - start < 30

@@ -143,7 +143,32 @@ def run_task(fn: Callable, task, worker: Optional[str] = None) -> Outcome:
         return Outcome(task, None, err, time.perf_counter() - start, worker)
 
 
-def _process_main(conn, payload: bytes, device: Optional[str], name: str, call: Callable, threads: int) -> None:
+def _die_with(parent: int) -> None:
+    """Ends this worker when the process that started it dies. A parent killed outright (SIGKILL,
+    the out-of-memory killer, a node's job limit) runs no clean-up, and a worker in the middle of
+    a training would go on for hours holding its GPU while ``--resume`` starts new workers on it."""
+    import threading
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        try:  # the kernel sends SIGKILL the moment the parent goes: nothing to poll
+            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+    def watch() -> None:  # elsewhere, and for a parent that died before the line above
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="fastrank-parent-watch", daemon=True).start()
+
+
+def _process_main(conn, payload: bytes, device: Optional[str], name: str, call: Callable, threads: int,
+                  parent: int) -> None:
+    _die_with(parent)
     if device is not None:  # before the objective (and torch) is imported here
         os.environ["CUDA_VISIBLE_DEVICES"] = device
     # the workers share the machine's cores: each takes its part unless the user chose a count
@@ -171,8 +196,8 @@ class _Worker:
     def __init__(self, ctx, payload: bytes, device: Optional[str], name: str, call: Callable, threads: int):
         parent, child = ctx.Pipe()
         self.name, self.device = name, device
-        self.process = ctx.Process(target=_process_main, args=(child, payload, device, name, call, threads),
-                                   daemon=True, name=name)
+        self.process = ctx.Process(target=_process_main, args=(child, payload, device, name, call, threads,
+                                                               os.getpid()), daemon=True, name=name)
         self.process.start()
         child.close()
         self.conn = parent
