@@ -313,10 +313,20 @@ def test_options_are_checked_from_python_and_the_command_line():
     for argv, message in ((["--per-round", "0"], "expected a positive int"),
                           (["--strategy", "random", "--per-round", "3"], "no chosen strategy"),
                           (["--strategy", "random", "random"], "repeated"),
-                          (["--workers", "2", "--executor", "ray", "--seeds", "2"], "grid of several runs")):
+                          (["--workers", "2", "--executor", "ray", "--seeds", "2"], "grid of several runs"),
+                          (["--devices", "0,1"], "gives one device per worker process"),
+                          (["--address", "10.0.0.1:6379"], "is for the ray executor"),
+                          (["--executor", "process", "--num-gpus", "1"], "is for the ray executor")):
         with pytest.raises(SystemExit) as stop:
             main(["search", *argv])
         assert stop.value.code == 2, message
+    # an option of another executor would be ignored: refused from Python too
+    for options, message in (({"devices": [0]}, "use executor 'process'"),
+                             ({"executor": "ray", "devices": [0]}, "on Ray, num_gpus gives"),
+                             ({"address": "auto"}, "address .* is for the ray executor, not 'thread'"),
+                             ({"executor": "process", "num_cpus": 2.0}, "num_cpus .* is for the ray executor")):
+        with pytest.raises(ValueError, match=message):
+            search.run(objectives.conv_count, "random", budget=3, space="nb201", workers=2, **options)
 
 
 def test_small_budgets_fit_once_two_results_are_back():

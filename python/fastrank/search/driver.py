@@ -14,7 +14,7 @@ the journal, around an ask/tell :class:`~fastrank.search.strategy.Strategy`.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import List, Optional, Sequence, Union
 
 
@@ -71,6 +71,22 @@ class EvaluationOptions(Options):
     count_failures: bool = option(True, "failed evaluations count against the budget", Bool())
     max_failures: int = option(10, "failures in a row before the run stops with an error", Int(1))
     retries: int = option(1, "re-evaluations of an architecture whose worker process died", Int(0))
+
+    def __post_init__(self):
+        super().__post_init__()
+        # an option of another executor would be ignored: the run would not be the one asked for
+        if self.address is not None and self.executor != "ray":
+            raise ValueError(f"address (--address) is for the ray executor, not {self.executor!r}")
+        if self.devices and self.executor not in ("process", "local"):
+            raise ValueError("devices (--devices) gives one device per worker process: use executor 'process'"
+                             + (" (on Ray, num_gpus gives each evaluation its GPUs)" if self.executor == "ray"
+                                else " (or 'ray' with num_gpus)"))
+        defaults = {f.name: f.default for f in fields(self)}
+        for name in ("num_cpus", "num_gpus"):
+            if getattr(self, name) != defaults[name] and self.executor != "ray":
+                raise ValueError(f"{name} (--{name.replace('_', '-')}) is for the ray executor, not "
+                                 f"{self.executor!r}" + (": process workers get one device each from devices"
+                                                         if name == "num_gpus" else ""))
 
 
 def _resolve(objective, space, protocol: str, candidates):

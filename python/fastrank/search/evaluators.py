@@ -332,16 +332,10 @@ class RayEvaluator:
 
 def make_evaluator(fn: Callable, workers: int, executor: str, *, devices, address, num_cpus: float, num_gpus: float,
                    retries: int):
-    """The evaluator of an :class:`~fastrank.search.driver.EvaluationOptions` (whose defaults
-    these are: none here)."""
+    """The evaluator of an :class:`~fastrank.search.driver.EvaluationOptions` (which holds the
+    defaults, and refuses an option of another executor)."""
     if executor == "ray":
         return RayEvaluator(fn, address, num_cpus, num_gpus, retries)
-    if address is not None:
-        raise ValueError("address= is for the ray executor")
     if executor in ("process", "local"):
         return ProcessEvaluator(fn, workers, devices)
-    if devices:
-        raise ValueError("devices= gives one device per worker process: use executor='process' (or 'ray')")
-    if executor != "thread":
-        raise ValueError(f"executor must be one of {EXECUTORS}, got {executor!r}")
     return InlineEvaluator(fn) if workers == 1 else ThreadEvaluator(fn, workers)
