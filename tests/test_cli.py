@@ -195,11 +195,7 @@ def test_ctrl_c_keeps_the_partial_run(tmp_path):
                             # a runner that starts jobs in the background hands them SIGINT ignored,
                             # and Python then installs no KeyboardInterrupt handler: restore the default
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    seen = ""
-    while not re.search(r"\b(1[1-9]|[2-9]\d)/100\b", seen):  # past the random start: fitting rounds
-        char = proc.stderr.read(1)
-        assert char, "the search ended before it showed progress"
-        seen += char
+    _wait_for(proc, r"\b(1[1-9]|[2-9]\d)/100\b")  # past the random start: fitting rounds
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=300)
     assert proc.returncode == 130, stderr
@@ -230,11 +226,7 @@ def test_ctrl_c_stops_the_worker_processes_quietly(tmp_path):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
                             env={**os.environ, "TQDM_MININTERVAL": "0"},
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    seen = ""
-    while not re.search(r"\b[2-9]/30\b", seen):  # evaluations have come back, and others are in flight
-        char = proc.stderr.read(1)
-        assert char, "the search ended before it showed progress"
-        seen += char
+    _wait_for(proc, r"\b[2-9]/30\b")  # evaluations have come back, and others are in flight
     os.killpg(proc.pid, signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr
@@ -242,31 +234,45 @@ def test_ctrl_c_stops_the_worker_processes_quietly(tmp_path):
     assert "Process process-" not in stderr and "Traceback" not in stderr, stderr
 
 
-@pytest.mark.slow
-def test_ctrl_c_does_not_wait_for_trainings_in_threads(tmp_path):
-    """A thread cannot be stopped, and Python waits at exit for the threads that are not daemons:
-    the thread executor's evaluations in flight must not hold the command for their whole
-    training after Ctrl-C."""
+def _wait_for(proc, pattern: str) -> None:
+    """Reads the command's stderr until ``pattern`` shows (a progress bar's count)."""
+    seen = ""
+    while not re.search(pattern, seen):
+        char = proc.stderr.read(1)
+        assert char, "the search ended before it showed progress"
+        seen += char
+
+
+def _sleeping_search(tmp_path, executor: str):
+    """``fastrank search`` of 4 five-minute evaluations, two in flight on ``executor``, once they
+    are in flight (Ctrl-C reaches it: SIGINT as the default, whatever the runner gave us)."""
     import os
     import signal
 
     tests = str(Path(__file__).resolve().parent)
     proc = subprocess.Popen([sys.executable, "-m", "fastrank", "search", "--space", "nb201", "--objective",
                              "search_objectives:sleeps_five_minutes", "--budget", "4", "--workers", "2",
-                             "--executor", "thread", "--out", str(tmp_path / "out")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             "--executor", executor, "--out", str(tmp_path / "out")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "TQDM_MININTERVAL": "0",
                                  "PYTHONPATH": os.pathsep.join([tests, os.environ.get("PYTHONPATH", "")])},
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    _wait_for(proc, r"\b0/4\b")
+    return proc
+
+
+@pytest.mark.slow
+def test_ctrl_c_does_not_wait_for_trainings_in_threads(tmp_path):
+    """A thread cannot be stopped, and Python waits at exit for the threads that are not daemons:
+    the thread executor's evaluations in flight must not hold the command for their whole
+    training after Ctrl-C."""
+    import signal
+
+    proc = _sleeping_search(tmp_path, "thread")
     try:
-        seen = ""
-        while not re.search(r"\b0/4\b", seen):  # the run has started: two evaluations in flight
-            char = proc.stderr.read(1)
-            assert char, "the search ended before it showed progress"
-            seen += char
         time.sleep(1)
         proc.send_signal(signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=60)  # not the 300 s of the trainings
+        _, stderr = proc.communicate(timeout=60)  # not the 300 s of the trainings
     finally:
         proc.kill()
     assert proc.returncode == 130, stderr
@@ -302,19 +308,8 @@ def test_worker_processes_end_with_a_killed_search(tmp_path):
     import os
     import signal
 
-    tests = str(Path(__file__).resolve().parent)
-    proc = subprocess.Popen([sys.executable, "-m", "fastrank", "search", "--space", "nb201", "--objective",
-                             "search_objectives:sleeps_five_minutes", "--budget", "4", "--workers", "2",
-                             "--executor", "process", "--out", str(tmp_path / "out")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "TQDM_MININTERVAL": "0",
-                                 "PYTHONPATH": os.pathsep.join([tests, os.environ.get("PYTHONPATH", "")])})
+    proc = _sleeping_search(tmp_path, "process")
     try:
-        seen = ""
-        while not re.search(r"\b0/4\b", seen):
-            char = proc.stderr.read(1)
-            assert char, "the search ended before it showed progress"
-            seen += char
         time.sleep(2)  # the workers have their architectures
         workers = _children(proc.pid)
         assert len(workers) >= 2
