@@ -357,3 +357,25 @@ def test_a_worker_whose_parent_is_gone_ends_itself():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 1, done.stderr
     assert time.monotonic() - start < 30
+
+
+def test_a_journal_is_written_by_one_run_at_a_time(tmp_path):
+    # a second copy of a run (a job started twice, a requeue while the first still runs) would
+    # interleave its records with the first's: it is refused while the first holds the journal
+    path = tmp_path / "run.jsonl"
+    first = search.Search(None, "random", budget=6, seed=0, space="nb201", journal=path)
+    arch = first.ask(1)[0]
+    first.tell(arch, 1.0)
+    before = path.read_bytes()
+    with pytest.raises(JournalError, match="another run is writing this journal"):
+        search.run(objectives.conv_count, "random", budget=6, seed=0, space="nb201", resume=path)
+    with pytest.raises(JournalError, match="another run is writing this journal"):
+        search.run(objectives.conv_count, "random", budget=6, seed=0, space="nb201", journal=path)
+    assert path.read_bytes() == before
+    first.close()  # search.run closes its own search when it ends
+    with search.Search(None, "random", budget=6, seed=0, space="nb201", resume=path) as resumed:
+        assert [q.arch for q in resumed.queries] == [arch]
+        with pytest.raises(JournalError, match="another run is writing this journal"):
+            search.Search(None, "random", budget=6, seed=0, space="nb201", resume=path)
+    with search.Search(None, "random", budget=6, seed=0, space="nb201", resume=path) as again:  # released
+        assert [q.arch for q in again.queries] == [arch]

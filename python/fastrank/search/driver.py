@@ -175,6 +175,18 @@ class Search:
         elif journal is not None:
             self.journal = Journal(journal, run_record)
 
+    def close(self) -> None:
+        """Lets another run take the journal (``resume=``); ``search.run`` closes its search when
+        it ends, and ``with Search(...) as search:`` does the same for ask/tell."""
+        if self.journal is not None:
+            self.journal.close()
+
+    def __enter__(self) -> "Search":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     # --- the budget ------------------------------------------------------------------------
     @property
     def paid(self) -> int:

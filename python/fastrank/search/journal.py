@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 from typing import List, Optional
 
@@ -55,26 +56,60 @@ def _differences(theirs: dict, ours: dict, prefix: str = "") -> List[tuple]:
 
 class Journal:
     """``Journal(path, run)`` starts a new journal (refusing a file that holds anything);
-    ``Journal(path, run, resume=True)`` continues one and reads its ``records``."""
+    ``Journal(path, run, resume=True)`` continues one and reads its ``records``.
+
+    A journal is written by one run at a time: it holds an exclusive lock on the file (``flock``)
+    from here until :meth:`close`, so that a second copy of the run (a job started twice, a
+    cluster's requeue while the first still runs) is refused instead of interleaving its records
+    with the first's."""
 
     def __init__(self, path, run: dict, resume: bool = False):
         self.path = Path(path)
         self.run = json.loads(json.dumps(run, sort_keys=True, allow_nan=False))  # as it reads back
         self.records: List[dict] = []
+        self._lock_fd: Optional[int] = None
         if self.path.is_dir():
             raise JournalError(f"{self.path} is a directory; a journal is a file")
-        exists = self.path.exists() and self.path.stat().st_size > 0
-        if resume:
-            if not exists:
-                raise JournalError(f"{self.path}: no journal to resume (the file is missing or empty)")
-            self._read()
-        else:
-            if exists:
+        if resume and not (self.path.exists() and self.path.stat().st_size > 0):
+            raise JournalError(f"{self.path}: no journal to resume (the file is missing or empty)")
+        try:
+            self._lock(create=not resume)
+            if resume:
+                self._read()
+            elif self.path.stat().st_size > 0:
                 raise JournalError(f"{self.path} already holds a run's journal: resume it (search.run(..., "
                                    f"resume={str(self.path)!r}), or fastrank search --resume DIR), or write to "
                                    "another path")
+            else:
+                append_synced(self.path, _encode({"format": FORMAT, "version": VERSION, "run": self.run}))
+        except BaseException:
+            self.close()
+            raise
+
+    def _lock(self, create: bool) -> None:
+        try:
+            import fcntl
+        except ImportError:  # no flock on this system: one writer is the user's to ensure
+            return
+        if create:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            append_synced(self.path, _encode({"format": FORMAT, "version": VERSION, "run": self.run}))
+        fd = os.open(self.path, os.O_RDWR | (os.O_CREAT if create else 0), 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise JournalError(f"{self.path}: another run is writing this journal (the same search started "
+                               "twice?); it was left as it is") from None
+        self._lock_fd = fd
+
+    def close(self) -> None:
+        """Releases the journal for another run (a resume); records added later are still written."""
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing the descriptor releases the lock
+            self._lock_fd = None
+
+    def __del__(self):
+        self.close()
 
     def _read(self) -> None:
         data = cut_torn_tail(self.path)

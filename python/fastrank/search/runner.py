@@ -109,6 +109,7 @@ def drive(search: Search, evaluation: EvaluationOptions, progress: bool = False,
             evaluator.shutdown()
         if bar is not None:
             bar.close()
+        search.close()
     return search.result(interrupted)
 
 
