@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 from typing import List, Optional
 
-from ..durable import append_synced, cut_torn_tail
+from ..durable import ExclusiveLock, append_synced, cut_torn_tail
 
 FORMAT = "fastrank.search.journal"
 VERSION = 1
@@ -67,7 +66,7 @@ class Journal:
         self.path = Path(path)
         self.run = json.loads(json.dumps(run, sort_keys=True, allow_nan=False))  # as it reads back
         self.records: List[dict] = []
-        self._lock_fd: Optional[int] = None
+        self._held: Optional[ExclusiveLock] = None
         if self.path.is_dir():
             raise JournalError(f"{self.path} is a directory; a journal is a file")
         if resume and not (self.path.exists() and self.path.stat().st_size > 0):
@@ -87,29 +86,19 @@ class Journal:
             raise
 
     def _lock(self, create: bool) -> None:
-        try:
-            import fcntl
-        except ImportError:  # no flock on this system: one writer is the user's to ensure
-            return
         if create:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | (os.O_CREAT if create else 0), 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
+            self._held = ExclusiveLock(self.path, create)
+        except BlockingIOError:
             raise JournalError(f"{self.path}: another run is writing this journal (the same search started "
                                "twice?); it was left as it is") from None
-        self._lock_fd = fd
 
     def close(self) -> None:
         """Releases the journal for another run (a resume); records added later are still written."""
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)  # closing the descriptor releases the lock
-            self._lock_fd = None
-
-    def __del__(self):
-        self.close()
+        if self._held is not None:
+            self._held.release()
+            self._held = None
 
     def _read(self) -> None:
         data = cut_torn_tail(self.path)

@@ -22,11 +22,10 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
-from ..durable import append_synced, cut_torn_tail, replace_atomically
+from ..durable import ExclusiveLock, append_synced, cut_torn_tail, replace_atomically
 from .grid import Cell
 
 COLUMNS = ("kind", "task", "loss", "size", "seed", "metric", "value", "cell")
@@ -47,7 +46,7 @@ class CellStore:
     def __init__(self, path: Path, grid: Optional[Iterable[str]] = None, lock: bool = False):
         self.path = Path(path)
         self.finished: Set[str] = set()
-        self._lock_fd = None
+        self._held = None
         if self.path.is_dir():
             raise ValueError(f"{self.path} is a folder; the study writes cells.csv there as a file")
         try:
@@ -67,24 +66,16 @@ class CellStore:
 
     # --- the lock --------------------------------------------------------------------------
     def _lock(self) -> None:
-        import fcntl
-
-        fd = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
+            self._held = ExclusiveLock(self.path.with_name(self.path.name + ".lock"))
+        except BlockingIOError:
             raise ValueError(f"another fastrank study is writing to {self.path.parent} (its cells.csv is locked); "
                              f"wait for it or choose another --out") from None
-        self._lock_fd = fd
 
     def close(self) -> None:
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)  # closing the descriptor releases the lock
-            self._lock_fd = None
-
-    def __del__(self):
-        self.close()
+        if self._held is not None:
+            self._held.release()
+            self._held = None
 
     # --- reading ---------------------------------------------------------------------------
     def _read(self, data: bytes, grid: Optional[Set[str]]) -> None:
