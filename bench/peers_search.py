@@ -195,7 +195,8 @@ def table() -> str:
             speed.append(f"| {task} | {protocol} | " + " | ".join(cells) + " |")
     same = [same_seed_comparison(rows, m, names[m]) for m in partial]
     return "\n".join(out) + "".join(same) + lead_intervals(errors, methods, names) \
-        + replication_odds(rows, methods) + budget50_gap(rows) + "\n\nMedian queries to reach the table's best (by the query metric; runs that reached it):\n\n" \
+        + average_leads(rows, methods, names) + replication_odds(rows, methods) + budget50_gap(rows) \
+        + "\n\nMedian queries to reach the table's best (by the query metric; runs that reached it):\n\n" \
         + "\n".join(reach) + "\n\nSeconds per run at budget 100 (mean over seeds):\n\n" + "\n".join(speed) + "\n"
 
 
@@ -246,6 +247,41 @@ def lead_intervals(errors: dict, methods, names) -> str:
             "95% interval | verdict |\n|---|---|---|---|---|---|---|\n" + "\n".join(lines))
 
 
+def runs_by_seed(rows) -> dict:
+    """(task, protocol, method, budget) -> {seed: test error}."""
+    out = {}
+    for r in rows:
+        out.setdefault((r["task"], r["protocol"], r["method"], int(r["budget"])), {})[int(r["seed"])] = \
+            float(r["test_error"])
+    return out
+
+
+def average_leads(rows, methods, names) -> str:
+    """fastrank's mean minus each peer's over all the cells: one number per seed (the mean of its
+    cells' differences), and the standard error of their mean over the seeds. Who is ahead on
+    average, and by how many times the seed noise."""
+    by_seed = runs_by_seed(rows)
+    cells = [(t, p, b) for t, p in TASKS for b in BUDGETS if (t, p, FASTRANK, b) in by_seed]
+    lines = []
+    for m in methods:
+        if m in (FASTRANK, PREVIOUS) or not cells:
+            continue
+        ours = [by_seed[(t, p, FASTRANK, b)] for t, p, b in cells]
+        theirs = [by_seed.get((t, p, m, b), {}) for t, p, b in cells]
+        seeds = sorted(set.intersection(*(set(a) & set(b) for a, b in zip(ours, theirs))))
+        if len(seeds) < 2:
+            continue
+        per_seed = np.array([np.mean([a[s] - b[s] for a, b in zip(ours, theirs)]) for s in seeds])
+        error = per_seed.std(ddof=1) / np.sqrt(len(seeds))
+        lines.append(f"| {names[m]} | {len(seeds)} | {per_seed.mean():+.3f} | {error:.3f} | "
+                     f"{abs(per_seed.mean()) / error:.1f} |")
+    if not lines:
+        return ""
+    return (f"\n\nfastrank's mean minus each peer's over all {len(cells)} cells, seed by seed (negative: fastrank "
+            "ahead), with its standard error over the seeds:\n\n| peer | seeds | mean difference | s.e. | "
+            "standard errors |\n|---|---|---|---|---|\n" + "\n".join(lines))
+
+
 SHIFTS = (0.0, 0.25, 0.5, 0.75, 1.0)  # fastrank's errors lowered by this many of its cell's standard deviations
 
 
@@ -258,10 +294,7 @@ def replication_odds(rows, methods) -> str:
     run of the table would. The rows with fastrank's errors lowered by a share of each cell's
     spread say how much better fastrank would have to be for the goal to hold on new seeds."""
     peers = [m for m in methods if m not in (FASTRANK, PREVIOUS)]
-    by_seed = {}
-    for r in rows:
-        by_seed.setdefault((r["task"], r["protocol"], r["method"], int(r["budget"])), {})[int(r["seed"])] = \
-            float(r["test_error"])
+    by_seed = runs_by_seed(rows)
     seeds = sorted(by_seed.get((*TASKS[0], FASTRANK, BUDGETS[0]), {}))
     cells = []
     for task, protocol in TASKS:

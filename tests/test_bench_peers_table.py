@@ -8,7 +8,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
-from peers_search import BUDGETS, FASTRANK, TASKS, budget50_gap, replication_odds  # noqa: E402
+from peers_search import BUDGETS, FASTRANK, TASKS, average_leads, budget50_gap, replication_odds  # noqa: E402
 
 
 def made_up_runs(lead: float, behind_cell=None, seeds=30):
@@ -68,3 +68,15 @@ def test_the_budget50_gap_counts_the_runs_on_the_best_and_those_the_target_needs
     text = budget50_gap(nb201_runs("cifar10", [5.63] * 25 + [5.64] * 5))
     assert "| CIFAR-10 | 5.63 | 5.63 | 5.63 | 25 of 30 | 25 of 30 |" in text
     assert budget50_gap([]) == ""
+
+
+def test_the_average_lead_over_the_cells_pairs_the_seeds():
+    names = {"random": "random", "optuna-tpe": "Optuna TPE"}
+    text = average_leads(made_up_runs(lead=0.5), [FASTRANK, "random", "optuna-tpe"], names)
+    rows = [line.split(" | ") for line in text.splitlines() if line.startswith("| random") or
+            line.startswith("| Optuna TPE")]
+    assert len(rows) == 2
+    for _, seeds, mean, error, count in rows:
+        # each seed's mean over 45 cells of N(-0.5, 2): -0.5 within a few of its s.e. (about 0.04)
+        assert seeds == "30" and abs(float(mean) + 0.5) < 0.15 and float(count.rstrip(" |")) > 5
+    assert average_leads(made_up_runs(lead=0.5, seeds=1), [FASTRANK, "random"], names) == ""
