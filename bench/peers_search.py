@@ -194,8 +194,9 @@ def table() -> str:
         if any(c != "–" for c in cells):
             speed.append(f"| {task} | {protocol} | " + " | ".join(cells) + " |")
     same = [same_seed_comparison(rows, m, names[m]) for m in partial]
+    by_seed = runs_by_seed(rows)
     return "\n".join(out) + "".join(same) + lead_intervals(errors, methods, names) \
-        + average_leads(rows, methods, names) + replication_odds(rows, methods) + budget50_gap(rows) \
+        + average_leads(by_seed, methods, names) + replication_odds(by_seed, methods) + budget50_gap(by_seed) \
         + "\n\nMedian queries to reach the table's best (by the query metric; runs that reached it):\n\n" \
         + "\n".join(reach) + "\n\nSeconds per run at budget 100 (mean over seeds):\n\n" + "\n".join(speed) + "\n"
 
@@ -256,11 +257,10 @@ def runs_by_seed(rows) -> dict:
     return out
 
 
-def average_leads(rows, methods, names) -> str:
+def average_leads(by_seed: dict, methods, names) -> str:
     """fastrank's mean minus each peer's over all the cells: one number per seed (the mean of its
     cells' differences), and the standard error of their mean over the seeds. Who is ahead on
-    average, and by how many times the seed noise."""
-    by_seed = runs_by_seed(rows)
+    average, and by how many times the seed noise (``by_seed``: :func:`runs_by_seed`)."""
     cells = [(t, p, b) for t, p in TASKS for b in BUDGETS if (t, p, FASTRANK, b) in by_seed]
     lines = []
     for m in methods:
@@ -285,7 +285,7 @@ def average_leads(rows, methods, names) -> str:
 SHIFTS = (0.0, 0.25, 0.5, 0.75, 1.0)  # fastrank's errors lowered by this many of its cell's standard deviations
 
 
-def replication_odds(rows, methods) -> str:
+def replication_odds(by_seed: dict, methods) -> str:
     """How often a fresh set of seeds would put fastrank at or ahead of every peer's mean in every
     cell, were each method's runs drawn from the ones it has: each method's seeds resampled on
     their own (as in the interval table), one draw of a method's seeds for all of its cells (a
@@ -294,7 +294,6 @@ def replication_odds(rows, methods) -> str:
     run of the table would. The rows with fastrank's errors lowered by a share of each cell's
     spread say how much better fastrank would have to be for the goal to hold on new seeds."""
     peers = [m for m in methods if m not in (FASTRANK, PREVIOUS)]
-    by_seed = runs_by_seed(rows)
     seeds = sorted(by_seed.get((*TASKS[0], FASTRANK, BUDGETS[0]), {}))
     cells = []
     for task, protocol in TASKS:
@@ -312,9 +311,9 @@ def replication_odds(rows, methods) -> str:
     means = [{m: e[draw[m]].mean(axis=1) for m, e in cell.items()} for cell in cells]
     lines = []
     for shift in SHIFTS:
-        ahead = np.stack([cell[FASTRANK] - shift * np.std(runs[FASTRANK])
+        ahead = np.stack([cell[FASTRANK] - shift * np.std(raw[FASTRANK])
                           <= np.min([v for m, v in cell.items() if m != FASTRANK], axis=0)
-                          for cell, runs in zip(means, cells)], axis=1)
+                          for cell, raw in zip(means, cells)], axis=1)
         count = ahead.sum(axis=1)
         low, median, high = np.percentile(count, [5, 50, 95])
         lines.append(f"| {shift:g} | {median:.0f} [{low:.0f}, {high:.0f}] | {100 * np.mean(count == len(cells)):.2f}% |")
@@ -326,7 +325,7 @@ def replication_odds(rows, methods) -> str:
             spread = np.std([now[s] for s in both]) if both else 0.0
             if spread > 1e-6:  # a cell where every run ends on the table's best has no spread
                 moved.append((np.mean([now[s] for s in both]) - np.mean([first[s] for s in both])) / spread)
-    history = (f" For scale: every change made to fastrank's default since this table's first publication "
+    history = (f"\n\nFor scale: every change made to fastrank's default since this table's first publication "
                f"(pretraining, the Gaussian process beside the GCN) moved its mean by {np.mean(moved):+.2f} "
                f"standard deviations on average over {len(moved)} cells (better in "
                f"{sum(m < 0 for m in moved)})." if moved else "")
@@ -335,10 +334,10 @@ def replication_odds(rows, methods) -> str:
             f"peer's, over the {len(cells)} cells where every method ran on the same seeds; then the same with "
             "fastrank's errors lowered in each cell by a share of that cell's standard deviation (its spread over "
             "seeds):\n\n| fastrank better by (standard deviations) | cells at or ahead of every peer: median "
-            "[5%, 95%] | resamples with every cell |\n|---|---|---|\n" + "\n".join(lines) + ("\n\n" + history.strip() if history else ""))
+            "[5%, 95%] | resamples with every cell |\n|---|---|---|\n" + "\n".join(lines) + history)
 
 
-def budget50_gap(rows) -> str:
+def budget50_gap(by_seed: dict) -> str:
     """NB201 under the test protocol at budget 50 against the seed study's budget-100 numbers: how
     many of fastrank's runs end on the table's best cell, and how many would have to for its mean to
     reach the target, were the runs that miss it by most the ones to find it (the fewest that do)."""
@@ -346,18 +345,18 @@ def budget50_gap(rows) -> str:
 
     lines = []
     for dataset, target in PWLNAS.items():
-        errors = sorted(float(r["test_error"]) for r in rows if (r["task"], r["protocol"], r["method"], r["budget"])
-                        == (f"nb201/{dataset}", "test", FASTRANK, "50"))
+        errors = list(by_seed.get((f"nb201/{dataset}", "test", FASTRANK, 50), {}).values())
         if not errors:
             continue
-        best, mean = GLOBAL_BEST[dataset], np.mean(errors)
-        on_best = needed = sum(e <= best + 0.005 for e in errors)
-        # the target as published, to two decimals
-        while np.mean(errors) > target + 0.005 and needed < len(errors):
-            errors[-1 - (needed - on_best)] = best  # the worst miss left finds the best
-            needed += 1
-        lines.append(f"| {TITLES[dataset]} | {mean:.2f} | {target:.2f} | {best:.2f} | {on_best} of {len(errors)} "
-                     f"| {needed} of {len(errors)} |")
+        best, runs = GLOBAL_BEST[dataset], len(errors)
+        misses = sorted((e for e in errors if e > best + 0.005), reverse=True)
+        total, needed = sum(errors), runs - len(misses)
+        for miss in misses:  # the worst miss left finds the best, until the mean is the target (to two decimals)
+            if total / runs <= target + 0.005:
+                break
+            total, needed = total - miss + best, needed + 1
+        lines.append(f"| {TITLES[dataset]} | {np.mean(errors):.2f} | {target:.2f} | {best:.2f} | "
+                     f"{runs - len(misses)} of {runs} | {needed} of {runs} |")
     if not lines:
         return ""
     return ("\n\nNB201 (test protocol) at budget 50 against the seed study's PWLNAS at budget 100: fastrank's runs "

@@ -12,8 +12,10 @@ from __future__ import annotations
 import math
 import os
 import pickle
+import queue
 import re
 import sys
+import threading
 import time
 import traceback
 from dataclasses import dataclass
@@ -83,15 +85,11 @@ class ThreadEvaluator:
     background while this process lives, and their results are dropped."""
 
     def __init__(self, fn: Callable, workers: int):
-        import queue
-
         self.fn = fn
         self.busy: List[bool] = [False] * workers
         self.done: "queue.Queue[Tuple[int, Outcome]]" = queue.Queue()
 
     def submit(self, arch) -> None:
-        import threading
-
         slot = next((i for i, b in enumerate(self.busy) if not b), len(self.busy))
         if slot == len(self.busy):
             self.busy.append(False)
@@ -100,16 +98,12 @@ class ThreadEvaluator:
                          daemon=True).start()
 
     def _run(self, slot: int, arch, done) -> None:
-        import threading
-
         try:
             done.put((slot, evaluate_one(self.fn, arch, threading.current_thread().name)))
         except BaseException as err:  # KeyboardInterrupt, SystemExit: raised to the caller by wait()
             done.put((slot, err))
 
     def wait(self) -> List[Outcome]:
-        import queue
-
         if not any(self.busy):
             return []
         finished = [self.done.get()]  # blocks; Ctrl-C still reaches the calling thread
@@ -127,8 +121,6 @@ class ThreadEvaluator:
 
     def shutdown(self) -> None:
         # evaluations in flight run on in their daemon threads; a new queue drops what they bring back
-        import queue
-
         self.busy = [False] * len(self.busy)
         self.done = queue.Queue()
 
@@ -147,8 +139,6 @@ def _die_with(parent: int) -> None:
     """Ends this worker when the process that started it dies. A parent killed outright (SIGKILL,
     the out-of-memory killer, a node's job limit) runs no clean-up, and a worker in the middle of
     a training would go on for hours holding its GPU while ``--resume`` starts new workers on it."""
-    import threading
-
     if sys.platform.startswith("linux"):
         import ctypes
         import signal
